@@ -1,0 +1,20 @@
+#include "classify.h"
+
+#include <string.h>
+
+#include "chatproto.h"
+
+enum classify_result
+classify(const char *buf, size_t n, bool wait_over)
+{
+	static const char greeting[] = CHAT_GREETING; /* "CHAT/1 " */
+	size_t glen = sizeof(greeting) - 1;
+
+	if (n >= glen)
+		return memcmp(buf, greeting, glen) == 0 ? CLASSIFY_CHAT :
+							 CLASSIFY_ECHO;
+	if (memcmp(buf, greeting, n) != 0)
+		return CLASSIFY_ECHO;
+	/* A prefix of the greeting (or nothing yet): wait, within reason. */
+	return wait_over ? CLASSIFY_ECHO : CLASSIFY_NEED_MORE;
+}

@@ -1,0 +1,96 @@
+/*
+ * echod's configuration: /etc/echod.ini, parsed with inih.
+ *
+ * Parsing fills a fresh struct config from defaults plus the file and
+ * collects every problem with its line number; nothing global changes until
+ * the caller has a whole, valid struct. The struct holds no pointers, so it
+ * is copied by value and inherited by workers as is.
+ */
+#ifndef ECHOD_CONFIG_H
+#define ECHOD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/echod.ini"
+#define CONFIG_MAX_FILE (4 * 1024 * 1024)
+#define CONFIG_MAX_ERRORS 32
+
+#define ECHOD_DEFAULT_PORT 5188
+#define ECHOD_DEFAULT_CONTROL "/run/echod/control.sock"
+/* Hard ceiling for max_connections: sizes the shared slot table. */
+#define ECHOD_MAX_CONNECTIONS 100000
+#define ECHOD_MAX_SPARES 64
+
+struct config {
+	char path[PATH_MAX];
+
+	/* [server] */
+	char bind[256];
+	uint16_t port;
+	unsigned backlog;
+	unsigned max_connections;
+	unsigned max_per_source;
+	unsigned idle_timeout;     /* seconds, 0 = never */
+	unsigned shutdown_timeout; /* seconds */
+	unsigned spares;           /* pre-forked idle workers */
+
+	/* [chat] */
+	bool chat_enabled;
+	char default_room[33];
+	unsigned max_line;    /* bytes, LF excluded */
+	unsigned max_backlog; /* bytes */
+	unsigned max_rooms;
+	unsigned max_members_per_room;
+	unsigned greeting_wait; /* milliseconds */
+
+	/* [log] */
+	bool log_connections;
+	bool log_peer_addresses;
+	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
+
+	/* [control] */
+	char control_socket[108];
+	unsigned control_mode; /* permission bits */
+};
+
+struct config_error {
+	unsigned line; /* 0: about the file as a whole */
+	char key[40];  /* "port", "[servr]", or "" */
+	char msg[200];
+};
+
+struct config_errors {
+	unsigned n;
+	unsigned dropped; /* problems beyond CONFIG_MAX_ERRORS */
+	struct config_error e[CONFIG_MAX_ERRORS];
+};
+
+void config_defaults(struct config *cfg);
+
+/*
+ * Parse INI text (name is used in messages only). cfg must hold defaults
+ * (config_defaults) or a base to override. Returns the number of problems
+ * found (0: cfg is valid), each recorded in errs.
+ */
+unsigned config_parse_buffer(const char *name, const char *data, size_t len,
+    struct config *cfg, struct config_errors *errs);
+
+/*
+ * Read and parse path (a regular file of at most CONFIG_MAX_FILE bytes).
+ * Returns the number of problems; a missing file is one problem with
+ * line 0 and *missing set, so the caller may choose built-in defaults.
+ */
+unsigned config_load(const char *path, struct config *cfg,
+    struct config_errors *errs, bool *missing);
+
+/* "FILE:LINE: key: message" (or "FILE: message" for line 0). */
+void config_error_format(const char *name, const struct config_error *e,
+    char *buf, size_t cap);
+
+/* "info", "warning", ... for a syslog priority. */
+const char *config_level_name(int level);
+
+#endif

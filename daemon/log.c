@@ -1,0 +1,269 @@
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "journal.h"
+
+static const char *const msgids[EV_COUNT] = {
+	[EV_START] = "46b1a8d719364f5487daf9bf3a6363ea",
+	[EV_READY] = "a11b254009af4d37a128cdeb7161be1d",
+	[EV_RELOAD_OK] = "1bfe5d8f8cad443bbe7c2410de548826",
+	[EV_RELOAD_FAIL] = "4d2fbc87f03e461393c80ff656700178",
+	[EV_ACCEPT] = "a1e6b19a960a467badec7a7ed6cfc06a",
+	[EV_REFUSE] = "e2708ca37cf141649fe27bb24fac7875",
+	[EV_CLOSE] = "bd91fdb476c64d8d88d82e277eaf20e7",
+	[EV_CHAT_JOIN] = "0bcc666550d1406d9818de9587575c05",
+	[EV_CHAT_PART] = "3d1d3d1333e74cd9a7c53790bc9480cd",
+	[EV_CHAT_SLOW] = "9ad617b336d04d99bfb90b1f32627c15",
+	[EV_WORKER_CRASH] = "a6907a285d414bacb7211184bfe7efe4",
+	[EV_STOP] = "b4b4b4167c474611b1cb9d0337ff691b",
+	[EV_HUB_RESTART] = "11230cf5f54a4f9da2cab292c2db7235",
+	[EV_ACCEPT_PAUSED] = "1a2e5b4cdb1a41dcbd523544e343e3c4",
+	[EV_FORK_FAILED] = "d86540a31a754a82a13ab2de601045dd",
+	[EV_CONFIG_NOTICE] = "f10d514d794c4091b71789156f7888be",
+};
+
+static const char *const prio_names[] = { "emerg", "alert", "crit", "error",
+	"warning", "notice", "info", "debug" };
+
+static struct {
+	int journal_fd; /* -1: plain lines on stderr */
+	int level;
+	bool tty;
+	const char *role;
+	unsigned long dropped; /* entries journald had no room for */
+} lg = { -1, LOG_INFO, false, "supervisor", 0 };
+
+/* True if $JOURNAL_STREAM ("dev:inode") names our stderr. */
+static bool
+stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+void
+log_init(bool force_stderr)
+{
+	lg.tty = isatty(STDERR_FILENO);
+	if (lg.journal_fd != -1) {
+		close(lg.journal_fd);
+		lg.journal_fd = -1;
+	}
+	if (!force_stderr && stderr_is_journal())
+		lg.journal_fd = journal_open(JOURNAL_SOCKET);
+}
+
+void
+log_set_level(int level)
+{
+	lg.level = level;
+}
+
+int
+log_level(void)
+{
+	return lg.level;
+}
+
+void
+log_set_role(const char *role)
+{
+	lg.role = role;
+}
+
+int
+log_fd(void)
+{
+	return lg.journal_fd;
+}
+
+bool
+log_to_journal(void)
+{
+	return lg.journal_fd != -1;
+}
+
+const char *
+log_msgid(enum log_ev ev)
+{
+	return (ev > EV_NONE && ev < EV_COUNT) ? msgids[ev] : NULL;
+}
+
+bool
+log_enabled(int prio)
+{
+	return prio <= lg.level;
+}
+
+static void
+emit_stderr(int prio, const char *msg)
+{
+	char line[1200];
+	char stamp[32] = "";
+	int n;
+
+	if (lg.tty) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%H:%M:%S ", &tm);
+	}
+	n = snprintf(line, sizeof(line), "%sechod[%ld]: %s%s%s\n", stamp,
+	    (long)getpid(), prio <= LOG_WARNING ? prio_names[prio] : "",
+	    prio <= LOG_WARNING ? ": " : "", msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	/* One write: lines from many processes do not interleave. */
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+static void
+emit_journal(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
+    const char *msg)
+{
+	char buf[JOURNAL_MAX_ENTRY];
+	char prio_s[2] = { (char)('0' + prio), '\0' };
+	size_t len = 0;
+	const char *id = log_msgid(ev);
+
+	journal_append(buf, sizeof(buf), &len, "MESSAGE", msg, strlen(msg));
+	journal_append(buf, sizeof(buf), &len, "PRIORITY", prio_s, 1);
+	journal_append(buf, sizeof(buf), &len, "SYSLOG_IDENTIFIER", "echod", 5);
+	journal_append(buf, sizeof(buf), &len, "ECHOD_ROLE", lg.role,
+	    strlen(lg.role));
+	if (id != NULL)
+		journal_append(buf, sizeof(buf), &len, "MESSAGE_ID", id, 32);
+	for (size_t i = 0; i < nf && i < LOG_MAX_FIELDS; i++)
+		if (f[i].value != NULL)
+			journal_append(buf, sizeof(buf), &len, f[i].name,
+			    f[i].value, strlen(f[i].value));
+	if (journal_send(lg.journal_fd, buf, len) == 0)
+		return;
+	if (errno == ECONNREFUSED || errno == ENOTCONN) {
+		/* journald restarted: its socket is new. Try once more. */
+		int fd = journal_open(JOURNAL_SOCKET);
+
+		if (fd != -1) {
+			if (dup3(fd, lg.journal_fd, O_CLOEXEC) == -1) {
+				close(lg.journal_fd);
+				lg.journal_fd = fd;
+			} else {
+				close(fd);
+			}
+			if (journal_send(lg.journal_fd, buf, len) == 0)
+				return;
+		}
+	}
+	if (errno == EAGAIN) {
+		lg.dropped++;
+		return;
+	}
+	emit_stderr(prio, msg); /* journald gone: keep the line somewhere */
+}
+
+static void
+vlog_event(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
+    const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	if (!log_enabled(prio))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (lg.journal_fd != -1)
+		emit_journal(prio, ev, f, nf, msg);
+	else
+		emit_stderr(prio, msg);
+}
+
+void
+log_event(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_event(prio, ev, f, nf, fmt, ap);
+	va_end(ap);
+}
+
+/* fmt + ": " + strerror(errno), errno taken before any other call. */
+static void
+vlog_errno(int prio, const char *fmt, va_list ap)
+{
+	char msg[900];
+	int e = errno;
+
+	if (!log_enabled(prio))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_event(prio, EV_NONE, NULL, 0, "%s: %s", msg, strerror(e));
+}
+
+#define SIMPLE(fn, prio)                                                \
+	void fn(const char *fmt, ...)                                   \
+	{                                                               \
+		va_list ap;                                             \
+		va_start(ap, fmt);                                      \
+		vlog_event(prio, EV_NONE, NULL, 0, fmt, ap);            \
+		va_end(ap);                                             \
+	}
+
+SIMPLE(log_warnx, LOG_WARNING)
+SIMPLE(log_notice, LOG_NOTICE)
+SIMPLE(log_info, LOG_INFO)
+SIMPLE(log_debug, LOG_DEBUG)
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_event(LOG_CRIT, EV_NONE, NULL, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,228 @@
+/*
+ * The worker process: one connection, then _exit. Logs the accept and the
+ * close, decides echo or chat (PROTOCOL.md section 1) and runs the session.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "classify.h"
+#include "log.h"
+#include "util.h"
+
+volatile sig_atomic_t worker_terminate;
+char worker_buf[WORKER_BUFSZ];
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	worker_terminate = 1;
+}
+
+void
+worker_child_init(void)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	sigset_t none;
+
+	/* No SA_RESTART: SIGTERM must interrupt a blocked read or write. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	/*
+	 * HUP and INT are the supervisor's business: `killall -HUP echod` or
+	 * Ctrl-C under `make run` reach every process of the group, and must
+	 * not cut connections short. The supervisor ends us with SIGTERM.
+	 */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	worker_set_role("worker");
+}
+
+void
+worker_set_role(const char *role)
+{
+	char name[16];
+
+	/* ps, top and pgrep -x echod tell the supervisor from its children. */
+	snprintf(name, sizeof(name), "echod-%s", role);
+	prctl(PR_SET_NAME, name);
+	log_set_role(role);
+}
+
+static void
+log_accept(const struct session *s)
+{
+	char port[8];
+	struct log_field f[2];
+	size_t nf = 0;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->w->peer;
+	char host[ADDR_STRLEN];
+
+	if (!s->cfg->log_connections || !log_enabled(LOG_INFO))
+		return;
+	if (s->cfg->log_peer_addresses) {
+		addr_format_host(sa, s->w->peerlen, host, sizeof(host));
+		snprintf(port, sizeof(port), "%u", addr_port(sa));
+		f[nf++] = (struct log_field){ "REMOTE_ADDR", host };
+		f[nf++] = (struct log_field){ "REMOTE_PORT", port };
+	}
+	log_event(LOG_INFO, EV_ACCEPT, f, nf, "accept %s", s->peer);
+}
+
+static void
+log_close(const struct session *s)
+{
+	char host[ADDR_STRLEN], port[8], in[24], out[24], dur[24];
+	struct log_field f[LOG_MAX_FIELDS];
+	size_t nf = 0;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->w->peer;
+	int64_t usec = now_mono_usec() - s->w->accepted_usec;
+
+	if (!s->cfg->log_connections || !log_enabled(LOG_INFO))
+		return;
+	if (s->cfg->log_peer_addresses) {
+		addr_format_host(sa, s->w->peerlen, host, sizeof(host));
+		snprintf(port, sizeof(port), "%u", addr_port(sa));
+		f[nf++] = (struct log_field){ "REMOTE_ADDR", host };
+		f[nf++] = (struct log_field){ "REMOTE_PORT", port };
+	}
+	snprintf(in, sizeof(in), "%" PRIu64, s->bytes_in);
+	snprintf(out, sizeof(out), "%" PRIu64, s->bytes_out);
+	snprintf(dur, sizeof(dur), "%" PRId64, usec);
+	f[nf++] = (struct log_field){ "ECHOD_PROTO", s->proto };
+	f[nf++] = (struct log_field){ "ECHOD_BYTES_IN", in };
+	f[nf++] = (struct log_field){ "ECHOD_BYTES_OUT", out };
+	f[nf++] = (struct log_field){ "ECHOD_DURATION_USEC", dur };
+	f[nf++] = (struct log_field){ "ECHOD_REASON", s->reason };
+	if (s->nick[0] != '\0')
+		f[nf++] = (struct log_field){ "ECHOD_NICK", s->nick };
+	if (s->room[0] != '\0')
+		f[nf++] = (struct log_field){ "ECHOD_ROOM", s->room };
+	log_event(LOG_INFO, EV_CLOSE, f, nf,
+	    "close %s %s: %s bytes in, %s out, %" PRId64 ".%03" PRId64
+	    " s, %s", s->peer, s->proto, in, out, usec / 1000000,
+	    (usec / 1000) % 1000, s->reason);
+}
+
+/*
+ * Read until the classifier decides. The first read waits up to
+ * idle_timeout (SO_RCVTIMEO); a partial greeting waits greeting_wait more.
+ * Returns the number of bytes read into worker_buf, or -1 (reason set).
+ */
+static ssize_t
+read_greeting(struct session *s, enum classify_result *cls)
+{
+	int fd = s->w->fd;
+	struct timeval tv = { .tv_sec = s->cfg->idle_timeout };
+	int64_t deadline = -1;
+	size_t n = 0;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		ssize_t r = recv(fd, worker_buf + n, WORKER_BUFSZ - n, 0);
+
+		if (r == 0 || (r < 0 && errno != EINTR)) {
+			s->reason = r == 0 ? "eof" :
+			    (errno == EAGAIN || errno == EWOULDBLOCK) ? "idle" :
+			    errno == ECONNRESET ? "reset" : "error";
+			return n > 0 ? (ssize_t)n : -1;
+		}
+		if (r < 0 && worker_terminate) {
+			s->reason = "shutdown";
+			return -1;
+		}
+		if (r > 0)
+			n += (size_t)r;
+		if (deadline < 0)
+			deadline = now_mono_usec() +
+			    (int64_t)s->cfg->greeting_wait * 1000;
+		*cls = classify(worker_buf, n, now_mono_usec() >= deadline);
+		if (*cls != CLASSIFY_NEED_MORE)
+			return (ssize_t)n;
+		/* Wait for the rest of the greeting, at most until deadline. */
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t left = deadline - now_mono_usec();
+
+		if (left > 0 && poll(&pfd, 1, (int)((left + 999) / 1000)) > 0)
+			continue;
+		*cls = classify(worker_buf, n, true);
+		return (ssize_t)n;
+	}
+}
+
+void
+worker_run(const struct config *cfg, struct counters *ctr,
+    struct worker_ctx *w)
+{
+	struct session s = { .cfg = cfg, .ctr = ctr, .w = w, .proto = "echo",
+		.reason = "eof" };
+	enum classify_result cls = CLASSIFY_ECHO;
+	ssize_t n = 0;
+
+	if (cfg->log_peer_addresses)
+		addr_format((struct sockaddr *)&w->peer, w->peerlen, s.peer,
+		    sizeof(s.peer));
+	else
+		snprintf(s.peer, sizeof(s.peer), "a client");
+	log_accept(&s);
+	if (cfg->chat_enabled)
+		n = read_greeting(&s, &cls);
+	if (n >= 0) {
+		if (cls == CLASSIFY_CHAT)
+			chat_session(&s, worker_buf, (size_t)n);
+		else
+			echo_session(&s, worker_buf, (size_t)n);
+	}
+	close(w->fd);
+	log_close(&s);
+	_exit(0);
+}
+
+void
+worker_spare(const struct config *cfg, struct counters *ctr, int chan,
+    int door)
+{
+	struct handover h;
+	struct worker_ctx w = { .fd = -1, .door = door };
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *c;
+	ssize_t r;
+
+	do {
+		r = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR && !worker_terminate);
+	/* EOF: the supervisor retired us (reload, shutdown) or is gone. */
+	if (r != (ssize_t)sizeof(h))
+		_exit(0);
+	c = CMSG_FIRSTHDR(&msg);
+	if (c == NULL || c->cmsg_level != SOL_SOCKET ||
+	    c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+		_exit(1);
+	memcpy(&w.fd, CMSG_DATA(c), sizeof(int));
+	close(chan);
+	worker_set_role("worker");
+	w.slot = h.slot;
+	w.accepted_usec = h.accepted_usec;
+	w.peerlen = h.peerlen <= sizeof(w.peer) ? h.peerlen : sizeof(w.peer);
+	memcpy(&w.peer, &h.peer, w.peerlen);
+	worker_run(cfg, ctr, &w);
+}

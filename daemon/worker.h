@@ -1,0 +1,75 @@
+/*
+ * A worker serves exactly one connection and exits. It is forked either
+ * with the connection in hand, or ahead of time as a "spare" that waits on
+ * its channel for the supervisor to pass it one connection (SCM_RIGHTS).
+ * Either way it is a fresh process that never served anyone before.
+ */
+#ifndef ECHOD_WORKER_H
+#define ECHOD_WORKER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "config.h"
+#include "counters.h"
+
+/* What the supervisor hands a spare with the connection's fd. */
+struct handover {
+	uint32_t slot;
+	uint32_t peerlen;
+	int64_t accepted_usec;
+	struct sockaddr_storage peer;
+};
+
+struct worker_ctx {
+	int fd;
+	uint32_t slot;
+	int door; /* hub door for chat members, -1 if chat is off */
+	int64_t accepted_usec;
+	socklen_t peerlen;
+	struct sockaddr_storage peer;
+};
+
+/* One session's facts, filled by echo/chat and logged at close. */
+struct session {
+	const struct config *cfg;
+	struct counters *ctr;
+	struct worker_ctx *w;
+	char peer[ADDR_STRLEN]; /* "1.2.3.4:5" or "a client" */
+	const char *proto;      /* "echo" or "chat" */
+	const char *reason;     /* why it ended: eof, idle, reset, ... */
+	uint64_t bytes_in, bytes_out;
+	char nick[33], room[33]; /* chat only, for the close log line */
+};
+
+/* Set by the SIGTERM handler: finish the session and leave. */
+extern volatile sig_atomic_t worker_terminate;
+
+/*
+ * In a freshly forked child: default signal handling, SIGTERM sets
+ * worker_terminate and interrupts blocking calls, nothing blocked.
+ */
+void worker_child_init(void);
+/* Name this process "echod-<role>" (comm) and tag its log entries. */
+void worker_set_role(const char *role);
+
+noreturn void worker_run(const struct config *cfg, struct counters *ctr,
+    struct worker_ctx *w);
+
+/* A spare: wait on chan for one connection, then worker_run(). */
+noreturn void worker_spare(const struct config *cfg, struct counters *ctr,
+    int chan, int door);
+
+/* Sessions (echo.c, chat.c). pre: bytes already read from the client. */
+void echo_session(struct session *s, const char *pre, size_t npre);
+void chat_session(struct session *s, const char *pre, size_t npre);
+
+/* Shared by sessions: the 128 KiB I/O buffer of this worker. */
+#define WORKER_BUFSZ (128 * 1024)
+extern char worker_buf[WORKER_BUFSZ];
+
+#endif
