@@ -1,0 +1,296 @@
+"""Helpers for echod's integration tests: real processes on 127.0.0.1.
+
+Each test starts its own echod (daemon/echod -d) with a temporary INI on a
+free port, talks to it over real sockets and looks at what it logged and at
+/proc. Python 3 standard library only.
+"""
+
+import contextlib
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ECHOD = os.environ.get("ECHOD", os.path.join(ROOT, "daemon", "echod"))
+CHATCTL = os.environ.get("CHATCTL", os.path.join(ROOT, "ctl", "chatctl"))
+
+
+class Skip(Exception):
+    """Raise to skip a test, with the reason as the message."""
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def wait_for(pred, timeout=5.0, interval=0.02, what="condition"):
+    """Poll pred() until it returns a true value; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise TestFailure("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 right now (bind to 0, then release)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(port, host="127.0.0.1", timeout=5.0):
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+def recv_exactly(s, n, timeout=10.0):
+    s.settimeout(timeout)
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = s.recv(min(65536, n - len(buf)))
+        if not chunk:
+            raise TestFailure("EOF after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return bytes(buf)
+
+
+def recv_until_eof(s, timeout=10.0, limit=64 << 20):
+    s.settimeout(timeout)
+    buf = bytearray()
+    while len(buf) < limit:
+        chunk = s.recv(65536)
+        if not chunk:
+            return bytes(buf)
+        buf += chunk
+    raise TestFailure("more than %d bytes before EOF" % limit)
+
+
+def echo_roundtrip(port, data, timeout=10.0):
+    """Send data on a new connection, half-close, return all that comes back."""
+    with connect(port, timeout=timeout) as s:
+        got = []
+
+        def reader():
+            got.append(recv_until_eof(s, timeout))
+
+        t = threading.Thread(target=reader)
+        t.start()
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        t.join(timeout + 1)
+        check(got, "no reply within %.0fs" % timeout)
+        return got[0]
+
+
+def pids_children(pid):
+    """Direct children of pid, from /proc."""
+    kids = []
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids += [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        pass
+    return kids
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+def proc_comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def random_bytes(n, seed=None):
+    r = random.Random(seed)
+    return r.getrandbits(8 * n).to_bytes(n, "little") if n else b""
+
+
+DEFAULT_INI = {
+    "server": {"bind": "127.0.0.1", "idle_timeout": "60", "shutdown_timeout": "5"},
+    "control": {},
+}
+
+
+def render_ini(sections):
+    out = []
+    for sec, kv in sections.items():
+        out.append("[%s]" % sec)
+        for k, v in kv.items():
+            out.append("%s = %s" % (k, v))
+        out.append("")
+    return "\n".join(out)
+
+
+class Echod:
+    """One echod under test. Use as a context manager; always cleaned up.
+
+    ini: dict of section -> {key: value} merged over DEFAULT_INI;
+    port: fixed port or None for a free one.
+    """
+
+    def __init__(self, ini=None, port=None, args=(), env=None, wait_ready=True,
+                 preexec_fn=None):
+        self.tmp = tempfile.mkdtemp(prefix="echodtest.")
+        self.port = port or free_port()
+        sections = {s: dict(kv) for s, kv in DEFAULT_INI.items()}
+        sections["server"]["port"] = str(self.port)
+        sections["control"]["socket"] = os.path.join(self.tmp, "control.sock")
+        for sec, kv in (ini or {}).items():
+            sections.setdefault(sec, {}).update({k: str(v) for k, v in kv.items()})
+        self.sections = sections
+        self.ini = os.path.join(self.tmp, "echod.ini")
+        self.control = sections["control"]["socket"]
+        self.write_ini(sections)
+        self.logpath = os.path.join(self.tmp, "stderr.log")
+        self.args = list(args)
+        self.env = env
+        self.preexec_fn = preexec_fn
+        self.proc = None
+        self._start(wait_ready)
+
+    # -- lifecycle ---------------------------------------------------------
+    def write_ini(self, sections=None, raw=None):
+        with open(self.ini, "w") as f:
+            f.write(raw if raw is not None else render_ini(sections))
+
+    def _start(self, wait_ready):
+        self.logf = open(self.logpath, "ab")
+        self.log_offset_at_start = self.logf.tell()
+        env = dict(os.environ)
+        env.pop("NOTIFY_SOCKET", None)
+        env.pop("JOURNAL_STREAM", None)
+        if self.env:
+            env.update(self.env)
+        self.proc = subprocess.Popen(
+            [ECHOD, "-d", "-c", self.ini] + self.args,
+            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
+            env=env, preexec_fn=self.preexec_fn)
+        self.pid = self.proc.pid
+        if wait_ready:
+            self.wait_log(r"ready: listening on", what="echod to be ready",
+                          since=self.log_offset_at_start)
+
+    def restart(self, wait_ready=True):
+        self._start(wait_ready)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill_all()
+        return False
+
+    def kill_all(self):
+        """Stop echod and every process it left (test cleanup)."""
+        if self.proc and self.proc.poll() is None:
+            kids = self.descendants()
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(8)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            for k in kids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(k, signal.SIGKILL)
+        self.logf.close()
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    # -- introspection -----------------------------------------------------
+    def log(self, since=0):
+        with open(self.logpath, "rb") as f:
+            f.seek(since)
+            return f.read().decode("utf-8", "replace")
+
+    def log_size(self):
+        return os.path.getsize(self.logpath)
+
+    def wait_log(self, pattern, timeout=5.0, since=0, what=None):
+        rx = re.compile(pattern)
+
+        def found():
+            return rx.search(self.log(since))
+
+        try:
+            return wait_for(found, timeout, what=what or repr(pattern))
+        except TestFailure:
+            raise TestFailure("%s; echod log:\n%s" % (
+                "timed out waiting for " + (what or repr(pattern)),
+                self.log(since)[-3000:]))
+
+    def children(self):
+        return pids_children(self.pid)
+
+    def descendants(self):
+        out, todo = [], [self.pid]
+        while todo:
+            for k in pids_children(todo.pop()):
+                out.append(k)
+                todo.append(k)
+        return out
+
+    def children_by_comm(self, comm):
+        return [p for p in self.children() if proc_comm(p) == comm]
+
+    def workers(self):
+        return self.children_by_comm("echod-worker")
+
+    def zombies(self):
+        return [p for p in self.children() if proc_state(p) == "Z"]
+
+    def fds(self):
+        return fd_count(self.pid)
+
+    def reload(self, expect_ok=True, timeout=5.0):
+        """SIGHUP and wait for the outcome line; returns the log tail."""
+        since = self.log_size()
+        self.signal(signal.SIGHUP)
+        pat = r"reloaded " if expect_ok else r"reload failed"
+        self.wait_log(pat, timeout, since=since)
+        return self.log(since)
+
+    def control_request(self, line, timeout=5.0):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.control)
+            s.sendall(line.encode() + b"\n")
+            return recv_until_eof(s, timeout).decode()

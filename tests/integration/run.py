@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""Run echod's integration tests.
+
+Discovers tests/integration/test_*.py (and any directory given with --dir),
+runs every function named test_* in each, one at a time, each under a
+timeout, and prints one line per test:
+
+    PASS test_echo.test_one_mib_random (0.41s)
+    FAIL test_echo.test_x (2.00s): what went wrong
+    SKIP test_x.test_y: why
+
+and last a machine-readable line: RESULT passed=N failed=N skipped=N.
+A test's own timeout: a module-level TIMEOUTS = {"test_name": seconds}.
+
+usage: run.py [-k SUBSTRING] [--dir DIR ...] [-v]
+"""
+
+import argparse
+import glob
+import importlib.util
+import os
+import signal
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import echodtest  # noqa: E402
+
+DEFAULT_TIMEOUT = 60
+
+
+class Timeout(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise Timeout()
+
+
+def load(path):
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return name, mod
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", action="append", default=[],
+                    help="run only tests whose name contains this")
+    ap.add_argument("--dir", action="append", default=[])
+    ap.add_argument("-v", action="store_true", help="tracebacks on failure")
+    args = ap.parse_args()
+
+    dirs = args.dir or [HERE]
+    files = sorted(f for d in dirs for f in glob.glob(os.path.join(d, "test_*.py")))
+    passed = failed = skipped = 0
+    signal.signal(signal.SIGALRM, on_alarm)
+    for path in files:
+        sys.path.insert(0, os.path.dirname(path))
+        try:
+            mname, mod = load(path)
+        except Exception as e:  # a broken test file is a failure, not a crash
+            print("FAIL %s: cannot load: %s" % (path, e), flush=True)
+            failed += 1
+            continue
+        timeouts = getattr(mod, "TIMEOUTS", {})
+        names = [n for n in dir(mod) if n.startswith("test_") and callable(getattr(mod, n))]
+        names.sort(key=lambda n: getattr(mod, n).__code__.co_firstlineno)
+        for n in names:
+            full = "%s.%s" % (mname, n)
+            if args.k and not any(k in full for k in args.k):
+                continue
+            t0 = time.monotonic()
+            signal.alarm(timeouts.get(n, DEFAULT_TIMEOUT))
+            try:
+                getattr(mod, n)()
+                signal.alarm(0)
+                passed += 1
+                print("PASS %s (%.2fs)" % (full, time.monotonic() - t0), flush=True)
+            except echodtest.Skip as e:
+                signal.alarm(0)
+                skipped += 1
+                print("SKIP %s: %s" % (full, e), flush=True)
+            except Timeout:
+                failed += 1
+                print("FAIL %s (%.2fs): test timed out" % (full, time.monotonic() - t0),
+                      flush=True)
+            except BaseException as e:  # noqa: B902 - report everything
+                signal.alarm(0)
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                failed += 1
+                msg = str(e) or e.__class__.__name__
+                if not isinstance(e, AssertionError):
+                    msg = "%s: %s" % (e.__class__.__name__, msg)
+                print("FAIL %s (%.2fs): %s" % (full, time.monotonic() - t0, msg), flush=True)
+                if args.v or not isinstance(e, AssertionError):
+                    traceback.print_exc(limit=6, file=sys.stdout)
+    print("RESULT passed=%d failed=%d skipped=%d" % (passed, failed, skipped), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
