@@ -18,7 +18,7 @@ WARNFLAGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual -Wformat=2 -Werror
 OPTFLAGS ?= -O2 -g
 HARDEN    = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
-CPPFLAGS += -D_GNU_SOURCE -DECHOD_VERSION=\"$(VERSION)\" -Icommon -Idaemon
+CPPFLAGS += -D_GNU_SOURCE -DECHOD_VERSION=\"$(VERSION)\" -Icommon -Idaemon -Ictl
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) $(HARDEN) -MMD -MP
 
 # SANITIZE=1: ASan+UBSan, dynamically linked (the sanitizers need it).
@@ -59,6 +59,9 @@ DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
               daemon/listener.c daemon/supervisor.c daemon/control.c \
               daemon/worker.c daemon/echo.c daemon/chat.c daemon/hub.c
 
+CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/talk.c ctl/status.c
+CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
+
 COMMON_OBJS = $(COMMON_SRCS:%.c=$(B)/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
 LIBCOMMON   = $(B)/libcommon.a
@@ -67,7 +70,7 @@ LIBDAEMON   = $(B)/libdaemon.a
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-PROGRAMS = daemon/echod
+PROGRAMS = daemon/echod ctl/chatctl
 
 .PHONY: all run check check-asan tests deps deps-check clean distclean \
         install uninstall bench fuzz
@@ -88,6 +91,11 @@ $(LIBDAEMON): $(DAEMON_OBJS)
 daemon/echod: $(B)/daemon/echod.o $(LIBDAEMON) $(LIBCOMMON) $(FLAVOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ECHOD_LDFLAGS) -o $@ $(B)/daemon/echod.o \
 	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS)
+
+# chatctl is linked dynamically: it forks nothing per connection.
+ctl/chatctl: $(CTL_OBJS) $(LIBCOMMON) $(FLAVOR_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -pie -o $@ $(CTL_OBJS) $(LIBCOMMON) \
+	    $(READLINE_LIBS)
 
 # Unit tests link the daemon and common libraries; a test may wrap system
 # calls with -Wl,--wrap (list them in a "// WRAP: sym sym" comment).

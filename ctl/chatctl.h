@@ -1,0 +1,36 @@
+/*
+ * chatctl: the command-line companion of echod. Each command lives in its
+ * own file; this header is what they share.
+ */
+#ifndef CHATCTL_H
+#define CHATCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CHATCTL_DEFAULT_PORT "5188"
+#define CHATCTL_DEFAULT_CONTROL "/run/echod/control.sock"
+
+/* Exit statuses: clean end, connection (or server) error, usage error. */
+enum { EXIT_OK = 0, EXIT_CONN = 1, EXIT_USAGE = 2 };
+
+/* Each command gets argv after its name; returns an exit status. */
+int cmd_talk(int argc, char **argv);
+int cmd_who(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+
+/* "usage: chatctl <command> ..." for one command, on stderr; returns 2. */
+int usage_of(const char *command);
+
+/*
+ * Connect to HOST[:PORT] ("[v6]:port" too; port defaults to 5188), trying
+ * every address getaddrinfo gives, in order, with a timeout per address.
+ * On failure prints "chatctl: HOST:PORT: reason" and returns -1.
+ * *label gets "host:port" for later messages.
+ */
+int net_connect(const char *target, int timeout_ms, char *label,
+    size_t labelcap);
+
+#endif
