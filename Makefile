@@ -31,8 +31,12 @@ ifeq ($(SANITIZE),1)
   SANFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
   CFLAGS   += $(SANFLAGS)
+  CPPFLAGS += -DECHOD_SANITIZE
   LDFLAGS  += $(SANFLAGS)
   STATIC    = 0
+  # Children end with _exit, which skips LeakSanitizer: daemon/sanitize.c
+  # wraps it with a leak check.
+  ECHOD_WRAP = -Wl,--wrap=_exit
 else
   FLAVOR    = release
   STATIC   ?= 1
@@ -57,7 +61,8 @@ COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c \
 DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
               daemon/counters.c daemon/conntable.c daemon/classify.c \
               daemon/listener.c daemon/supervisor.c daemon/control.c \
-              daemon/worker.c daemon/echo.c daemon/chat.c daemon/hub.c
+              daemon/worker.c daemon/echo.c daemon/chat.c daemon/hub.c \
+              daemon/sanitize.c
 
 CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/talk.c ctl/status.c
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
@@ -89,7 +94,8 @@ $(LIBDAEMON): $(DAEMON_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
 daemon/echod: $(B)/daemon/echod.o $(LIBDAEMON) $(LIBCOMMON) $(FLAVOR_STAMP)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(ECHOD_LDFLAGS) -o $@ $(B)/daemon/echod.o \
+	$(CC) $(CFLAGS) $(LDFLAGS) $(ECHOD_LDFLAGS) $(ECHOD_WRAP) -o $@ \
+	    $(B)/daemon/echod.o \
 	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS)
 
 # chatctl is linked dynamically: it forks nothing per connection.

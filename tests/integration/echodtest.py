@@ -19,6 +19,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ECHOD = os.environ.get("ECHOD", os.path.join(ROOT, "daemon", "echod"))
 CHATCTL = os.environ.get("CHATCTL", os.path.join(ROOT, "ctl", "chatctl"))
+# make check SANITIZE=1: binaries built with ASan+UBSan. Every process is
+# several times slower and each child runs a leak check as it exits (tens
+# of ms), so tests that loop thousands of times loop fewer times there.
+SANITIZE = os.environ.get("SANITIZE") == "1"
+
+
+def scaled(normal, sanitize):
+    """A loop count: normal, or sanitize in SANITIZE builds."""
+    return sanitize if SANITIZE else normal
 
 
 class Skip(Exception):
@@ -123,8 +132,8 @@ def pids_children(pid):
         for tid in os.listdir("/proc/%d/task" % pid):
             with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
                 kids += [int(x) for x in f.read().split()]
-    except FileNotFoundError:
-        pass
+    except (FileNotFoundError, ProcessLookupError):
+        pass  # gone, or exiting while we look (ESRCH)
     return kids
 
 
@@ -132,7 +141,7 @@ def proc_state(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
             return f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return None
 
 
@@ -140,7 +149,7 @@ def proc_comm(pid):
     try:
         with open("/proc/%d/comm" % pid) as f:
             return f.read().strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return None
 
 

@@ -12,6 +12,12 @@ timeout, and prints one line per test:
 and last a machine-readable line: RESULT passed=N failed=N skipped=N.
 A test's own timeout: a module-level TIMEOUTS = {"test_name": seconds}.
 
+With SANITIZE=1 in the environment (make check SANITIZE=1), every test
+runs with ASAN_OPTIONS and UBSAN_OPTIONS sending reports to files in a
+directory of its own; a test after which any report file exists fails,
+whatever it asserted, and the report is printed. Leaks count: echod's
+children run a leak check before _exit in those builds.
+
 usage: run.py [-k SUBSTRING] [--dir DIR ...] [-v]
 """
 
@@ -19,8 +25,10 @@ import argparse
 import glob
 import importlib.util
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import traceback
 
@@ -38,6 +46,45 @@ class Timeout(Exception):
 
 def on_alarm(signum, frame):
     raise Timeout()
+
+
+SANITIZE = os.environ.get("SANITIZE") == "1"
+BASE_ASAN = os.environ.get("ASAN_OPTIONS", "")
+BASE_UBSAN = os.environ.get("UBSAN_OPTIONS", "")
+
+
+def sanitizer_dir_for(full):
+    """A fresh, world-writable report directory for one test (tests may
+    run echod as nobody), named in ASAN_OPTIONS/UBSAN_OPTIONS of every
+    process the test starts."""
+    d = tempfile.mkdtemp(prefix="echod-san.%s." % full)
+    os.chmod(d, 0o1777)
+    common = "log_path=%s/report:print_summary=1" % d
+    os.environ["ASAN_OPTIONS"] = ":".join(
+        x for x in (BASE_ASAN, common, "detect_leaks=1") if x)
+    os.environ["UBSAN_OPTIONS"] = ":".join(
+        x for x in (BASE_UBSAN, common, "print_stacktrace=1", "halt_on_error=1") if x)
+    return d
+
+
+def sanitizer_reports(d, settle=0.1):
+    """Report files left in d; waits briefly for late writers (children
+    still finishing their exit-time leak check)."""
+    deadline = time.monotonic() + settle
+    while True:
+        found = sorted(glob.glob(os.path.join(d, "report*")))
+        if found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.05)
+
+
+def describe_reports(files, limit=4000):
+    out = []
+    for f in files:
+        with open(f, errors="replace") as fh:
+            out.append("---- %s\n%s" % (os.path.basename(f), fh.read()))
+    text = "\n".join(out)
+    return text[:limit] + ("\n[...]" if len(text) > limit else "")
 
 
 def load(path):
@@ -76,10 +123,17 @@ def main():
             if args.k and not any(k in full for k in args.k):
                 continue
             t0 = time.monotonic()
+            sandir = sanitizer_dir_for(full) if SANITIZE else None
+            reported = False
             signal.alarm(timeouts.get(n, DEFAULT_TIMEOUT))
             try:
                 getattr(mod, n)()
                 signal.alarm(0)
+                reports = sanitizer_reports(sandir) if sandir else []
+                if reports:
+                    reported = True
+                    raise echodtest.TestFailure(
+                        "%d sanitizer report(s):\n%s" % (len(reports), describe_reports(reports)))
                 passed += 1
                 print("PASS %s (%.2fs)" % (full, time.monotonic() - t0), flush=True)
             except echodtest.Skip as e:
@@ -101,6 +155,14 @@ def main():
                 print("FAIL %s (%.2fs): %s" % (full, time.monotonic() - t0, msg), flush=True)
                 if args.v or not isinstance(e, AssertionError):
                     traceback.print_exc(limit=6, file=sys.stdout)
+                if sandir and not reported:
+                    reports = sanitizer_reports(sandir, settle=0)
+                    if reports:
+                        print(describe_reports(reports), flush=True)
+            finally:
+                signal.alarm(0)
+                if sandir:
+                    shutil.rmtree(sandir, ignore_errors=True)
     print("RESULT passed=%d failed=%d skipped=%d" % (passed, failed, skipped), flush=True)
     return 1 if failed else 0
 
