@@ -7,6 +7,7 @@
 #   make check SANITIZE=1   the same, built with ASan+UBSan (also: check-asan)
 #   make bench    side-by-side benchmarks (bench/compare)
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS (default 60)
+#   make soak     10 minutes of mixed load with faults (SOAK_SECONDS)
 #   make install / uninstall   honour DESTDIR and PREFIX (default /usr/local)
 
 VERSION   = 0.1.0
@@ -74,11 +75,13 @@ LIBDAEMON   = $(B)/libdaemon.a
 
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+FUZZ_TARGETS = config classify chatproto termesc
+REPLAY_BINS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
 PROGRAMS = daemon/echod ctl/chatctl
 
 .PHONY: all run check check-asan tests deps deps-check clean distclean \
-        install uninstall bench fuzz
+        install uninstall bench fuzz fuzz-build soak
 all: $(PROGRAMS)
 
 $(FLAVOR_STAMP):
@@ -111,7 +114,7 @@ $(B)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCOMMON)
 	    $(foreach s,$(shell sed -n 's|^// WRAP: ||p' $<),-Wl,--wrap=$(s)) \
 	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS) $(CMOCKA_LIBS)
 
-tests: $(UNIT_BINS)
+tests: $(UNIT_BINS) $(REPLAY_BINS)
 
 deps:
 	@scripts/deps.sh build
@@ -132,9 +135,53 @@ check: deps-check
 check-asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 check
 
+# Soak test (not in CI): SOAK_SECONDS of mixed load with faults; the
+# result goes to BENCHMARKS.md by hand.
+SOAK_SECONDS ?= 600
+soak: deps-check
+	@$(MAKE) --no-print-directory all
+	SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/soak/soak.py
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets (fuzz/fuzz_*.c), built with clang. `make fuzz` runs
+# each for FUZZ_SECONDS on a scratch copy of its corpus (build/fuzz/) and
+# stops at the first crash, whose input is left in build/fuzz/artifacts/.
+# The same targets are built with $(CC) against fuzz/replay.c for
+# `make check`, which replays fuzz/seeds/ and fuzz/regress/ (every crash
+# found, kept as a regression input).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FZ            = build/fuzz
+FUZZ_CFLAGS   = -std=c11 -g -O1 $(WARNFLAGS) -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz_srcs_config    = daemon/config.c common/util.c common/chatproto.c \
+                      common/utf8.c
+fuzz_srcs_classify  = daemon/classify.c
+fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/linebuf.c
+fuzz_srcs_termesc   = common/chatproto.c common/utf8.c
+fuzz_libs_config    = $(INIH_LIBS)
+
+.SECONDEXPANSION:
+$(FZ)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(fuzz_srcs_$$*)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -Ifuzz $(FUZZ_CFLAGS) -o $@ $< \
+	    $(fuzz_srcs_$*) $(fuzz_libs_$*)
+
+$(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(LIBDAEMON) \
+    $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ifuzz $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c \
+	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
+
+fuzz: deps-check
+	@$(MAKE) --no-print-directory fuzz-build
+	@FZ=$(FZ) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run $(FUZZ_TARGETS)
+
 clean:
 	rm -rf build $(PROGRAMS)
 
 distclean: clean
 
--include $(wildcard $(B)/*/*.d $(B)/tests/*.d)
+-include $(wildcard $(B)/*/*.d $(B)/tests/*.d $(B)/fuzz/*.d)

@@ -1,0 +1,306 @@
+/*
+ * The CHAT/1 client side of echod's worker: bytes from the socket go
+ * through the line assembler (common/linebuf.c) in arbitrary chunks, each
+ * line through chat_parse_client, and what the server answers or relays is
+ * built by the chat formatters. Input: the byte stream a client sends (the
+ * seeds are plain protocol text). It runs twice: with max_line 1024, the
+ * default, and 64, the least allowed, each cut into chunks whose sizes
+ * come from a hash of the input. Properties:
+ * - the line assembler, fed in any chunks, yields exactly the lines and
+ *   line-too-long events of a plain reference split of the whole stream;
+ * - invalid UTF-8 is always bad-utf8, valid UTF-8 never is;
+ * - accepted commands carry valid names and non-empty texts;
+ * - every answer (OK, ERR with the offending line quoted, MSG/ME relaying
+ *   the text, NICK, PONG, BYE) fits CHAT_SERVER_LINE_MAX(max_line), is one
+ *   line of valid UTF-8 without controls other than TAB, and parses back
+ *   (chat_parse_server) to what was formatted: round trips;
+ * - chatctl's formatters round-trip through chat_parse_client.
+ */
+#include <string.h>
+
+#include "chatproto.h"
+#include "fuzz.h"
+#include "linebuf.h"
+#include "utf8.h"
+
+#define MAX_EVENTS 65536
+
+enum { EV_LINE, EV_LONG };
+
+struct event {
+	int type;
+	size_t off, len; /* EV_LINE: the line's bytes in the stream */
+};
+
+static struct event ref[MAX_EVENTS];
+static size_t nref;
+
+/* The reference: split the whole stream at LFs, no buffering at all. */
+static size_t
+reference_split(const uint8_t *s, size_t n, size_t max_line)
+{
+	size_t start = 0;
+
+	nref = 0;
+	for (size_t i = 0; i < n && nref < MAX_EVENTS; i++) {
+		size_t len;
+
+		if (s[i] != '\n')
+			continue;
+		len = i - start;
+		if (len > 0 && s[i - 1] == '\r')
+			len--;
+		ref[nref++] = (struct event){ len > max_line ? EV_LONG : EV_LINE,
+			start, len };
+		start = i + 1;
+	}
+	/* An unfinished last line: too long already, or pending. */
+	size_t rest = n - start;
+
+	if (rest > max_line + 1 ||
+	    (rest == max_line + 1 && s[start + max_line] != '\r')) {
+		if (nref < MAX_EVENTS)
+			ref[nref++] = (struct event){ EV_LONG, start, rest };
+		return 0;
+	}
+	return rest;
+}
+
+/* One server line: LF-terminated, valid UTF-8, no control but TAB. */
+static void
+check_server_line(const char *buf, int n, size_t cap)
+{
+	const unsigned char *u = (const unsigned char *)buf;
+	size_t i = 0, len;
+	uint32_t cp;
+
+	FUZZ_ASSERT(n >= 2 && (size_t)n < cap);
+	FUZZ_ASSERT(buf[n - 1] == '\n' && buf[n] == '\0');
+	FUZZ_ASSERT(memchr(buf, '\n', (size_t)n - 1) == NULL);
+	FUZZ_ASSERT(utf8_valid(u, (size_t)n - 1));
+	while (i < (size_t)n - 1) {
+		len = utf8_decode(u + i, (size_t)n - 1 - i, &cp);
+		FUZZ_ASSERT(len > 0);
+		FUZZ_ASSERT(cp >= 0x20 || cp == '\t');
+		FUZZ_ASSERT(cp < 0x7f || cp > 0x9f);
+		i += len;
+	}
+}
+
+static bool
+str_eq(struct chat_str a, const char *b, size_t bn)
+{
+	return a.n == bn && memcmp(a.p, b, bn) == 0;
+}
+
+/* A NUL-terminated copy of a validated name. */
+static void
+cname(char *dst, struct chat_str s)
+{
+	FUZZ_ASSERT(chat_valid_name(s.p, s.n));
+	memcpy(dst, s.p, s.n);
+	dst[s.n] = '\0';
+}
+
+static void
+said_round_trip(char *out, size_t cap, enum chat_cmd cmd, struct chat_str t)
+{
+	static char clean[3 * 65536 + 1];
+	static const char nick[] = "abcdefghijklmnopqrstuvwxyz012345";
+	const int64_t ms = INT64_MAX; /* the longest time there is */
+	struct chat_server_evt e;
+	size_t need;
+	int n;
+
+	n = cmd == CHAT_CMD_MSG ?
+	    chat_fmt_msg(out, cap, ms, nick, t.p, t.n) :
+	    chat_fmt_me(out, cap, ms, nick, t.p, t.n);
+	FUZZ_ASSERT(n > 0);
+	check_server_line(out, n, cap);
+	FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
+	FUZZ_ASSERT(e.type ==
+	    (cmd == CHAT_CMD_MSG ? CHAT_EVT_MSG : CHAT_EVT_ME));
+	FUZZ_ASSERT(e.unix_ms == ms);
+	FUZZ_ASSERT(str_eq(e.nick, nick, strlen(nick)));
+	need = utf8_sanitize((const unsigned char *)t.p, t.n, clean,
+	    sizeof(clean));
+	FUZZ_ASSERT(need < sizeof(clean));
+	FUZZ_ASSERT(str_eq(e.text, clean, need));
+}
+
+static void
+handle_line(const char *line, size_t len, size_t max_line, bool *greeted)
+{
+	static char out[3 * 65536 + 64 + 1];
+	static char cbuf[65536 + 16];
+	size_t cap = CHAT_SERVER_LINE_MAX(max_line) + 1; /* and a NUL */
+	struct chat_client_cmd c;
+	struct chat_server_evt e;
+	char nick[CHAT_NAME_MAX + 1], room[CHAT_NAME_MAX + 1];
+	bool valid = utf8_valid((const unsigned char *)line, len);
+	int r, n;
+
+	FUZZ_ASSERT(len <= max_line && line[len] == '\0');
+	FUZZ_ASSERT(memchr(line, '\n', len) == NULL);
+	r = chat_parse_client(line, len, *greeted, &c);
+	FUZZ_ASSERT(r >= CHAT_OK && r < CHAT_ERR_COUNT_);
+	FUZZ_ASSERT((r == CHAT_ERR_BAD_UTF8) == !valid);
+
+	if (r != CHAT_OK) {
+		/* The answer may quote the offending line: user input. */
+		n = chat_fmt_err(out, cap, (enum chat_err)r, "%s: %.*s",
+		    chat_err_text((enum chat_err)r), (int)len, line);
+		FUZZ_ASSERT(n > 0);
+		check_server_line(out, n, cap);
+		FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
+		FUZZ_ASSERT(e.type == CHAT_EVT_ERR && e.err == r);
+		return;
+	}
+	switch (c.cmd) {
+	case CHAT_CMD_GREETING:
+		FUZZ_ASSERT(!*greeted);
+		cname(nick, c.nick);
+		if (c.room.n > 0)
+			cname(room, c.room);
+		else
+			strcpy(room, "lobby");
+		n = chat_fmt_ok(out, cap, nick, room, UINT32_MAX);
+		FUZZ_ASSERT(n > 0);
+		check_server_line(out, n, cap);
+		FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
+		FUZZ_ASSERT(e.type == CHAT_EVT_OK && e.members == UINT32_MAX);
+		FUZZ_ASSERT(str_eq(e.nick, nick, strlen(nick)));
+		FUZZ_ASSERT(str_eq(e.room, room, strlen(room)));
+		/* chatctl's greeting formatter gives the same line back. */
+		n = chat_fmt_greeting(cbuf, sizeof(cbuf), nick,
+		    c.room.n > 0 ? room : NULL);
+		FUZZ_ASSERT(n > 0 && (size_t)n == len + 1);
+		FUZZ_ASSERT(memcmp(cbuf, line, len) == 0);
+		*greeted = true;
+		return;
+	case CHAT_CMD_MSG:
+	case CHAT_CMD_ME:
+		FUZZ_ASSERT(c.text.n >= 1);
+		said_round_trip(out, cap, c.cmd, c.text);
+		return;
+	case CHAT_CMD_NICK:
+		FUZZ_ASSERT(*greeted);
+		cname(nick, c.nick);
+		n = chat_fmt_nick(out, cap, 0, "old", nick);
+		FUZZ_ASSERT(n > 0);
+		check_server_line(out, n, cap);
+		FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
+		FUZZ_ASSERT(e.type == CHAT_EVT_NICK &&
+		    str_eq(e.nick2, nick, strlen(nick)));
+		return;
+	case CHAT_CMD_JOIN:
+		cname(room, c.room);
+		n = chat_fmt_ok(out, cap, "me", room, 2);
+		FUZZ_ASSERT(n > 0);
+		check_server_line(out, n, cap);
+		return;
+	case CHAT_CMD_WHO:
+		FUZZ_ASSERT(len == 3);
+		return;
+	case CHAT_CMD_PING:
+		n = chat_fmt_pong(out, cap, c.text.p, c.text.n);
+		FUZZ_ASSERT(n > 0);
+		check_server_line(out, n, cap);
+		FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
+		FUZZ_ASSERT(e.type == CHAT_EVT_PONG &&
+		    str_eq(e.text, c.text.p, c.text.n));
+		return;
+	case CHAT_CMD_QUIT:
+		n = chat_fmt_bye(out, cap, "quit");
+		FUZZ_ASSERT(n > 0);
+		check_server_line(out, n, cap);
+		return;
+	}
+	FUZZ_ASSERT(!"unknown command accepted");
+}
+
+/* chatctl side: "MSG <text>" of any one-line valid text parses back. */
+static void
+client_round_trip(const char *text, size_t len)
+{
+	static char buf[65536 + 16];
+	struct chat_client_cmd c;
+	int n = chat_fmt_cmd_msg(buf, sizeof(buf), text, len);
+	bool ok = len > 0 && utf8_valid((const unsigned char *)text, len) &&
+	    memchr(text, '\r', len) == NULL && memchr(text, '\n', len) == NULL;
+
+	FUZZ_ASSERT((n > 0) == ok);
+	if (!ok)
+		return;
+	FUZZ_ASSERT(chat_parse_client(buf, (size_t)n - 1, true, &c) ==
+	    CHAT_OK);
+	FUZZ_ASSERT(c.cmd == CHAT_CMD_MSG && str_eq(c.text, text, len));
+}
+
+static uint32_t
+hash(const uint8_t *d, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ d[i]) * 16777619u;
+	return h;
+}
+
+static void
+run_stream(const uint8_t *data, size_t size, size_t max_line, uint32_t seed)
+{
+	struct linebuf lb;
+	size_t pending, pos = 0, iev = 0;
+	char *store;
+	bool greeted = false;
+
+	pending = reference_split(data, size, max_line);
+	store = malloc(LB_MIN_CAP(max_line));
+	FUZZ_ASSERT(store != NULL);
+	FUZZ_ASSERT(lb_init(&lb, store, LB_MIN_CAP(max_line), max_line) == 0);
+	while (pos < size) {
+		size_t avail, chunk, len;
+		char *p = lb_space(&lb, &avail);
+		const char *line;
+		enum lb_status st;
+
+		FUZZ_ASSERT(avail >= 1);
+		seed = seed * 1103515245u + 12345u;
+		chunk = 1 + (seed >> 16) % 300;
+		if (chunk > avail)
+			chunk = avail;
+		if (chunk > size - pos)
+			chunk = size - pos;
+		memcpy(p, data + pos, chunk);
+		lb_commit(&lb, chunk);
+		pos += chunk;
+		while ((st = lb_next(&lb, &line, &len)) != LB_NONE) {
+			FUZZ_ASSERT(iev < nref);
+			if (st == LB_TOO_LONG) {
+				FUZZ_ASSERT(ref[iev].type == EV_LONG);
+			} else {
+				FUZZ_ASSERT(ref[iev].type == EV_LINE);
+				FUZZ_ASSERT(len == ref[iev].len);
+				FUZZ_ASSERT(memcmp(line, data + ref[iev].off,
+						len) == 0);
+				handle_line(line, len, max_line, &greeted);
+				client_round_trip(line, len);
+			}
+			iev++;
+		}
+	}
+	FUZZ_ASSERT(iev == nref || nref == MAX_EVENTS);
+	FUZZ_ASSERT(lb_pending(&lb) == pending);
+	free(store);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint32_t h = hash(data, size);
+
+	run_stream(data, size, CHAT_MAX_LINE_DEFAULT, h);
+	run_stream(data, size, 64, h >> 8);
+	return 0;
+}
