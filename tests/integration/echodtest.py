@@ -6,7 +6,9 @@ free port, talks to it over real sockets and looks at what it logged and at
 """
 
 import contextlib
+import json
 import os
+import pwd
 import random
 import re
 import signal
@@ -157,6 +159,43 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def lowest_free_fd(pid):
+    """The fd number pid's next open() or accept() would get."""
+    used = {int(x) for x in os.listdir("/proc/%d/fd" % pid)}
+    n = 0
+    while n in used:
+        n += 1
+    return n
+
+
+def cpu_seconds(pid):
+    """User + system CPU time pid has used so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_status_kb(pid, field="VmRSS"):
+    """A memory figure of pid in KiB (VmRSS, VmHWM...), None if gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def connect_from(src, port, timeout=5.0):
+    """Connect to 127.0.0.1:port from source address src (127.0.0.x)."""
+    s = socket.socket()
+    s.settimeout(timeout)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
 def random_bytes(n, seed=None):
     r = random.Random(seed)
     return r.getrandbits(8 * n).to_bytes(n, "little") if n else b""
@@ -186,7 +225,10 @@ class Echod:
     """
 
     def __init__(self, ini=None, port=None, args=(), env=None, wait_ready=True,
-                 preexec_fn=None):
+                 preexec_fn=None, user=None, rlimits=None):
+        """user: run echod as this user (a name, e.g. "nobody"): its temp
+        directory is made its own and the INI readable. rlimits: {resource:
+        (soft, hard)} set in the child before it runs echod."""
         self.tmp = tempfile.mkdtemp(prefix="echodtest.")
         self.port = port or free_port()
         sections = {s: dict(kv) for s, kv in DEFAULT_INI.items()}
@@ -202,8 +244,25 @@ class Echod:
         self.args = list(args)
         self.env = env
         self.preexec_fn = preexec_fn
+        self.user = pwd.getpwnam(user) if user else None
+        self.rlimits = dict(rlimits or {})
+        if self.user:
+            os.chmod(self.tmp, 0o755)
+            os.chown(self.tmp, self.user.pw_uid, self.user.pw_gid)
+            os.chmod(self.ini, 0o644)
         self.proc = None
         self._start(wait_ready)
+
+    def _preexec(self):
+        import resource
+        for res, lim in self.rlimits.items():
+            resource.setrlimit(res, lim)
+        if self.user:
+            os.setgroups([])
+            os.setgid(self.user.pw_gid)
+            os.setuid(self.user.pw_uid)
+        if self.preexec_fn:
+            self.preexec_fn()
 
     # -- lifecycle ---------------------------------------------------------
     def write_ini(self, sections=None, raw=None):
@@ -221,7 +280,7 @@ class Echod:
         self.proc = subprocess.Popen(
             [ECHOD, "-d", "-c", self.ini] + self.args,
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
-            env=env, preexec_fn=self.preexec_fn)
+            env=env, preexec_fn=self._preexec)
         self.pid = self.proc.pid
         if wait_ready:
             self.wait_log(r"ready: listening on", what="echod to be ready",
@@ -314,6 +373,14 @@ class Echod:
         pat = r"reloaded " if expect_ok else r"reload failed"
         self.wait_log(pat, timeout, since=since)
         return self.log(since)
+
+    def status(self):
+        """STATUS from the control socket as a dict, or None while echod
+        has no control socket (before the operations work lands)."""
+        try:
+            return json.loads(self.control_request("STATUS"))
+        except (FileNotFoundError, ConnectionRefusedError, ValueError):
+            return None
 
     def control_request(self, line, timeout=5.0):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
