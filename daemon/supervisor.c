@@ -38,6 +38,7 @@
 
 #define ACCEPT_BATCH 32             /* accepts per listener per wakeup */
 #define ACCEPT_PAUSE_USEC 100000    /* after EMFILE, ENFILE, ENOBUFS... */
+#define ACCEPT_FAIL_RELOG_USEC 60000000 /* while accept keeps failing */
 #define FORK_BACKOFF_MIN 50000
 #define FORK_BACKOFF_MAX 2000000
 #define HUB_BACKOFF_MIN 100000
@@ -362,11 +363,23 @@ accept_on(struct supervisor *sv, const struct listener *l, int64_t now)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				/* Out of a resource: pause, never spin. */
-				log_event(LOG_WARNING, EV_ACCEPT_PAUSED, NULL,
-				    0, "accept on %s: %s; pausing accepts for "
-				    "%d ms", l->name, strerror(errno),
-				    ACCEPT_PAUSE_USEC / 1000);
+				/*
+				 * Out of a resource: pause, never spin. Logged
+				 * once when it starts (and once a minute while
+				 * it lasts), not at every retry.
+				 */
+				if (sv->accept_fails == 0 ||
+				    now - sv->accept_fail_logged >=
+				    ACCEPT_FAIL_RELOG_USEC) {
+					log_event(LOG_WARNING, EV_ACCEPT_PAUSED,
+					    NULL, 0, "accept on %s: %s; pausing "
+					    "accepts, retrying every %d ms",
+					    l->name, strerror(errno),
+					    ACCEPT_PAUSE_USEC / 1000);
+					sv->accept_fail_logged = now;
+				}
+				if (sv->accept_fails++ == 0)
+					sv->accept_fail_since = now;
 				sv->accept_resume_at = now + ACCEPT_PAUSE_USEC;
 				return;
 			default:
@@ -374,6 +387,13 @@ accept_on(struct supervisor *sv, const struct listener *l, int64_t now)
 				sv->accept_resume_at = now + ACCEPT_PAUSE_USEC;
 				return;
 			}
+		}
+		if (sv->accept_fails > 0) {
+			log_notice("accepting again on %s after %u failed "
+			    "attempts in %" PRId64 " ms", l->name,
+			    sv->accept_fails,
+			    (now - sv->accept_fail_since) / 1000);
+			sv->accept_fails = 0;
 		}
 		if (addr_key_of((struct sockaddr *)&peer, &key) == -1)
 			memset(&key, 0, sizeof(key));

@@ -42,6 +42,8 @@ struct supervisor {
 
 	int64_t started_usec;
 	int64_t accept_resume_at; /* accepting paused until then */
+	unsigned accept_fails;    /* accept() failures in a row (EMFILE...) */
+	int64_t accept_fail_since, accept_fail_logged;
 	int64_t fork_backoff_usec;
 	int64_t spare_retry_at;
 	int64_t stop_deadline;
