@@ -283,25 +283,6 @@ def test_reload_replaces_spares_with_new_config():
             check(time.monotonic() - t0 < 5, "new idle_timeout not applied")
 
 
-def test_stop_then_start_twenty_times():
-    d = Echod()
-    try:
-        port = d.port
-        for i in range(20):
-            s = connect(port)
-            s.sendall(b"x")
-            recv_exactly(s, 1)
-            d.signal(signal.SIGTERM)
-            # The worker finishes (FIN) first, so TIME_WAIT is echod's.
-            check(recv_until_eof(s) == b"", "data after stop")
-            s.close()
-            check(d.proc.wait(10) == 0, "stop %d: bad exit status" % i)
-            d.restart()
-            check(echo_roundtrip(port, b"y") == b"y", "start %d: not serving" % i)
-    finally:
-        d.kill_all()
-
-
 def test_second_sigint_stops_at_once():
     with Echod(ini={"server": {"shutdown_timeout": "30"}}) as d:
         s = connect(d.port)

@@ -1,0 +1,118 @@
+"""Fault: workers and the hub die by kill -9 while clients keep coming.
+
+Nothing here depends on a worker finishing: the supervisor derives every
+live count from reaping. Afterwards: no zombie, per-source slots
+(max_per_source) all given back, the counts (STATUS when the control
+socket exists, else /proc) match the processes really there, every
+round trip that was not cut by a kill came back intact, and the hub is
+restarted."""
+
+import os
+import random
+import signal
+import socket
+import threading
+import time
+
+from echodtest import (Echod, check, connect, random_bytes, recv_exactly,
+                       recv_until_eof, scaled, wait_for)
+
+PER_SOURCE = 12
+
+
+def load(port, stop, stats, seed):
+    r = random.Random(seed)
+    while not stop.is_set():
+        data = random_bytes(r.randint(1, 64 << 10), seed=r.random())
+        try:
+            with connect(port, timeout=10) as s:
+                got = bytearray()
+
+                def reader():
+                    try:
+                        got.extend(recv_until_eof(s, timeout=10))
+                    except OSError:
+                        pass
+
+                t = threading.Thread(target=reader)
+                t.start()
+                try:
+                    s.sendall(data)
+                    s.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                t.join(15)
+        except OSError:
+            stats["refused"] += 1
+            continue
+        if bytes(got) == data:
+            stats["ok"] += 1
+        elif data.startswith(bytes(got)):
+            stats["cut"] += 1  # its worker was killed: a prefix, then EOF
+        else:
+            stats["corrupt"] += 1
+
+
+def test_kill_9_workers_and_hub_under_load():
+    with Echod(ini={"server": {"max_per_source": PER_SOURCE, "spares": "2"},
+                    "log": {"connections": "no"}}) as d:
+        hub = wait_for(lambda: d.children_by_comm("echod-hub"), 5, what="the hub")[0]
+        stop = threading.Event()
+        stats = {"ok": 0, "cut": 0, "corrupt": 0, "refused": 0}
+        threads = [threading.Thread(target=load, args=(d.port, stop, stats, i))
+                   for i in range(6)]
+        for t in threads:
+            t.start()
+        r = random.Random(7)
+        kills = 0
+        deadline = time.monotonic() + scaled(4, 6)
+        try:
+            while time.monotonic() < deadline:
+                w = d.workers()
+                if w:
+                    try:
+                        os.kill(r.choice(w), signal.SIGKILL)
+                        kills += 1
+                    except ProcessLookupError:
+                        pass
+                if kills == 10:
+                    os.kill(hub, signal.SIGKILL)
+                time.sleep(0.03)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        check(kills >= 10, "only %d workers killed" % kills)
+        check(stats["corrupt"] == 0, "corrupted echoes: %s" % stats)
+        check(stats["ok"] > 0, "no round trip completed: %s" % stats)
+        d.wait_log(r"chat hub killed by signal KILL; restarting")
+        wait_for(lambda: [h for h in d.children_by_comm("echod-hub") if h != hub], 10,
+                 what="a new hub")
+        check(d.log().count("killed by signal KILL") >= 2, "kills not logged")
+
+        wait_for(lambda: not d.workers(), 20, what="workers to finish")
+        wait_for(lambda: not d.zombies(), 5, what="no zombie")
+        st = d.status()
+        if st is not None:
+            check(st["workers"] == 0, "STATUS says %s workers, none run" % st["workers"])
+            check(st["connections_total"] >= stats["ok"] + stats["cut"],
+                  "connections_total %s below what clients saw %s" % (st["connections_total"], stats))
+
+        # Every per-source slot came back: exactly PER_SOURCE at once are
+        # served again, one more is refused.
+        held = []
+        for i in range(PER_SOURCE):
+            s = connect(d.port)
+            s.sendall(b"%02d" % i)
+            check(recv_exactly(s, 2) == b"%02d" % i, "slot %d of %d not given back"
+                  % (i + 1, PER_SOURCE))
+            held.append(s)
+        extra = connect(d.port)
+        try:
+            extra.sendall(b"x")
+            got = recv_until_eof(extra, timeout=5)
+        except ConnectionResetError:
+            got = b""
+        check(got == b"", "max_per_source + 1 served after the kills: counts drifted")
+        for s in held + [extra]:
+            s.close()
