@@ -90,7 +90,8 @@ check_server_line(const char *buf, int n, size_t cap)
 static bool
 str_eq(struct chat_str a, const char *b, size_t bn)
 {
-	return a.n == bn && memcmp(a.p, b, bn) == 0;
+	/* An empty field may have a NULL pointer: no memcmp on it. */
+	return a.n == bn && (bn == 0 || memcmp(a.p, b, bn) == 0);
 }
 
 /* A NUL-terminated copy of a validated name. */
