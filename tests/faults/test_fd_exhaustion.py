@@ -44,7 +44,7 @@ def test_out_of_fds_pauses_accept_then_serves_everyone():
     with Echod(ini={"server": {"spares": "2"}, "log": {"connections": "no"}}) as d:
         wait_for(lambda: len(d.children_by_comm("echod-spare")) == 2, 5, what="2 spares")
         check(echo_roundtrip(d.port, b"before") == b"before", "no echo before")
-        wait_for(lambda: len(d.children_by_comm("echod-spare")) == 2, 5, what="spares again")
+        d.settled_fds(2)
         soft, hard = resource.prlimit(d.pid, resource.RLIMIT_NOFILE)
         limit = lowest_free_fd(d.pid)
         resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (limit, hard))
@@ -78,10 +78,9 @@ def test_out_of_fds_pauses_accept_then_serves_everyone():
         d.wait_log(r"accepting again on \S+ after \d+ failed attempts", since=since)
         # The limit back: spares and the fd count recover.
         resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (soft, hard))
-        wait_for(lambda: len(d.children_by_comm("echod-spare")) == 2, 10,
-                 what="spares after the limit is back")
         check(echo_roundtrip(d.port, b"after") == b"after", "no echo after")
         wait_for(lambda: not d.workers(), 20, what="workers to finish")
+        d.settled_fds(2)
         check(lowest_free_fd(d.pid) == limit, "supervisor fds leaked: lowest free %d, was %d"
               % (lowest_free_fd(d.pid), limit))
         check(not d.zombies(), "zombies: %s" % d.zombies())
@@ -91,7 +90,7 @@ def test_reload_while_out_of_fds_keeps_config():
     """SIGHUP must read the INI: with no fd for it the reload fails and the
     running config stays; once fds are back a reload works."""
     with Echod(ini={"server": {"spares": "1"}}) as d:
-        wait_for(lambda: len(d.children_by_comm("echod-spare")) == 1, 5, what="spare")
+        d.settled_fds(1)
         soft, hard = resource.prlimit(d.pid, resource.RLIMIT_NOFILE)
         resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (lowest_free_fd(d.pid), hard))
         out = d.reload(expect_ok=False)

@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 
-from echodtest import (Echod, check, echo_roundtrip, random_bytes, wait_for)
+from echodtest import (Echod, check, echo_roundtrip, proc_comm, random_bytes, wait_for)
 
 SPARES = 2
 
@@ -30,8 +30,7 @@ def clients(port, stop, stats, seed):
 
 def test_hundred_reloads_in_a_second_lose_nothing():
     with Echod(ini={"server": {"spares": SPARES}, "log": {"connections": "no"}}) as d:
-        wait_for(lambda: len(d.children_by_comm("echod-spare")) == SPARES, 5, what="spares")
-        fds = d.fds()
+        fds = d.settled_fds(SPARES)
         since = d.log_size()
         stop = threading.Event()
         stats = {"ok": 0, "errors": []}
@@ -61,8 +60,8 @@ def test_hundred_reloads_in_a_second_lose_nothing():
         check("reload failed" not in d.log(since), "a reload failed")
         check(all(r.startswith("OK") for r in rel), "RELOAD answers: %s" % sorted(set(rel)))
         wait_for(lambda: not d.workers(), 20, what="workers to finish")
-        wait_for(lambda: len(d.children_by_comm("echod-spare")) == SPARES and
-                 d.fds() == fds, 10, what="spares and fds to settle (fds %d, were %d)"
-                 % (d.fds(), fds))
+        after = d.settled_fds(SPARES)
+        check(after == fds, "supervisor fds %d before the storm, %d after: children %s"
+              % (fds, after, [(p, proc_comm(p)) for p in d.children()]))
         wait_for(lambda: not d.zombies(), 5, what="no zombie")
         check(echo_roundtrip(d.port, b"after") == b"after", "not serving after the storm")

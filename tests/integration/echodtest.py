@@ -366,6 +366,23 @@ class Echod:
     def fds(self):
         return fd_count(self.pid)
 
+    def settled_fds(self, spares, timeout=10.0):
+        """The supervisor's fd count once `spares` spares are ready and the
+        count holds still (a spare being forked briefly holds both ends of
+        its channel, so a single reading can be one too high)."""
+        readings = []
+
+        def steady():
+            if len(self.children_by_comm("echod-spare")) != spares:
+                readings.clear()
+                return None
+            readings.append(self.fds())
+            del readings[:-3]
+            return len(readings) == 3 and len(set(readings)) == 1 and readings[0]
+
+        return wait_for(steady, timeout, interval=0.1, what="%d spares and a steady fd count"
+                        % spares)
+
     def reload(self, expect_ok=True, timeout=5.0):
         """SIGHUP and wait for the outcome line; returns the log tail."""
         since = self.log_size()

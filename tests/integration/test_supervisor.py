@@ -56,18 +56,17 @@ def test_two_thousand_connections_no_zombie_no_fd_leak():
     n = scaled(2000, 300)
     with Echod(ini={"log": {"connections": "no"},
                     "server": {"max_per_source": scaled(64, 1000)}}) as d:
-        wait_for(lambda: len(d.children_by_comm("echod-spare")) == 4, 5, what="4 spares")
-        fds_before = d.fds()
+        fds_before = d.settled_fds(4)
         for i in range(n):
             msg = b"%d\n" % i
             with connect(d.port) as s:
                 s.sendall(msg)
                 check(recv_exactly(s, len(msg)) == msg, "connection %d: wrong echo" % i)
         wait_for(lambda: not d.workers(), 20, what="every worker to exit")
-        wait_for(lambda: len(d.children_by_comm("echod-spare")) == 4, 5, what="spares refilled")
+        fds_after = d.settled_fds(4)
         check(not d.zombies(), "zombies: %s" % d.zombies())
-        check(d.fds() == fds_before, "supervisor fds: %d before, %d after %d connections"
-              % (fds_before, d.fds(), n))
+        check(fds_after == fds_before, "supervisor fds: %d before, %d after %d connections"
+              % (fds_before, fds_after, n))
 
 
 def test_children_never_hold_the_listener():
