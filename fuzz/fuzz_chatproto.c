@@ -148,11 +148,23 @@ handle_line(const char *line, size_t len, size_t max_line, bool *greeted)
 	FUZZ_ASSERT((r == CHAT_ERR_BAD_UTF8) == !valid);
 
 	if (r != CHAT_OK) {
-		/* The answer may quote the offending line: user input. */
-		n = chat_fmt_err(out, cap, (enum chat_err)r, "%s: %.*s",
-		    chat_err_text((enum chat_err)r), (int)len, line);
+		/* The standard answer fits the server's line bound. */
+		n = chat_fmt_err(out, cap, (enum chat_err)r, "%s",
+		    chat_err_text((enum chat_err)r));
 		FUZZ_ASSERT(n > 0);
 		check_server_line(out, n, cap);
+		FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
+		FUZZ_ASSERT(e.type == CHAT_EVT_ERR && e.err == r);
+		/*
+		 * An answer quoting the offending line (user input) is cut to
+		 * CHAT_ERR_TEXT_MAX bytes, then sanitized: each byte may become
+		 * 3, so it is bounded by that, not by max_line.
+		 */
+		n = chat_fmt_err(out, sizeof(out), (enum chat_err)r, "%s: %.*s",
+		    chat_err_text((enum chat_err)r), (int)len, line);
+		FUZZ_ASSERT(n > 0);
+		FUZZ_ASSERT((size_t)n <= 4 + 16 + 1 + 3 * CHAT_ERR_TEXT_MAX + 1);
+		check_server_line(out, n, sizeof(out));
 		FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
 		FUZZ_ASSERT(e.type == CHAT_EVT_ERR && e.err == r);
 		return;
