@@ -126,9 +126,11 @@ check: deps-check
 check-asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 check
 
-clean:
+clean: bench-clean
 	rm -rf build $(PROGRAMS)
 
 distclean: clean
+
+include bench/bench.mk
 
 -include $(wildcard $(B)/*/*.d $(B)/tests/*.d)
