@@ -53,6 +53,7 @@ CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
 
 COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c \
+              common/json.c \
               common/chatproto.c
 DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
               daemon/counters.c daemon/conntable.c daemon/classify.c \
