@@ -421,6 +421,14 @@ client_write(struct cclient *c)
 			return; /* the rest when POLLOUT says so */
 		break;
 	}
+	/*
+	 * Closing with unread input makes the kernel reset the connection,
+	 * and the client could see ECONNRESET instead of our reply's end:
+	 * read what is already there first (a bounded amount, never wait).
+	 */
+	for (int i = 0; i < 16; i++)
+		if (recv(c->fd, c->in, sizeof(c->in), MSG_DONTWAIT) <= 0)
+			break;
 	client_close(c);
 }
 
