@@ -416,27 +416,47 @@ class Suite:
         return "pid %d, uid %d, 1 MiB echoed on 127.0.0.1:%d" % (pid, uid, self.p1)
 
     def test_journal_has_structured_fields(self):
-        n = 4321
-        echo(self.p1, b"j" * n)
+        sizes = list(range(4321, 4326))
+        for n in sizes:
+            check(echo(self.p1, b"j" * n) == b"j" * n, "%d bytes not echoed" % n)
 
-        def closes():
-            return [e for e in self.entries("EV_CLOSE", ECHOD_BYTES_IN=str(n))]
-        e = wait_for(closes, 10, "the close entry in the journal")[0]
-        for k, v in (("REMOTE_ADDR", "127.0.0.1"), ("ECHOD_PROTO", "echo"),
-                     ("ECHOD_BYTES_OUT", str(n)), ("_SYSTEMD_UNIT", "echod.service"),
-                     ("SYSLOG_IDENTIFIER", "echod")):
-            check(e.get(k) == v, "close entry: %s=%r, want %r" % (k, e.get(k), v))
-        check(e.get("ECHOD_ROLE") in ("worker", "spare"), "close entry: ECHOD_ROLE=%r"
-              % e.get("ECHOD_ROLE"))
-        for k in ("REMOTE_PORT", "ECHOD_DURATION_USEC", "ECHOD_REASON", "PRIORITY"):
-            check(e.get(k), "close entry lacks %s: %r" % (k, e))
+        def closes(unit):
+            args = ["journalctl", "-o", "json", "--no-pager",
+                    "MESSAGE_ID=" + MSGID["EV_CLOSE"]] + (["-u", "echod"] if unit else
+                                                         ["SYSLOG_IDENTIFIER=echod"])
+            out = self.c.run(*args, timeout=30).stdout
+            found = {}
+            for line in out.splitlines():
+                e = json.loads(line)
+                if e.get("ECHOD_BYTES_IN") in map(str, sizes):
+                    found[int(e["ECHOD_BYTES_IN"])] = e
+            return found
+        # Every close is in the journal, none dropped ...
+        wait_for(lambda: len(closes(False)) == len(sizes), 15,
+                 "5 close entries in the journal")
+        # ... and under -u echod: a worker that has already exited when
+        # journald reads its entry cannot be tied to the unit (journald
+        # looks the sender up in /proc), so one may be missing there when
+        # journald lags behind (README: "Install as a service", Logging).
+        under_unit = closes(True)
+        check(under_unit, "no close entry under journalctl -u echod")
+        for n, e in under_unit.items():
+            for k, v in (("REMOTE_ADDR", "127.0.0.1"), ("ECHOD_PROTO", "echo"),
+                         ("ECHOD_BYTES_OUT", str(n)), ("_SYSTEMD_UNIT", "echod.service"),
+                         ("SYSLOG_IDENTIFIER", "echod")):
+                check(e.get(k) == v, "close entry: %s=%r, want %r" % (k, e.get(k), v))
+            check(e.get("ECHOD_ROLE") in ("worker", "spare"),
+                  "close entry: ECHOD_ROLE=%r" % e.get("ECHOD_ROLE"))
+            for k in ("REMOTE_PORT", "ECHOD_DURATION_USEC", "ECHOD_REASON", "PRIORITY"):
+                check(e.get(k), "close entry lacks %s: %r" % (k, e))
         check(self.entries("EV_ACCEPT", REMOTE_ADDR="127.0.0.1"), "no accept entry")
         check(self.entries("EV_READY"), "no ready entry")
         check(self.entries("EV_START"), "no start entry")
         r = self.c.run("journalctl", "-x", "-u", "echod", "--no-pager", timeout=30)
         check("Subject: echod is ready and accepting connections" in r.stdout,
               "journalctl -x shows no catalog text")
-        return "MESSAGE_ID, REMOTE_ADDR, ECHOD_BYTES_IN=%d ... ; journalctl -x explains" % n
+        return ("MESSAGE_ID, REMOTE_ADDR, ECHOD_BYTES_IN ...; %d of %d closes under -u echod;"
+                " journalctl -x explains" % (len(under_unit), len(sizes)))
 
     def test_chatctl_status_shows_live_numbers(self):
         socks = []
