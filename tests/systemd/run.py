@@ -547,6 +547,31 @@ class Suite:
         check(echo(self.p2, b"back") == b"back", "back on port %d" % self.p2)
         return "port %d via CAP_NET_BIND_SERVICE, set by reload" % low
 
+    def test_watchdog_is_fed(self):
+        """With WatchdogSec=1s (a drop-in) echod must ping every 0.5 s or be
+        killed: it stays up, with the same pid, and systemd saw pings."""
+        c = self.c
+        d = "/run/systemd/system/echod.service.d"
+        c.run("mkdir", "-p", d)
+        c.write(d + "/watchdog.conf", "[Service]\nWatchdogSec=1s\n")
+        try:
+            c.run("systemctl", "daemon-reload")
+            c.run("systemctl", "restart", "echod")
+            pid = self.main_pid()
+            time.sleep(3.5)
+            check(self.main_pid() == pid, "echod was restarted (watchdog not fed?)")
+            ts = c.run("systemctl", "show", "-p", "WatchdogTimestampMonotonic", "--value",
+                       "echod").stdout.strip()
+            check(ts.isdigit() and int(ts) > 0, "no watchdog ping seen: %r" % ts)
+            check(not any("Watchdog timeout" in m for m in
+                          (e.get("MESSAGE", "") for e in self.journal())),
+                  "watchdog timeout in the journal")
+        finally:
+            c.run("rm", "-f", d + "/watchdog.conf")
+            c.run("systemctl", "daemon-reload")
+            c.run("systemctl", "restart", "echod")
+        return "WatchdogSec=1s for 3.5 s, same pid %d" % pid
+
     def test_restart_with_plain_bind_rebinds_at_once(self):
         c = self.c
         old = self.main_pid()
