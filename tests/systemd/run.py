@@ -20,6 +20,7 @@ usage: run.py [-k SUBSTRING] [-v]
 """
 
 import argparse
+import ctypes
 import json
 import os
 import random
@@ -254,7 +255,7 @@ class Container:
             self.cmd(["--boot", "--console=read-only", "--bind-ro=%s:/stage" % self.stage,
                       "--", "systemd.firstboot=off", "systemd.unit=basic.target"]),
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 60
         while self.pid is None:
             if self.proc.poll() is not None:
@@ -333,6 +334,13 @@ class Container:
         self.logf.close()
 
 
+def die_with_parent():
+    """In the nspawn child: if this script is killed outright (no finally),
+    nspawn gets SIGTERM and shuts the container down."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def children(pid):
     kids = []
     try:
@@ -381,7 +389,7 @@ class Suite:
 
     def pgrep_echod(self):
         r = self.c.run("pgrep", "-l", "echod", check=False)
-        return r.stdout.split("\n") if r.stdout.strip() else []
+        return [line for line in r.stdout.splitlines() if line.strip()]
 
     # -- the steps, in order ------------------------------------------------
 
@@ -640,6 +648,34 @@ class Suite:
         check(echo(self.p3, b"same") == b"same" and refused(self.p1),
               "reload under socket activation changed the listener")
         return "3 restarts; load: %s" % load.summary()
+
+    def test_restart_on_failure(self):
+        """kill -9 of the supervisor: systemd cleans up its workers and
+        starts a new echod (Restart=on-failure)."""
+        c = self.c
+        s = socket.create_connection(("127.0.0.1", self.p3), timeout=5)
+        s.sendall(b"x")
+        check(s.recv(1) == b"x", "no echo")
+        old = self.main_pid()
+        before = set(self.pgrep_echod())
+        c.run("systemctl", "kill", "--kill-who=main", "--signal=KILL", "echod")
+        wait_for(lambda: self.main_pid() not in (0, old) and c.run(
+            "systemctl", "is-active", "echod", check=False).stdout.strip() == "active",
+            20, "a new echod after kill -9")
+        s.settimeout(5)
+        try:
+            end = s.recv(10)
+        except OSError as e:
+            end = e
+        s.close()
+        check(end == b"" or isinstance(end, ConnectionResetError),
+              "the old worker still serves: %r" % end)
+        left = [p for p in before if p in set(self.pgrep_echod())]
+        check(not left, "processes of the killed echod left: %r" % left)
+        n = c.run("systemctl", "show", "-p", "NRestarts", "--value", "echod").stdout.strip()
+        check(n == "1", "NRestarts %r" % n)
+        check(echo(self.p3, b"reborn") == b"reborn", "no echo from the new echod")
+        return "pid %d -> %d, NRestarts=1" % (old, self.main_pid())
 
     def test_stop_ends_every_worker(self):
         c = self.c
