@@ -29,10 +29,24 @@ def release_only():
         raise Skip("make install installs the static release build; not with SANITIZE=1")
 
 
-def staged(prefix="/usr/local"):
-    dest = tempfile.mkdtemp(prefix="echod-stage.")
-    make("install", "DESTDIR=" + dest, "PREFIX=" + prefix)
-    return dest
+class staged:
+    """make install into a fresh staging directory, removed afterwards."""
+
+    def __init__(self, prefix="/usr/local", preset=None):
+        self.prefix, self.preset = prefix, preset or {}
+
+    def __enter__(self):
+        self.dest = tempfile.mkdtemp(prefix="echod-stage.")
+        for rel, text in self.preset.items():
+            os.makedirs(os.path.dirname(os.path.join(self.dest, rel)), exist_ok=True)
+            with open(os.path.join(self.dest, rel), "w") as f:
+                f.write(text)
+        self.out = make("install", "DESTDIR=" + self.dest, "PREFIX=" + self.prefix)
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.dest, ignore_errors=True)
+        return False
 
 
 def files_under(root):
@@ -115,63 +129,59 @@ def test_catalog_explains_every_message_id():
 
 def test_install_usr_local_layout():
     release_only()
-    dest = staged()
     want = {"usr/local/sbin/echod", "usr/local/bin/chatctl",
             "usr/local/lib/systemd/system/echod.service",
             "usr/local/lib/systemd/system/echod.socket",
             "usr/local/lib/systemd/catalog/echod.catalog",
             "usr/local/share/man/man8/echod.8", "usr/local/share/man/man5/echod.ini.5",
             "usr/local/share/man/man1/chatctl.1", "etc/echod.ini"}
-    got = files_under(dest)
-    check(got == want, "installed files differ: missing %s, extra %s" %
-          (sorted(want - got), sorted(got - want)))
-    for f in ("usr/local/sbin/echod", "usr/local/bin/chatctl"):
-        check(os.stat(os.path.join(dest, f)).st_mode & 0o777 == 0o755, "%s mode" % f)
-    for f in want - {"usr/local/sbin/echod", "usr/local/bin/chatctl"}:
-        check(os.stat(os.path.join(dest, f)).st_mode & 0o777 == 0o644, "%s mode" % f)
-    check(not elf_has_interp(os.path.join(dest, "usr/local/sbin/echod")),
-          "the installed echod is not statically linked")
-    with open(os.path.join(dest, "usr/local/lib/systemd/system/echod.service")) as f:
-        unit = f.read()
-    check(not re.search(r"@[A-Z]+@", unit), "placeholder left in the unit")
-    for line in ("ExecStart=/usr/local/sbin/echod\n", "ExecStartPre=/usr/local/sbin/echod -t\n",
-                 "ExecReload=/usr/local/bin/chatctl reload"):
-        check(line in unit, "unit lacks %r" % line)
-    with open(os.path.join(dest, "etc/echod.ini")) as f, \
-            open(os.path.join(ROOT, "conf/echod.ini")) as g:
-        check(f.read() == g.read(), "installed echod.ini differs from conf/echod.ini")
-    shutil.rmtree(dest)
+    progs = {"usr/local/sbin/echod", "usr/local/bin/chatctl"}
+    with staged() as st:
+        dest = st.dest
+        got = files_under(dest)
+        check(got == want, "installed files differ: missing %s, extra %s" %
+              (sorted(want - got), sorted(got - want)))
+        for f in want:
+            mode = os.stat(os.path.join(dest, f)).st_mode & 0o777
+            check(mode == (0o755 if f in progs else 0o644), "%s: mode %o" % (f, mode))
+        check(not elf_has_interp(os.path.join(dest, "usr/local/sbin/echod")),
+              "the installed echod is not statically linked")
+        with open(os.path.join(dest, "usr/local/lib/systemd/system/echod.service")) as f:
+            unit = f.read()
+        check(not re.search(r"@[A-Z]+@", unit), "placeholder left in the unit")
+        for line in ("ExecStart=/usr/local/sbin/echod\n",
+                     "ExecStartPre=/usr/local/sbin/echod -t\n",
+                     "ExecReload=/usr/local/bin/chatctl reload"):
+            check(line in unit, "unit lacks %r" % line)
+        with open(os.path.join(dest, "etc/echod.ini")) as f, \
+                open(os.path.join(ROOT, "conf/echod.ini")) as g:
+            check(f.read() == g.read(), "installed echod.ini differs from conf/echod.ini")
 
 
 def test_install_prefix_usr():
     release_only()
-    dest = staged("/usr")
-    got = files_under(dest)
-    for f in ("usr/sbin/echod", "usr/lib/systemd/system/echod.service",
-              "usr/lib/systemd/catalog/echod.catalog", "usr/share/man/man8/echod.8"):
-        check(f in got, "%s not installed with PREFIX=/usr" % f)
-    with open(os.path.join(dest, "usr/lib/systemd/system/echod.service")) as f:
-        unit = f.read()
-    check("ExecStart=/usr/sbin/echod\n" in unit and "/usr/local" not in unit,
-          "unit paths for PREFIX=/usr")
-    shutil.rmtree(dest)
+    with staged("/usr") as st:
+        got = files_under(st.dest)
+        for f in ("usr/sbin/echod", "usr/bin/chatctl", "usr/lib/systemd/system/echod.service",
+                  "usr/lib/systemd/catalog/echod.catalog", "usr/share/man/man8/echod.8"):
+            check(f in got, "%s not installed with PREFIX=/usr" % f)
+        with open(os.path.join(st.dest, "usr/lib/systemd/system/echod.service")) as f:
+            unit = f.read()
+        check("ExecStart=/usr/sbin/echod\n" in unit and "/usr/local" not in unit,
+              "unit paths for PREFIX=/usr")
 
 
 def test_install_never_overwrites_echod_ini_and_uninstall_keeps_it():
     release_only()
-    dest = tempfile.mkdtemp(prefix="echod-stage.")
-    os.makedirs(os.path.join(dest, "etc"))
     mine = "[server]\nport = 7\n"
-    with open(os.path.join(dest, "etc/echod.ini"), "w") as f:
-        f.write(mine)
-    out = make("install", "DESTDIR=" + dest)
-    check("keeping the existing" in out, "install did not say it kept the file: %r" % out)
-    with open(os.path.join(dest, "etc/echod.ini")) as f:
-        check(f.read() == mine, "install overwrote the user's echod.ini")
-    make("uninstall", "DESTDIR=" + dest)
-    check(files_under(dest) == {"etc/echod.ini"},
-          "uninstall left %s" % sorted(files_under(dest)))
-    shutil.rmtree(dest)
+    with staged(preset={"etc/echod.ini": mine}) as st:
+        check("keeping the existing" in st.out,
+              "install did not say it kept the file: %r" % st.out)
+        with open(os.path.join(st.dest, "etc/echod.ini")) as f:
+            check(f.read() == mine, "install overwrote the user's echod.ini")
+        make("uninstall", "DESTDIR=" + st.dest)
+        check(files_under(st.dest) == {"etc/echod.ini"},
+              "uninstall left %s" % sorted(files_under(st.dest)))
 
 
 def test_unit_security_score_offline():
@@ -180,10 +190,10 @@ def test_unit_security_score_offline():
     release_only()
     if not shutil.which("systemd-analyze"):
         raise Skip("no systemd-analyze")
-    dest = staged()
-    r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--root=" + dest,
-                        "echod.service"], capture_output=True, text=True, timeout=60)
-    shutil.rmtree(dest)
+    with staged() as st:
+        r = subprocess.run(["systemd-analyze", "security", "--offline=true",
+                            "--root=" + st.dest, "echod.service"],
+                           capture_output=True, text=True, timeout=60)
     m = re.search(r"Overall exposure level for echod.service: ([0-9.]+)", r.stdout)
     if not m and "offline" in r.stderr:
         raise Skip("this systemd-analyze has no --offline")
