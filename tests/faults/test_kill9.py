@@ -95,8 +95,11 @@ def test_kill_9_workers_and_hub_under_load():
         st = d.status()
         if st is not None:
             check(st["workers"] == 0, "STATUS says %s workers, none run" % st["workers"])
-            check(st["connections_total"] >= stats["ok"] + stats["cut"],
-                  "connections_total %s below what clients saw %s" % (st["connections_total"], stats))
+            # A cut connection was served and killed, or refused by
+            # max_per_source (while killed workers were being reaped).
+            check(st["connections_total"] >= stats["ok"] and
+                  st["connections_total"] + st["rejected_total"] >= stats["ok"] + stats["cut"],
+                  "STATUS %s does not add up with what clients saw %s" % (st, stats))
 
         # Every per-source slot came back: exactly PER_SOURCE at once are
         # served again, one more is refused.

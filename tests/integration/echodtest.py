@@ -244,11 +244,11 @@ class Echod:
         self.args = list(args)
         self.env = env
         self.preexec_fn = preexec_fn
-        self.user = pwd.getpwnam(user) if user else None
+        self.run_as = pwd.getpwnam(user) if user else None
         self.rlimits = dict(rlimits or {})
-        if self.user:
+        if self.run_as:
             os.chmod(self.tmp, 0o755)
-            os.chown(self.tmp, self.user.pw_uid, self.user.pw_gid)
+            os.chown(self.tmp, self.run_as.pw_uid, self.run_as.pw_gid)
             os.chmod(self.ini, 0o644)
         self.proc = None
         self._start(wait_ready)
@@ -257,10 +257,10 @@ class Echod:
         import resource
         for res, lim in self.rlimits.items():
             resource.setrlimit(res, lim)
-        if self.user:
+        if self.run_as:
             os.setgroups([])
-            os.setgid(self.user.pw_gid)
-            os.setuid(self.user.pw_uid)
+            os.setgid(self.run_as.pw_gid)
+            os.setuid(self.run_as.pw_uid)
         if self.preexec_fn:
             self.preexec_fn()
 

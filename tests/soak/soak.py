@@ -219,9 +219,18 @@ def main():
             if status.get("workers") != 0:
                 failures.append("STATUS workers %s with none running" % status.get("workers"))
             done = st.c.get("echo_ok", 0) + st.c.get("echo_cut", 0)
-            if status.get("connections_total", 0) < done:
-                failures.append("STATUS connections_total %s < %d seen by clients"
-                                % (status.get("connections_total"), done))
+            handled = status.get("connections_total", 0) + status.get("rejected_total", 0)
+            if status.get("connections_total", 0) < st.c.get("echo_ok", 0) or handled < done:
+                failures.append("STATUS connections_total %s, rejected_total %s: fewer than "
+                                "the %d connections clients saw"
+                                % (status.get("connections_total"),
+                                   status.get("rejected_total"), done))
+            # A worker killed between its last send and its counter update
+            # leaves at most one buffer (128 KiB) uncounted.
+            slack = st.c.get("workers_killed", 0) * (128 << 10)
+            if status.get("bytes_echoed", 0) + slack < st.c.get("echo_bytes", 0):
+                failures.append("STATUS bytes_echoed %s, clients verified %d"
+                                % (status.get("bytes_echoed"), st.c.get("echo_bytes", 0)))
         crashes = d.log().count("killed by signal KILL")
         if st.errors:
             failures.append("%d verification errors, first: %s" % (len(st.errors), st.errors[:3]))
