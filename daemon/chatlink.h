@@ -32,12 +32,14 @@ enum link_type {
 	LINK_WHO,	/* empty */
 	LINK_PING,	/* token, possibly empty */
 	LINK_LEAVE, /* reason word ("quit", "idle"...); then the link closes */
+	LINK_SYNC,  /* empty: answer LINK_SYNCED behind all sent so far */
 
 	/* hub -> worker: payload is server lines */
 	LINK_LINES = 32, /* room traffic and replies: pass on */
 	LINK_OK,	 /* one "OK <nick> <room> <members>": now a member */
 	LINK_ERR,	 /* one "ERR ..." refusing HELLO, NICK or JOIN */
-	LINK_BYE	 /* one "BYE <reason>": the hub dropped this member */
+	LINK_BYE,	 /* one "BYE <reason>": the hub dropped this member */
+	LINK_SYNCED	 /* empty: the answer to LINK_SYNC */
 };
 
 /* Data sent with the hub's end of a new link through the door. */
