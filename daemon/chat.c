@@ -36,8 +36,11 @@
  *   PING resets the count; ERRs from the hub (nick-taken, room-full) count.
  * - ERR line-too-long text names the limit; other ERR texts are the
  *   defaults of chatproto.c.
- * - After the greeting is sent, the client's next lines wait until the hub
- *   answers it, so "CHAT/1 bob\nMSG hi\n" in one packet works.
+ * - Answers come in the order of the client's lines: after a line the hub
+ *   answers (greeting, NICK, JOIN, WHO, PING) the next one waits for that
+ *   answer. So "CHAT/1 bob\nMSG hi\n" in one packet works, and an ERR the
+ *   worker gives never overtakes the hub's answer to an earlier line.
+ *   MSG and ME are not waited for: their echo is room traffic.
  * - QUIT's reason is not relayed (PART carries the word quit).
  * - A last line without LF at EOF is ignored.
  * - When the client closes its side, what the room said up to the
@@ -103,7 +106,7 @@ struct chat {
 	char *pkt; /* the packet to the hub being sent */
 	size_t npkt;
 	bool pkt_wait;	 /* it waits for room in the link */
-	bool hello_wait; /* a greeting waits for the hub's answer */
+	bool reply_wait; /* a request waits for the hub's answer */
 	bool greeted;
 	unsigned errs; /* ERRs in a row */
 
@@ -125,7 +128,7 @@ chat_end(struct chat *c, const char *why, const char *bye, bool leave)
 static bool
 blocked(const struct chat *c)
 {
-	return c->hello_wait || c->pkt_wait;
+	return c->reply_wait || c->pkt_wait;
 }
 
 /* ------------------------------------------------------ to the client */
@@ -248,6 +251,14 @@ to_hub(struct chat *c, enum link_type t, const char *p, size_t n)
 	memcpy(c->pkt + 1, p, n);
 	c->npkt = n + 1;
 	pkt_send(c);
+}
+
+/* A request the hub answers: the client's next line waits for that. */
+static void
+ask_hub(struct chat *c, enum link_type t, const char *p, size_t n)
+{
+	c->reply_wait = true;
+	to_hub(c, t, p, n);
 }
 
 /*
@@ -394,12 +405,15 @@ read_link(struct chat *c)
 		case LINK_LINES:
 			break;
 		case LINK_OK:
-			c->hello_wait = false;
+			c->reply_wait = false;
 			got_ok(c, line, n);
 			break;
 		case LINK_ERR:
-			c->hello_wait = false;
+			c->reply_wait = false;
 			count_error(c);
+			break;
+		case LINK_REPLY:
+			c->reply_wait = false;
 			break;
 		case LINK_BYE:
 			/* Dropped by the hub; the BYE line is queued already.
@@ -445,8 +459,7 @@ handle_line(struct chat *c, const char *line, size_t len)
 			memcpy(body + n, cmd.room.p, cmd.room.n);
 			n += cmd.room.n;
 		}
-		c->hello_wait = true;
-		to_hub(c, LINK_HELLO, body, n);
+		ask_hub(c, LINK_HELLO, body, n);
 		return;
 	case CHAT_CMD_MSG:
 	case CHAT_CMD_ME:
@@ -462,18 +475,18 @@ handle_line(struct chat *c, const char *line, size_t len)
 		    c, cmd.cmd == CHAT_CMD_MSG ? LINK_MSG : LINK_ME, body, n);
 		return;
 	case CHAT_CMD_NICK:
-		to_hub(c, LINK_NICK, cmd.nick.p, cmd.nick.n);
+		ask_hub(c, LINK_NICK, cmd.nick.p, cmd.nick.n);
 		return;
 	case CHAT_CMD_JOIN:
-		to_hub(c, LINK_JOIN, cmd.room.p, cmd.room.n);
+		ask_hub(c, LINK_JOIN, cmd.room.p, cmd.room.n);
 		return;
 	case CHAT_CMD_WHO:
 		c->errs = 0;
-		to_hub(c, LINK_WHO, "", 0);
+		ask_hub(c, LINK_WHO, "", 0);
 		return;
 	case CHAT_CMD_PING:
 		c->errs = 0;
-		to_hub(c, LINK_PING, cmd.text.p, cmd.text.n);
+		ask_hub(c, LINK_PING, cmd.text.p, cmd.text.n);
 		return;
 	case CHAT_CMD_QUIT:
 		chat_end(c, "quit", "quit", true);

@@ -13,6 +13,9 @@
  *
  * Hub to worker: whole server lines, LF-terminated, ready to go to the
  * client unchanged. The type tells the worker what the line means to it.
+ * Every HELLO, NICK, JOIN, WHO and PING gets exactly one answer (LINK_OK,
+ * LINK_ERR or LINK_REPLY): the worker waits for it before the client's
+ * next line, so answers reach the client in the order of its lines.
  */
 #ifndef ECHOD_CHATLINK_H
 #define ECHOD_CHATLINK_H
@@ -35,9 +38,10 @@ enum link_type {
 	LINK_SYNC,  /* empty: answer LINK_SYNCED behind all sent so far */
 
 	/* hub -> worker: payload is server lines */
-	LINK_LINES = 32, /* room traffic and replies: pass on */
+	LINK_LINES = 32, /* room traffic: pass on */
 	LINK_OK,	 /* one "OK <nick> <room> <members>": now a member */
 	LINK_ERR,	 /* one "ERR ..." refusing HELLO, NICK or JOIN */
+	LINK_REPLY,	 /* one "WHO ..." or "PONG ...": answers WHO, PING */
 	LINK_BYE,	 /* one "BYE <reason>": the hub dropped this member */
 	LINK_SYNCED	 /* empty: the answer to LINK_SYNC */
 };

@@ -93,6 +93,7 @@ struct member {
 	uint8_t state;
 	bool dropping;	 /* queued in hub.drops */
 	bool link_full;	 /* dropped because a send found the link full */
+	bool peer_gone;	 /* its worker closed the link: send nothing more */
 	const char *why; /* PART reason while dropping */
 	uint32_t gen;	 /* tells a stale epoll event from a new member's */
 	uint32_t doom_next;
@@ -201,15 +202,20 @@ send_member(uint32_t id, const char *p, size_t n)
 	struct member *m = &hub.m[id];
 	ssize_t r;
 
-	if (m->dropping || (m->state != M_NEW && m->state != M_IN))
+	if (m->dropping || m->peer_gone ||
+	    (m->state != M_NEW && m->state != M_IN))
 		return;
 	r = send(m->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (r == (ssize_t)n)
 		return;
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		queue_drop(id, "slow", true);
+	else if (r < 0 && (errno == EPIPE || errno == ECONNRESET))
+		/* The worker left; its last packets (a LEAVE with the real
+		 * reason) may still wait for us: the read side drops it. */
+		m->peer_gone = true;
 	else
-		queue_drop(id, "closed", false); /* the worker is gone */
+		queue_drop(id, "closed", false);
 }
 
 /* One packet to every member of room but except (ROOMS_NONE: everyone). */
@@ -653,13 +659,13 @@ handle_packet(uint32_t id, const char *p, size_t n)
 		return;
 	case LINK_WHO:
 		out = packet(
-		    LINK_LINES, rooms_who(&hub.rooms,
+		    LINK_REPLY, rooms_who(&hub.rooms,
 				    rooms_room(&hub.rooms, id), OUT, OUTCAP));
 		if (out > 0)
 			send_member(id, hub.out, out);
 		return;
 	case LINK_PING:
-		out = packet(LINK_LINES, chat_fmt_pong(OUT, OUTCAP, body, len));
+		out = packet(LINK_REPLY, chat_fmt_pong(OUT, OUTCAP, body, len));
 		if (out == 0)
 			goto bad;
 		send_member(id, hub.out, out);
