@@ -101,7 +101,8 @@ struct chat {
 
 	char *out; /* to the client: out[off..len) unsent */
 	size_t cap, off, len;
-	bool appended; /* out grew since the last backlog check */
+	size_t outq_max; /* the kernel's unsent bytes are at most this */
+	bool appended;	 /* out grew since the last backlog check */
 
 	char *pkt; /* the packet to the hub being sent */
 	size_t npkt;
@@ -174,23 +175,30 @@ flush(struct chat *c)
 			return;
 		}
 		c->off += (size_t)w;
+		c->outq_max += (size_t)w;
 		c->s->bytes_out += (uint64_t)w;
 	}
 	if (c->off == c->len)
 		c->off = c->len = 0;
 }
 
-/* The member's backlog: our unsent bytes and the kernel's. */
+/*
+ * The member's backlog: our unsent bytes and the kernel's. The kernel is
+ * asked (SIOCOUTQ) only when the bound we keep, its last answer plus what
+ * we sent since, could be past max_backlog: for a client that keeps up,
+ * about once per max_backlog bytes.
+ */
 static bool
 over_backlog(struct chat *c)
 {
 	size_t unsent = c->len - c->off;
 	int q = 0;
 
-	if (unsent <= c->cfg->max_backlog && ioctl(c->fd, SIOCOUTQ, &q) == 0 &&
-	    q > 0)
-		unsent += (size_t)q;
-	return unsent > c->cfg->max_backlog;
+	if (unsent + c->outq_max <= c->cfg->max_backlog)
+		return false;
+	if (unsent <= c->cfg->max_backlog && ioctl(c->fd, SIOCOUTQ, &q) == 0)
+		c->outq_max = q > 0 ? (size_t)q : 0;
+	return unsent + c->outq_max > c->cfg->max_backlog;
 }
 
 static void
@@ -248,7 +256,8 @@ static void
 to_hub(struct chat *c, enum link_type t, const char *p, size_t n)
 {
 	c->pkt[0] = (char)t;
-	memcpy(c->pkt + 1, p, n);
+	if (n > 0) /* p may be NULL then (a bare PING) */
+		memcpy(c->pkt + 1, p, n);
 	c->npkt = n + 1;
 	pkt_send(c);
 }
