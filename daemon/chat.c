@@ -58,12 +58,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chatlink.h"
@@ -111,6 +113,8 @@ struct chat {
 	bool greeted;
 	unsigned errs; /* ERRs in a row */
 
+	sigset_t waitmask; /* SIGTERM is let in only while we sleep */
+
 	const char *end; /* set once: why the session ends */
 	const char *bye; /* BYE reason to send, or NULL */
 	bool leave;	 /* tell the hub why (LINK_LEAVE end) */
@@ -124,6 +128,19 @@ chat_end(struct chat *c, const char *why, const char *bye, bool leave)
 	c->end = why;
 	c->bye = bye;
 	c->leave = leave;
+}
+
+/*
+ * Sleep in poll with SIGTERM let in: SIGTERM is blocked otherwise, so it
+ * cannot slip in between a check of worker_terminate and the sleep.
+ */
+static int
+chat_poll(struct chat *c, struct pollfd *pfd, nfds_t n, int timeout_ms)
+{
+	struct timespec ts = {.tv_sec = timeout_ms / 1000,
+	    .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+
+	return ppoll(pfd, n, timeout_ms < 0 ? NULL : &ts, &c->waitmask);
 }
 
 static bool
@@ -319,7 +336,7 @@ open_link(struct chat *c)
 		    (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 			errno != EINTR))
 			break;
-		(void)poll(&pfd, 1, (int)(left / 1000) + 1);
+		(void)chat_poll(c, &pfd, 1, (int)(left / 1000) + 1);
 	}
 	close(sp[1]);
 	c->link = sp[0];
@@ -638,8 +655,13 @@ chat_init(struct chat *c, struct session *s, const char *pre, size_t npre)
 	const struct config *cfg = s->cfg;
 	size_t lbcap = LB_MIN_CAP(cfg->max_line) + CHAT_READ_SLACK;
 	int one = 1;
+	sigset_t term;
 
 	memset(c, 0, sizeof(*c));
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &c->waitmask);
+	sigdelset(&c->waitmask, SIGTERM);
 	c->s = s;
 	c->cfg = cfg;
 	c->fd = s->w->fd;
@@ -674,6 +696,11 @@ chat_session(struct session *s, const char *pre, size_t npre)
 		s->reason = "error";
 		goto out;
 	}
+	/*
+	 * One turn per wakeup: handle buffered lines, move what the hub sent
+	 * on, then sleep in poll. Ends on EOF, idle, BYE, an error or SIGTERM
+	 * (poll returns EINTR: no SA_RESTART).
+	 */
 	for (;;) {
 		struct pollfd pfd[2];
 		int64_t now, idle_at = 0;
@@ -716,7 +743,7 @@ chat_session(struct session *s, const char *pre, size_t npre)
 			}
 			timeout = (int)((idle_at - now + 999) / 1000);
 		}
-		r = poll(pfd, n, timeout);
+		r = chat_poll(&c, pfd, n, timeout);
 		if (r < 0 && errno != EINTR) {
 			chat_end(&c, "error", NULL, false);
 			break;

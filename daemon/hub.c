@@ -921,6 +921,7 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 	sigaddset(&term, SIGTERM);
 	sigprocmask(SIG_BLOCK, &term, &waitmask);
 	sigdelset(&waitmask, SIGTERM);
+	/* One turn per wakeup; ends (hub_stop) on SIGTERM only. */
 	for (;;) {
 		int64_t now = now_mono_usec(), next;
 		int timeout = -1, n;
