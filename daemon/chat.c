@@ -77,38 +77,38 @@
 #include "worker.h"
 
 #define CHAT_MAX_ERRS 10
-#define CHAT_LINK_BATCH 64    /* hub packets per client write */
+#define CHAT_LINK_BATCH 64 /* hub packets per client write */
 #define CHAT_READ_SLACK 16384 /* linebuf beyond one line: fewer reads */
-#define CHAT_BYE_RESERVE 64   /* output kept free for the last BYE */
+#define CHAT_BYE_RESERVE 64 /* output kept free for the last BYE */
 #define CHAT_LINGER_USEC 1000000
 #define CHAT_DOOR_WAIT_USEC 10000000 /* the door full: hub long gone */
-#define CHAT_ERR_MAX 256	     /* an ERR line we make */
+#define CHAT_ERR_MAX 256 /* an ERR line we make */
 
 struct chat {
 	struct session *s;
 	const struct config *cfg;
-	int fd;	  /* the client */
+	int fd; /* the client */
 	int link; /* to the hub, -1 before the first greeting */
 
 	struct linebuf lb;
 	char *lbstore;
 	const char *pre; /* bytes read with the greeting, not yet in lb */
 	size_t npre;
-	bool lb_dry;	 /* lb_next said LB_NONE: time to read the client */
-	bool eof;	 /* the client closed its side */
+	bool lb_dry; /* lb_next said LB_NONE: time to read the client */
+	bool eof; /* the client closed its side */
 	int64_t sync_at; /* after eof: LINK_SYNC sent, wait until then */
-	bool synced;	 /* LINK_SYNCED came back */
-	bool gone;	 /* sending to the client failed */
+	bool synced; /* LINK_SYNCED came back */
+	bool gone; /* sending to the client failed */
 	int64_t last_in;
 
 	char *out; /* to the client: out[off..len) unsent */
 	size_t cap, off, len;
 	size_t outq_max; /* the kernel's unsent bytes are at most this */
-	bool appended;	 /* out grew since the last backlog check */
+	bool appended; /* out grew since the last backlog check */
 
 	char *pkt; /* the packet to the hub being sent */
 	size_t npkt;
-	bool pkt_wait;	 /* it waits for room in the link */
+	bool pkt_wait; /* it waits for room in the link */
 	bool reply_wait; /* a request waits for the hub's answer */
 	bool greeted;
 	unsigned errs; /* ERRs in a row */
@@ -117,7 +117,7 @@ struct chat {
 
 	const char *end; /* set once: why the session ends */
 	const char *bye; /* BYE reason to send, or NULL */
-	bool leave;	 /* tell the hub why (LINK_LEAVE end) */
+	bool leave; /* tell the hub why (LINK_LEAVE end) */
 };
 
 static void
@@ -137,8 +137,8 @@ chat_end(struct chat *c, const char *why, const char *bye, bool leave)
 static int
 chat_poll(struct chat *c, struct pollfd *pfd, nfds_t n, int timeout_ms)
 {
-	struct timespec ts = {.tv_sec = timeout_ms / 1000,
-	    .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+	struct timespec ts = { .tv_sec = timeout_ms / 1000,
+		.tv_nsec = (long)(timeout_ms % 1000) * 1000000 };
 
 	return ppoll(pfd, n, timeout_ms < 0 ? NULL : &ts, &c->waitmask);
 }
@@ -184,8 +184,8 @@ flush(struct chat *c)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			chat_end(c,
-			    errno == EPIPE || errno == ECONNRESET ? "reset"
-								  : "error",
+			    errno == EPIPE || errno == ECONNRESET ? "reset" :
+								    "error",
 			    NULL, false);
 			c->gone = true;
 			c->off = c->len = 0; /* nobody to send it to */
@@ -235,8 +235,8 @@ refuse(struct chat *c, enum chat_err code)
 		n = chat_fmt_err(line, sizeof(line), code,
 		    "a line may have at most %u bytes", c->cfg->max_line);
 	else
-		n = chat_fmt_err(
-		    line, sizeof(line), code, "%s", chat_err_text(code));
+		n = chat_fmt_err(line, sizeof(line), code, "%s",
+		    chat_err_text(code));
 	if (n > 0 && !out_put(c, line, (size_t)n, false))
 		chat_end(c, "slow", "slow", true);
 	count_error(c);
@@ -296,16 +296,16 @@ static int
 open_link(struct chat *c)
 {
 	struct worker_ctx *w = c->s->w;
-	struct link_door d = {.magic = LINK_DOOR_MAGIC};
+	struct link_door d = { .magic = LINK_DOOR_MAGIC };
 	union {
 		struct cmsghdr hdr;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
-	struct iovec iov = {.iov_base = &d, .iov_len = sizeof(d)};
-	struct msghdr msg = {.msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = cm.buf,
-	    .msg_controllen = sizeof(cm.buf)};
+	struct iovec iov = { .iov_base = &d, .iov_len = sizeof(d) };
+	struct msghdr msg = { .msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cm.buf,
+		.msg_controllen = sizeof(cm.buf) };
 	struct cmsghdr *cmsg;
 	int64_t deadline = now_mono_usec() + CHAT_DOOR_WAIT_USEC;
 	int sp[2];
@@ -328,7 +328,7 @@ open_link(struct chat *c)
 	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cmsg), &sp[1], sizeof(int));
 	for (;;) {
-		struct pollfd pfd = {.fd = w->door, .events = POLLOUT};
+		struct pollfd pfd = { .fd = w->door, .events = POLLOUT };
 		int64_t left = deadline - now_mono_usec();
 
 		r = sendmsg(w->door, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -370,7 +370,7 @@ got_ok(struct chat *c, const char *line, size_t n)
 static const char *
 bye_reason(const char *line, size_t n)
 {
-	static const char *const known[] = {"slow", "shutdown"};
+	static const char *const known[] = { "slow", "shutdown" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
 		size_t k = strlen(known[i]);
@@ -388,7 +388,7 @@ read_link(struct chat *c)
 	for (int i = 0; i < CHAT_LINK_BATCH && c->link != -1 && !c->end; i++) {
 		unsigned char type = 0;
 		struct iovec iov[2];
-		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
 		size_t room = c->cap - CHAT_BYE_RESERVE - c->len;
 		const char *line;
 		size_t n;
@@ -403,8 +403,8 @@ read_link(struct chat *c)
 		/* Only past max_backlog: the slow check ends it. */
 		if (room < LINK_PKT_MAX - 1)
 			return;
-		iov[0] = (struct iovec){&type, 1};
-		iov[1] = (struct iovec){c->out + c->len, LINK_PKT_MAX - 1};
+		iov[0] = (struct iovec){ &type, 1 };
+		iov[1] = (struct iovec){ c->out + c->len, LINK_PKT_MAX - 1 };
 		r = recvmsg(c->link, &msg, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -449,8 +449,8 @@ read_link(struct chat *c)
 			chat_end(c, bye_reason(line, n), NULL, false);
 			return;
 		default:
-			log_warnx(
-			    "chat: packet of unknown type %u from the hub",
+			log_warnx("chat: packet of unknown type %u from the "
+				  "hub",
 			    type);
 			c->len -= n;
 			link_lost(c);
@@ -497,8 +497,8 @@ handle_line(struct chat *c, const char *line, size_t len)
 			refuse(c, CHAT_ERR_LINE_TOO_LONG);
 			return;
 		}
-		to_hub(
-		    c, cmd.cmd == CHAT_CMD_MSG ? LINK_MSG : LINK_ME, body, n);
+		to_hub(c, cmd.cmd == CHAT_CMD_MSG ? LINK_MSG : LINK_ME, body,
+		    n);
 		return;
 	case CHAT_CMD_NICK:
 		ask_hub(c, LINK_NICK, cmd.nick.p, cmd.nick.n);
@@ -566,8 +566,8 @@ read_client(struct chat *c)
 	} else if (r == 0) {
 		c->eof = true;
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		chat_end(
-		    c, errno == ECONNRESET ? "reset" : "error", NULL, false);
+		chat_end(c, errno == ECONNRESET ? "reset" : "error", NULL,
+		    false);
 	}
 }
 
@@ -622,7 +622,7 @@ finish(struct chat *c)
 		return;
 	flush(c);
 	while (c->off < c->len && !c->gone) {
-		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+		struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
 		int64_t left = deadline - now_mono_usec();
 
 		if (left <= 0)
@@ -635,7 +635,7 @@ finish(struct chat *c)
 	/* Our FIN after the BYE; read until theirs so no RST eats it. */
 	shutdown(c->fd, SHUT_WR);
 	for (;;) {
-		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 		int64_t left = deadline - now_mono_usec();
 		ssize_t r;
 
@@ -687,10 +687,10 @@ chat_session(struct session *s, const char *pre, size_t npre)
 
 	s->proto = "chat";
 	s->bytes_in += npre;
-	atomic_store_explicit(
-	    &s->ctr->slot[s->w->slot], SLOT_CHAT, memory_order_relaxed);
-	atomic_fetch_add_explicit(
-	    &s->ctr->chat_sessions_total, 1, memory_order_relaxed);
+	atomic_store_explicit(&s->ctr->slot[s->w->slot], SLOT_CHAT,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->ctr->chat_sessions_total, 1,
+	    memory_order_relaxed);
 	if (chat_init(&c, s, pre, npre) == -1) {
 		log_warn("chat: cannot start a session");
 		s->reason = "error";

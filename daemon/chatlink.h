@@ -28,22 +28,22 @@
 enum link_type {
 	/* worker -> hub */
 	LINK_HELLO = 1, /* "<nick>" or "<nick> <room>": a greeting */
-	LINK_MSG,	/* text (sanitized) */
-	LINK_ME,	/* text (sanitized) */
-	LINK_NICK,	/* new nick */
-	LINK_JOIN,	/* room */
-	LINK_WHO,	/* empty */
-	LINK_PING,	/* token, possibly empty */
+	LINK_MSG, /* text (sanitized) */
+	LINK_ME, /* text (sanitized) */
+	LINK_NICK, /* new nick */
+	LINK_JOIN, /* room */
+	LINK_WHO, /* empty */
+	LINK_PING, /* token, possibly empty */
 	LINK_LEAVE, /* reason word ("quit", "idle"...); then the link closes */
-	LINK_SYNC,  /* empty: answer LINK_SYNCED behind all sent so far */
+	LINK_SYNC, /* empty: answer LINK_SYNCED behind all sent so far */
 
 	/* hub -> worker: payload is server lines */
 	LINK_LINES = 32, /* room traffic: pass on */
-	LINK_OK,	 /* one "OK <nick> <room> <members>": now a member */
-	LINK_ERR,	 /* one "ERR ..." refusing HELLO, NICK or JOIN */
-	LINK_REPLY,	 /* one "WHO ..." or "PONG ...": answers WHO, PING */
-	LINK_BYE,	 /* one "BYE <reason>": the hub dropped this member */
-	LINK_SYNCED	 /* empty: the answer to LINK_SYNC */
+	LINK_OK, /* one "OK <nick> <room> <members>": now a member */
+	LINK_ERR, /* one "ERR ..." refusing HELLO, NICK or JOIN */
+	LINK_REPLY, /* one "WHO ..." or "PONG ...": answers WHO, PING */
+	LINK_BYE, /* one "BYE <reason>": the hub dropped this member */
+	LINK_SYNCED /* empty: the answer to LINK_SYNC */
 };
 
 /* Data sent with the hub's end of a new link through the door. */

@@ -76,11 +76,11 @@
 #define HUB_MAX_MEMBERS ECHOD_MAX_CONNECTIONS
 #define HUB_EVENTS 256
 #define HUB_PKTS_PER_TURN 16 /* from one member per wakeup: fairness */
-#define HUB_DOOR_BATCH 64    /* new members per wakeup */
+#define HUB_DOOR_BATCH 64 /* new members per wakeup */
 #define HUB_CONFIGS_PER_TURN 8
 #define HUB_SLOW_GRACE_USEC 2000000
-#define HUB_MAX_FDS_PER_MSG 4	/* a door packet carries one; extras closed */
-#define HUB_BATCH_MAX 16384	/* MSG/ME bytes gathered for one room */
+#define HUB_MAX_FDS_PER_MSG 4 /* a door packet carries one; extras closed */
+#define HUB_BATCH_MAX 16384 /* MSG/ME bytes gathered for one room */
 #define HUB_STOP_DOOR_ROUNDS 16 /* door batches taken when stopping */
 
 /* epoll keys: members are (generation << 32 | id), the rest below. */
@@ -89,19 +89,19 @@
 
 enum mstate {
 	M_FREE,
-	M_NEW,	 /* link taken, not yet in a room */
-	M_IN,	 /* in a room */
+	M_NEW, /* link taken, not yet in a room */
+	M_IN, /* in a room */
 	M_DOOMED /* dropped for a full link: waiting to send BYE slow */
 };
 
 struct member {
 	int fd;
 	uint8_t state;
-	bool dropping;	 /* queued in hub.drops */
-	bool link_full;	 /* dropped because a send found the link full */
-	bool peer_gone;	 /* its worker closed the link: send nothing more */
+	bool dropping; /* queued in hub.drops */
+	bool link_full; /* dropped because a send found the link full */
+	bool peer_gone; /* its worker closed the link: send nothing more */
 	const char *why; /* PART reason while dropping */
-	uint32_t gen;	 /* tells a stale epoll event from a new member's */
+	uint32_t gen; /* tells a stale epoll event from a new member's */
 	uint32_t doom_next;
 	int64_t doom_at;
 	socklen_t peerlen;
@@ -113,8 +113,8 @@ static struct {
 	struct counters *ctr;
 	int ep, door, chan;
 	struct rooms rooms;
-	struct member *m;  /* HUB_MAX_MEMBERS */
-	uint32_t hwm;	   /* ids below it have been used */
+	struct member *m; /* HUB_MAX_MEMBERS */
+	uint32_t hwm; /* ids below it have been used */
 	uint32_t *freeids; /* ids free again */
 	uint32_t nfree;
 	uint32_t *drops; /* members to drop, each at most once */
@@ -133,8 +133,8 @@ static struct {
 } batch;
 
 /* PART reasons a worker may give (LINK_LEAVE); anything else is "closed". */
-static const char *const leave_reasons[] = {
-    "quit", "idle", "slow", "shutdown", "too-many-errors", "closed"};
+static const char *const leave_reasons[] = { "quit", "idle", "slow", "shutdown",
+	"too-many-errors", "closed" };
 
 /* ------------------------------------------------------------- logging */
 
@@ -166,19 +166,19 @@ log_member(enum log_ev ev, uint32_t id, const char *nick, const char *room,
 		addr_format_host(sa, m->peerlen, host, sizeof(host));
 		snprintf(port, sizeof(port), "%u", addr_port(sa));
 		addr_format(sa, m->peerlen, who, sizeof(who));
-		f[nf++] = (struct log_field){"REMOTE_ADDR", host};
-		f[nf++] = (struct log_field){"REMOTE_PORT", port};
+		f[nf++] = (struct log_field){ "REMOTE_ADDR", host };
+		f[nf++] = (struct log_field){ "REMOTE_PORT", port };
 	} else {
 		snprintf(who, sizeof(who), "a client");
 	}
-	f[nf++] = (struct log_field){"ECHOD_NICK", nick};
-	f[nf++] = (struct log_field){"ECHOD_ROOM", room};
+	f[nf++] = (struct log_field){ "ECHOD_NICK", nick };
+	f[nf++] = (struct log_field){ "ECHOD_ROOM", room };
 	if (reason != NULL)
-		f[nf++] = (struct log_field){"ECHOD_REASON", reason};
+		f[nf++] = (struct log_field){ "ECHOD_REASON", reason };
 	switch (ev) {
 	case EV_CHAT_JOIN:
-		log_event(
-		    prio, ev, f, nf, "chat join %s: %s in %s", who, nick, room);
+		log_event(prio, ev, f, nf, "chat join %s: %s in %s", who, nick,
+		    room);
 		break;
 	case EV_CHAT_SLOW:
 		log_event(prio, ev, f, nf,
@@ -280,32 +280,32 @@ static void
 reply_ok(uint32_t id)
 {
 	const struct room *room = rooms_room(&hub.rooms, id);
-	size_t n =
-	    packet(LINK_OK, chat_fmt_ok(OUT, OUTCAP, rooms_nick(&hub.rooms, id),
-				room->name, room->nmembers));
+	size_t n = packet(LINK_OK,
+	    chat_fmt_ok(OUT, OUTCAP, rooms_nick(&hub.rooms, id), room->name,
+		room->nmembers));
 
 	if (n > 0)
 		send_member(id, hub.out, n);
 }
 
 static void
-reply_err(
-    uint32_t id, enum rooms_result res, const char *nick, const char *room)
+reply_err(uint32_t id, enum rooms_result res, const char *nick,
+    const char *room)
 {
 	enum chat_err code = rooms_result_err(res);
 	int r;
 
 	switch (res) {
 	case ROOMS_NICK_TAKEN:
-		r = chat_fmt_err(
-		    OUT, OUTCAP, code, "%s is taken in %s", nick, room);
+		r = chat_fmt_err(OUT, OUTCAP, code, "%s is taken in %s", nick,
+		    room);
 		break;
 	case ROOMS_ROOM_FULL:
 		r = chat_fmt_err(OUT, OUTCAP, code, "%s is full", room);
 		break;
 	case ROOMS_TOO_MANY_ROOMS:
-		r = chat_fmt_err(
-		    OUT, OUTCAP, code, "no more rooms can be created");
+		r = chat_fmt_err(OUT, OUTCAP, code,
+		    "no more rooms can be created");
 		break;
 	default:
 		r = chat_fmt_err(OUT, OUTCAP, code, "%s", chat_err_text(code));
@@ -361,8 +361,8 @@ static void
 doom(uint32_t id)
 {
 	struct member *m = &hub.m[id];
-	struct epoll_event ev = {
-	    .events = EPOLLOUT, .data.u64 = (uint64_t)m->gen << 32 | id};
+	struct epoll_event ev = { .events = EPOLLOUT,
+		.data.u64 = (uint64_t)m->gen << 32 | id };
 
 	/* Wait for room in the link to say BYE slow, but not for long. */
 	if (epoll_ctl(hub.ep, EPOLL_CTL_MOD, m->fd, &ev) == -1) {
@@ -412,7 +412,7 @@ static void
 member_new(int fd, const struct link_door *d)
 {
 	struct member *m;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
 	int sndbuf;
 	uint32_t id;
 
@@ -421,8 +421,8 @@ member_new(int fd, const struct link_door *d)
 	else if (hub.hwm < HUB_MAX_MEMBERS)
 		id = hub.hwm++;
 	else {
-		log_warnx(
-		    "hub: %u members already; refusing one", HUB_MAX_MEMBERS);
+		log_warnx("hub: %u members already; refusing one",
+		    HUB_MAX_MEMBERS);
 		close(fd);
 		return;
 	}
@@ -439,9 +439,9 @@ member_new(int fd, const struct link_door *d)
 	 * doubles what we ask, for its bookkeeping, so ask half of
 	 * max_backlog, but never less than one largest packet.
 	 */
-	sndbuf = (int)(hub.cfg.max_backlog / 2 > LINK_PKT_MAX
-			   ? hub.cfg.max_backlog / 2
-			   : LINK_PKT_MAX);
+	sndbuf = (int)(hub.cfg.max_backlog / 2 > LINK_PKT_MAX ?
+		hub.cfg.max_backlog / 2 :
+		LINK_PKT_MAX);
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	ev.data.u64 = (uint64_t)m->gen << 32 | id;
 	if (epoll_ctl(hub.ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
@@ -460,11 +460,11 @@ take_door(void)
 			struct cmsghdr hdr;
 			char buf[CMSG_SPACE(HUB_MAX_FDS_PER_MSG * sizeof(int))];
 		} cm;
-		struct iovec iov = {.iov_base = &d, .iov_len = sizeof(d)};
-		struct msghdr msg = {.msg_iov = &iov,
-		    .msg_iovlen = 1,
-		    .msg_control = cm.buf,
-		    .msg_controllen = sizeof(cm.buf)};
+		struct iovec iov = { .iov_base = &d, .iov_len = sizeof(d) };
+		struct msghdr msg = { .msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = cm.buf,
+			.msg_controllen = sizeof(cm.buf) };
 		int fds[HUB_MAX_FDS_PER_MSG];
 		unsigned nfds = 0;
 		ssize_t r;
@@ -545,8 +545,8 @@ do_hello(uint32_t id, const char *p, size_t n)
 	hub.m[id].state = M_IN;
 	reply_ok(id);
 	r = rooms_room(&hub.rooms, id);
-	size_t len = packet(
-	    LINK_LINES, chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
+	size_t len = packet(LINK_LINES,
+	    chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
 
 	if (len > 0)
 		fanout(r, hub.out, len, id);
@@ -560,8 +560,8 @@ do_say(uint32_t id, enum link_type t, const char *text, size_t n)
 	const char *nick = rooms_nick(&hub.rooms, id);
 	const struct room *room = rooms_room(&hub.rooms, id);
 	int64_t ms = now_real_msec();
-	int r = t == LINK_MSG ? chat_fmt_msg(OUT, OUTCAP, ms, nick, text, n)
-			      : chat_fmt_me(OUT, OUTCAP, ms, nick, text, n);
+	int r = t == LINK_MSG ? chat_fmt_msg(OUT, OUTCAP, ms, nick, text, n) :
+				chat_fmt_me(OUT, OUTCAP, ms, nick, text, n);
 
 	if (r < 0) {
 		queue_drop(id, "closed", false);
@@ -578,8 +578,8 @@ do_say(uint32_t id, enum link_type t, const char *text, size_t n)
 		hub.out[0] = (char)LINK_LINES; /* a long line goes alone */
 		fanout(room, hub.out, (size_t)r + 1, ROOMS_NONE);
 	}
-	atomic_fetch_add_explicit(
-	    &hub.ctr->messages_relayed, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&hub.ctr->messages_relayed, 1,
+	    memory_order_relaxed);
 }
 
 static void
@@ -639,8 +639,8 @@ do_join(uint32_t id, const char *p, size_t n)
 			fanout(from, hub.out, len, ROOMS_NONE);
 	}
 	to = rooms_room(&hub.rooms, id);
-	len = packet(
-	    LINK_LINES, chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
+	len = packet(LINK_LINES,
+	    chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
 	if (len > 0)
 		fanout(to, hub.out, len, id);
 	publish_counts();
@@ -702,9 +702,9 @@ handle_packet(uint32_t id, const char *p, size_t n)
 		do_join(id, body, len);
 		return;
 	case LINK_WHO:
-		out = packet(
-		    LINK_REPLY, rooms_who(&hub.rooms,
-				    rooms_room(&hub.rooms, id), OUT, OUTCAP));
+		out = packet(LINK_REPLY,
+		    rooms_who(&hub.rooms, rooms_room(&hub.rooms, id), OUT,
+			OUTCAP));
 		if (out > 0)
 			send_member(id, hub.out, out);
 		return;
@@ -731,9 +731,9 @@ member_readable(uint32_t id)
 	struct member *m = &hub.m[id];
 
 	for (int i = 0; i < HUB_PKTS_PER_TURN; i++) {
-		struct iovec iov = {
-		    .iov_base = hub.in, .iov_len = sizeof(hub.in)};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+		struct iovec iov = { .iov_base = hub.in,
+			.iov_len = sizeof(hub.in) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t r;
 
 		if (m->dropping || (m->state != M_NEW && m->state != M_IN))
@@ -835,8 +835,8 @@ take_config(void)
 		}
 		nc.default_room[sizeof(nc.default_room) - 1] = '\0';
 		hub.cfg = nc;
-		rooms_set_limits(
-		    &hub.rooms, nc.max_rooms, nc.max_members_per_room);
+		rooms_set_limits(&hub.rooms, nc.max_rooms,
+		    nc.max_members_per_room);
 		log_set_level(nc.log_level);
 		log_debug("hub: new configuration in force");
 	}
@@ -863,8 +863,8 @@ hub_stop(void)
 		struct member *m = &hub.m[id];
 
 		if (m->state == M_NEW || m->state == M_IN) {
-			(void)send(
-			    m->fd, hub.out, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+			(void)send(m->fd, hub.out, n,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			told++;
 		}
 	}
@@ -877,7 +877,7 @@ hub_stop(void)
 static void
 setup(const struct config *cfg, struct counters *ctr, int door, int chan)
 {
-	struct epoll_event ev = {.events = EPOLLIN};
+	struct epoll_event ev = { .events = EPOLLIN };
 	struct rlimit rl;
 
 	hub.cfg = *cfg;

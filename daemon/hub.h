@@ -12,7 +12,7 @@
 #include "config.h"
 #include "counters.h"
 
-noreturn void hub_main(const struct config *cfg, struct counters *ctr,
-    int door, int chan);
+noreturn void hub_main(const struct config *cfg, struct counters *ctr, int door,
+    int chan);
 
 #endif

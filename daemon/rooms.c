@@ -76,8 +76,8 @@ rooms_free(struct rooms *r)
 }
 
 void
-rooms_set_limits(
-    struct rooms *r, unsigned max_rooms, unsigned max_members_per_room)
+rooms_set_limits(struct rooms *r, unsigned max_rooms,
+    unsigned max_members_per_room)
 {
 	r->max_rooms = max_rooms;
 	r->max_members_per_room = max_members_per_room;

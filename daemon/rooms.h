@@ -27,7 +27,7 @@ struct room {
 	uint32_t hash;
 	uint32_t nmembers;
 	uint32_t first, last; /* member list, in order of arrival */
-	struct room *hnext;   /* hash chain */
+	struct room *hnext; /* hash chain */
 };
 
 struct rooms_slot {
@@ -41,7 +41,7 @@ struct rooms {
 	uint32_t cap; /* member ids are < cap */
 	struct rooms_slot *slot;
 	const char **scratch; /* cap entries, for WHO */
-	uint32_t mask;	      /* buckets - 1 (a power of two >= cap) */
+	uint32_t mask; /* buckets - 1 (a power of two >= cap) */
 	struct room **room_bucket;
 	uint32_t *nick_bucket;
 	unsigned nrooms, nmembers;
@@ -50,10 +50,10 @@ struct rooms {
 
 enum rooms_result {
 	ROOMS_OK,
-	ROOMS_NICK_TAKEN,     /* someone in that room has that nick */
-	ROOMS_ROOM_FULL,      /* the room has max_members_per_room */
+	ROOMS_NICK_TAKEN, /* someone in that room has that nick */
+	ROOMS_ROOM_FULL, /* the room has max_members_per_room */
 	ROOMS_TOO_MANY_ROOMS, /* a new room would pass max_rooms */
-	ROOMS_BAD_NAME,	      /* not 1 to 32 of A-Z a-z 0-9 _ . - */
+	ROOMS_BAD_NAME, /* not 1 to 32 of A-Z a-z 0-9 _ . - */
 	ROOMS_NO_MEMORY
 };
 
@@ -66,12 +66,12 @@ void rooms_free(struct rooms *r);
  * New limits (a reload). Rooms and members beyond them stay; only new
  * arrivals are refused until the counts fall below.
  */
-void rooms_set_limits(
-    struct rooms *r, unsigned max_rooms, unsigned max_members_per_room);
+void rooms_set_limits(struct rooms *r, unsigned max_rooms,
+    unsigned max_members_per_room);
 
 /* Member id, in no room, enters room (created if need be) as nick. */
-enum rooms_result rooms_enter(
-    struct rooms *r, uint32_t id, const char *nick, const char *room);
+enum rooms_result rooms_enter(struct rooms *r, uint32_t id, const char *nick,
+    const char *room);
 
 /*
  * Member id leaves its room for another, keeping its nick. Moving to the
@@ -120,8 +120,8 @@ rooms_next(const struct rooms *r, uint32_t id)
  * buf[0..cap), NUL-terminated. Names that no longer fit are left out.
  * Returns the line's length, or -1 if not even "WHO\n" fits.
  */
-int rooms_who(
-    const struct rooms *r, const struct room *room, char *buf, size_t cap);
+int rooms_who(const struct rooms *r, const struct room *room, char *buf,
+    size_t cap);
 
 /* "nick-taken", ...: the ERR code a result maps to (CHAT_OK for OK). */
 enum chat_err rooms_result_err(enum rooms_result res);

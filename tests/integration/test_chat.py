@@ -6,6 +6,7 @@ on what arrives and in which order.
 """
 
 import collections
+import json
 import os
 import re
 import signal
@@ -749,3 +750,32 @@ def test_reload_turning_chat_off_says_bye_shutdown():
         b = Chat(d.port, "b")
         b.send("WHO")
         check(b.line() == b"WHO b", "chat back on")
+
+
+def test_status_counts_members_rooms_and_messages():
+    with Echod() as d:
+        def status():
+            return json.loads(d.control_request("STATUS"))
+
+        a = Chat(d.port, "a")
+        b = Chat(d.port, "b")
+        c = Chat(d.port, "c", "other")
+        e = connect(d.port)  # an echo connection for contrast
+        e.sendall(b"x")
+        check(e.recv(1) == b"x", "echo")
+        for i in range(3):
+            a.send("MSG %d" % i)
+        a.until_msg(b"2")
+        st = wait_for(lambda: (lambda s: s if s["chat_members"] == 3 and
+                               s["messages_relayed"] == 3 else None)(status()),
+                      5, what="STATUS counts")
+        check(st["rooms"] == 2, "rooms: %r" % st)
+        check(st["echo_connections"] == 1, "echo connections: %r" % st)
+        os.kill(worker_of(d, b), signal.SIGKILL)
+        c.send("QUIT")
+        wait_for(lambda: status()["chat_members"] == 1 and status()["rooms"] == 1, 5,
+                 what="counts after kill -9 and QUIT")
+        os.kill(hub_pid(d), signal.SIGKILL)
+        wait_for(lambda: status()["chat_members"] == 0 and status()["rooms"] == 0, 5,
+                 what="counts after the hub died")
+        e.close()

@@ -76,8 +76,8 @@ test_nick_unique_per_room(void **state)
 	(void)state;
 	assert_int_equal(rooms_init(&r, 8, 10, 10), 0);
 	assert_int_equal(rooms_enter(&r, 0, "alice", "lobby"), ROOMS_OK);
-	assert_int_equal(
-	    rooms_enter(&r, 1, "alice", "lobby"), ROOMS_NICK_TAKEN);
+	assert_int_equal(rooms_enter(&r, 1, "alice", "lobby"),
+	    ROOMS_NICK_TAKEN);
 	assert_null(rooms_room(&r, 1));
 	assert_int_equal(rooms_enter(&r, 1, "Alice", "lobby"), ROOMS_OK);
 	assert_int_equal(rooms_enter(&r, 2, "alice", "other"), ROOMS_OK);
@@ -85,8 +85,8 @@ test_nick_unique_per_room(void **state)
 	/* The nick is free again once its holder left. */
 	rooms_leave(&r, 0);
 	assert_int_equal(rooms_enter(&r, 3, "alice", "lobby"), ROOMS_OK);
-	assert_int_equal(
-	    rooms_result_err(ROOMS_NICK_TAKEN), CHAT_ERR_NICK_TAKEN);
+	assert_int_equal(rooms_result_err(ROOMS_NICK_TAKEN),
+	    CHAT_ERR_NICK_TAKEN);
 	rooms_free(&r);
 }
 
@@ -100,8 +100,8 @@ test_bad_names_and_ids(void **state)
 	assert_int_equal(rooms_enter(&r, 0, "", "lobby"), ROOMS_BAD_NAME);
 	assert_int_equal(rooms_enter(&r, 0, "a b", "lobby"), ROOMS_BAD_NAME);
 	assert_int_equal(rooms_enter(&r, 0, "a", "lob\033by"), ROOMS_BAD_NAME);
-	assert_int_equal(
-	    rooms_enter(&r, 0, "a", "0123456789012345678901234567890123"),
+	assert_int_equal(rooms_enter(&r, 0, "a",
+			     "0123456789012345678901234567890123"),
 	    ROOMS_BAD_NAME);
 	assert_int_equal(rooms_enter(&r, 4, "a", "lobby"), ROOMS_BAD_NAME);
 	assert_int_equal(rooms_enter(&r, 0, "a", "lobby"), ROOMS_OK);
@@ -140,8 +140,8 @@ test_max_rooms(void **state)
 	assert_int_equal(rooms_init(&r, 8, 2, 10), 0);
 	assert_int_equal(rooms_enter(&r, 0, "a", "one"), ROOMS_OK);
 	assert_int_equal(rooms_enter(&r, 1, "b", "two"), ROOMS_OK);
-	assert_int_equal(
-	    rooms_enter(&r, 2, "c", "three"), ROOMS_TOO_MANY_ROOMS);
+	assert_int_equal(rooms_enter(&r, 2, "c", "three"),
+	    ROOMS_TOO_MANY_ROOMS);
 	/* An existing room is still open. */
 	assert_int_equal(rooms_enter(&r, 2, "c", "two"), ROOMS_OK);
 	/* c leaving "two" does not empty it: no room for "three". */
@@ -150,8 +150,8 @@ test_max_rooms(void **state)
 	assert_int_equal(rooms_move(&r, 0, "three"), ROOMS_OK);
 	assert_null(rooms_find(&r, "one"));
 	assert_int_equal(r.nrooms, 2);
-	assert_int_equal(
-	    rooms_result_err(ROOMS_TOO_MANY_ROOMS), CHAT_ERR_ROOM_FULL);
+	assert_int_equal(rooms_result_err(ROOMS_TOO_MANY_ROOMS),
+	    CHAT_ERR_ROOM_FULL);
 	rooms_free(&r);
 }
 
@@ -232,14 +232,14 @@ static void
 test_who_sorted(void **state)
 {
 	struct rooms r;
-	const char *nicks[] = {
-	    "zed", "mike", "Bob", "alice", "_x", "9lives", "a.b", "a-b", "A"};
+	const char *nicks[] = { "zed", "mike", "Bob", "alice", "_x", "9lives",
+		"a.b", "a-b", "A" };
 
 	(void)state;
 	assert_int_equal(rooms_init(&r, 16, 10, 100), 0);
 	for (uint32_t i = 0; i < sizeof(nicks) / sizeof(nicks[0]); i++)
-		assert_int_equal(
-		    rooms_enter(&r, i, nicks[i], "lobby"), ROOMS_OK);
+		assert_int_equal(rooms_enter(&r, i, nicks[i], "lobby"),
+		    ROOMS_OK);
 	assert_string_equal(who_of(&r, "lobby"),
 	    "WHO 9lives A Bob _x a-b a.b alice mike zed\n");
 	rooms_free(&r);
@@ -257,8 +257,9 @@ test_who_cut_to_fit(void **state)
 	assert_int_equal(rooms_enter(&r, 1, "aaa", "lobby"), ROOMS_OK);
 	assert_int_equal(rooms_enter(&r, 2, "bbb", "lobby"), ROOMS_OK);
 	/* "WHO aaa bbb\n" is 12 bytes and a NUL: ccc no longer fits. */
-	assert_int_equal(
-	    rooms_who(&r, rooms_find(&r, "lobby"), buf, sizeof(buf)), 12);
+	assert_int_equal(rooms_who(&r, rooms_find(&r, "lobby"), buf,
+			     sizeof(buf)),
+	    12);
 	assert_string_equal(buf, "WHO aaa bbb\n");
 	assert_int_equal(rooms_who(&r, rooms_find(&r, "lobby"), buf, 4), -1);
 	rooms_free(&r);
@@ -280,7 +281,7 @@ test_random_against_model(void **state)
 	for (int step = 0; step < 20000; step++) {
 		int id = (int)((seed = seed * 1103515245u + 12345u) >> 8) % N;
 		int rm = (int)((seed = seed * 1103515245u + 12345u) >> 8) %
-			 (ROOMS + 1);
+		    (ROOMS + 1);
 		int nk =
 		    (int)((seed = seed * 1103515245u + 12345u) >> 8) % NICKS;
 		char room[16], nick[16];
@@ -305,11 +306,11 @@ test_random_against_model(void **state)
 			rooms_leave(&r, (uint32_t)id);
 			room_of[id] = -1;
 		} else if (room_of[id] < 0) {
-			want = taken	       ? ROOMS_NICK_TAKEN
-			       : in_room >= 60 ? ROOMS_ROOM_FULL
-			       : in_room == 0 && nrooms >= ROOMS
-				   ? ROOMS_TOO_MANY_ROOMS
-				   : ROOMS_OK;
+			want = taken	  ? ROOMS_NICK_TAKEN :
+			    in_room >= 60 ? ROOMS_ROOM_FULL :
+			    in_room == 0 && nrooms >= ROOMS ?
+					    ROOMS_TOO_MANY_ROOMS :
+					    ROOMS_OK;
 			got = rooms_enter(&r, (uint32_t)id, nick, room);
 			assert_int_equal(got, want);
 			if (got == ROOMS_OK) {
@@ -321,15 +322,15 @@ test_random_against_model(void **state)
 
 			for (int j = 0; j < N; j++) {
 				mine |= room_of[j] == rm &&
-					nick_of[j] == nick_of[id];
+				    nick_of[j] == nick_of[id];
 				alone += room_of[j] == room_of[id];
 			}
-			want = room_of[id] == rm ? ROOMS_OK
-			       : mine		 ? ROOMS_NICK_TAKEN
-			       : in_room >= 60	 ? ROOMS_ROOM_FULL
-			       : in_room == 0 && nrooms - (alone == 1) >= ROOMS
-				   ? ROOMS_TOO_MANY_ROOMS
-				   : ROOMS_OK;
+			want = room_of[id] == rm ? ROOMS_OK :
+			    mine		 ? ROOMS_NICK_TAKEN :
+			    in_room >= 60	 ? ROOMS_ROOM_FULL :
+			    in_room == 0 && nrooms - (alone == 1) >= ROOMS ?
+					    ROOMS_TOO_MANY_ROOMS :
+					    ROOMS_OK;
 			got = rooms_move(&r, (uint32_t)id, room);
 			assert_int_equal(got, want);
 			if (got == ROOMS_OK)
@@ -339,10 +340,10 @@ test_random_against_model(void **state)
 
 			for (int j = 0; j < N; j++)
 				clash |= j != id && room_of[j] == room_of[id] &&
-					 nick_of[j] == nk;
+				    nick_of[j] == nk;
 			got = rooms_rename(&r, (uint32_t)id, nick);
-			assert_int_equal(
-			    got, clash ? ROOMS_NICK_TAKEN : ROOMS_OK);
+			assert_int_equal(got,
+			    clash ? ROOMS_NICK_TAKEN : ROOMS_OK);
 			if (got == ROOMS_OK)
 				nick_of[id] = nk;
 		}
@@ -374,17 +375,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_enter_and_leave),
-	    cmocka_unit_test(test_nick_unique_per_room),
-	    cmocka_unit_test(test_bad_names_and_ids),
-	    cmocka_unit_test(test_room_full),
-	    cmocka_unit_test(test_max_rooms),
-	    cmocka_unit_test(test_lower_limits_keep_existing),
-	    cmocka_unit_test(test_move),
-	    cmocka_unit_test(test_rename),
-	    cmocka_unit_test(test_who_sorted),
-	    cmocka_unit_test(test_who_cut_to_fit),
-	    cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_enter_and_leave),
+		cmocka_unit_test(test_nick_unique_per_room),
+		cmocka_unit_test(test_bad_names_and_ids),
+		cmocka_unit_test(test_room_full),
+		cmocka_unit_test(test_max_rooms),
+		cmocka_unit_test(test_lower_limits_keep_existing),
+		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_rename),
+		cmocka_unit_test(test_who_sorted),
+		cmocka_unit_test(test_who_cut_to_fit),
+		cmocka_unit_test(test_random_against_model),
 	};
 
 	return cmocka_run_group_tests_name("rooms", tests, NULL, NULL);
