@@ -687,7 +687,7 @@ chat_session(struct session *s, const char *pre, size_t npre)
 
 	s->proto = "chat";
 	s->bytes_in += npre;
-	atomic_store_explicit(&s->ctr->slot[s->w->slot], SLOT_CHAT,
+	atomic_store_explicit(&s->ctr->slot[s->w->slot].kind, SLOT_CHAT,
 	    memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->ctr->chat_sessions_total, 1,
 	    memory_order_relaxed);

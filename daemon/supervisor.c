@@ -230,6 +230,96 @@ refuse(struct supervisor *sv, int fd, const struct sockaddr *peer,
 	log_event(LOG_NOTICE, EV_REFUSE, f, nf, "refused %s: %s", who, why);
 }
 
+/* The client as the log shows it, honouring [log] peer_addresses. */
+static size_t
+peer_fields(const struct supervisor *sv, const struct child *c,
+    struct log_field *f, char *host, char *port, char *who)
+{
+	if (!sv->cfg.log_peer_addresses) {
+		snprintf(who, ADDR_STRLEN, "a client");
+		return 0;
+	}
+	addr_key_format(&c->source, c->port, true, host, ADDR_STRLEN);
+	addr_key_format(&c->source, c->port, false, who, ADDR_STRLEN);
+	snprintf(port, 8, "%u", c->port);
+	f[0] = (struct log_field){ "REMOTE_ADDR", host };
+	f[1] = (struct log_field){ "REMOTE_PORT", port };
+	return 2;
+}
+
+static void
+log_accept(const struct supervisor *sv, const struct child *c)
+{
+	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN];
+	struct log_field f[2];
+	size_t nf;
+
+	if (!sv->cfg.log_connections || !log_enabled(LOG_INFO))
+		return;
+	nf = peer_fields(sv, c, f, host, port, who);
+	log_event(LOG_INFO, EV_ACCEPT, f, nf, "accept %s", who);
+}
+
+/*
+ * The close line of a reaped worker, from what it left in its slot: it is
+ * written here, by the one long-lived process, for the reason given in
+ * counters.h (struct slot).
+ */
+static void
+log_close(const struct supervisor *sv, const struct child *c, int status,
+    int64_t now)
+{
+	const struct slot *sl = &sv->ctr->slot[c->slot];
+	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN], in[24], out[24],
+	    dur[24], reason[40], nick[33], room[33];
+	struct log_field f[LOG_MAX_FIELDS];
+	int64_t usec = now - c->started_usec;
+	const char *proto;
+	size_t nf;
+
+	if (!sv->cfg.log_connections || !log_enabled(LOG_INFO))
+		return;
+	nf = peer_fields(sv, c, f, host, port, who);
+	proto = atomic_load(&sl->kind) == SLOT_CHAT ? "chat" : "echo";
+	/* The slot is the worker's to write: copy with a bound. */
+	snprintf(reason, sizeof(reason), "%.22s", sl->reason);
+	snprintf(nick, sizeof(nick), "%.32s", sl->nick);
+	snprintf(room, sizeof(room), "%.32s", sl->room);
+	if (WIFSIGNALED(status))
+		snprintf(reason, sizeof(reason), "killed-%s",
+		    signame(WTERMSIG(status)));
+	else if (reason[0] == '\0')
+		snprintf(reason, sizeof(reason), "exit-%d",
+		    WEXITSTATUS(status));
+	snprintf(in, sizeof(in), "%" PRIu64,
+	    (uint64_t)atomic_load(&sl->bytes_in));
+	snprintf(out, sizeof(out), "%" PRIu64,
+	    (uint64_t)atomic_load(&sl->bytes_out));
+	snprintf(dur, sizeof(dur), "%" PRId64, usec);
+	f[nf++] = (struct log_field){ "ECHOD_PROTO", proto };
+	f[nf++] = (struct log_field){ "ECHOD_BYTES_IN", in };
+	f[nf++] = (struct log_field){ "ECHOD_BYTES_OUT", out };
+	f[nf++] = (struct log_field){ "ECHOD_DURATION_USEC", dur };
+	f[nf++] = (struct log_field){ "ECHOD_REASON", reason };
+	if (nick[0] != '\0')
+		f[nf++] = (struct log_field){ "ECHOD_NICK", nick };
+	if (room[0] != '\0')
+		f[nf++] = (struct log_field){ "ECHOD_ROOM", room };
+	log_event(LOG_INFO, EV_CLOSE, f, nf,
+	    "close %s %s: %s bytes in, %s out, %" PRId64 ".%03" PRId64
+	    " s, %s", who, proto, in, out, usec / 1000000,
+	    (usec / 1000) % 1000, reason);
+}
+
+static void
+slot_clear(struct slot *sl)
+{
+	atomic_store(&sl->bytes_in, 0);
+	atomic_store(&sl->bytes_out, 0);
+	sl->reason[0] = sl->nick[0] = sl->room[0] = '\0';
+	atomic_store(&sl->kind, SLOT_FREE);
+}
+
 static bool
 hand_to_spare(struct supervisor *sv, int fd, const struct handover *h,
     struct child **out)
@@ -284,7 +374,7 @@ dispatch(struct supervisor *sv, int fd, const struct sockaddr_storage *peer,
 	}
 	h.slot = (uint32_t)slot;
 	memcpy(&h.peer, peer, plen);
-	atomic_store(&sv->ctr->slot[slot], SLOT_STARTING);
+	atomic_store(&sv->ctr->slot[slot].kind, SLOT_STARTING);
 	if (!hand_to_spare(sv, fd, &h, &c)) {
 		pid_t pid = fork();
 
@@ -314,7 +404,7 @@ dispatch(struct supervisor *sv, int fd, const struct sockaddr_storage *peer,
 			    pid == -1 ? strerror(errno) : "child table full",
 			    sv->fork_backoff_usec / 1000);
 			close(fd);
-			atomic_store(&sv->ctr->slot[slot], SLOT_FREE);
+			atomic_store(&sv->ctr->slot[slot].kind, SLOT_FREE);
 			ct_slot_free(&sv->ct, h.slot);
 			atomic_fetch_add(&sv->ctr->fork_failed_total, 1);
 			atomic_fetch_add(&sv->ctr->rejected_total, 1);
@@ -331,9 +421,11 @@ dispatch(struct supervisor *sv, int fd, const struct sockaddr_storage *peer,
 	c->slot = h.slot;
 	c->started_usec = now;
 	c->source = *key;
+	c->port = addr_port((const struct sockaddr *)peer);
 	c->has_source = ct_source_ref(&sv->ct, key) == 0;
 	sv->nworkers++;
 	atomic_fetch_add(&sv->ctr->connections_total, 1);
+	log_accept(sv, c);
 }
 
 static void
@@ -501,7 +593,8 @@ reap(struct supervisor *sv, int64_t now)
 			sv->nworkers--;
 			if (c.has_source)
 				ct_source_unref(&sv->ct, &c.source);
-			atomic_store(&sv->ctr->slot[c.slot], SLOT_FREE);
+			log_close(sv, &c, status, now);
+			slot_clear(&sv->ctr->slot[c.slot]);
 			ct_slot_free(&sv->ct, c.slot);
 			if (sv->state == SV_RUNNING && WIFSIGNALED(status))
 				log_event(LOG_WARNING, EV_WORKER_CRASH, NULL, 0,
