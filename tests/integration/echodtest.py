@@ -123,8 +123,8 @@ def pids_children(pid):
         for tid in os.listdir("/proc/%d/task" % pid):
             with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
                 kids += [int(x) for x in f.read().split()]
-    except FileNotFoundError:
-        pass
+    except (FileNotFoundError, ProcessLookupError):
+        pass  # the process is gone: /proc answers ENOENT or ESRCH
     return kids
 
 
@@ -132,7 +132,7 @@ def proc_state(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
             return f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return None
 
 
@@ -140,7 +140,7 @@ def proc_comm(pid):
     try:
         with open("/proc/%d/comm" % pid) as f:
             return f.read().strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return None
 
 
