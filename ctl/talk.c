@@ -1,4 +1,4 @@
-/* chatctl talk, who, ping: built with the chat issue. */
+/* chatctl talk, who: built with the chat issue. */
 #include <stdio.h>
 
 #include "chatctl.h"
@@ -18,14 +18,5 @@ cmd_who(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	fprintf(stderr, "chatctl: who is not built yet\n");
-	return EXIT_USAGE;
-}
-
-int
-cmd_ping(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "chatctl: ping is not built yet\n");
 	return EXIT_USAGE;
 }
