@@ -59,8 +59,9 @@ DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
               daemon/listener.c daemon/supervisor.c daemon/control.c \
               daemon/worker.c daemon/echo.c daemon/chat.c daemon/hub.c
 
-CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/args.c ctl/target.c ctl/talk.c \
-              ctl/display.c ctl/slash.c ctl/pingstat.c ctl/ping.c ctl/status.c
+CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/args.c ctl/target.c ctl/conn.c \
+              ctl/display.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \
+              ctl/pingstat.c ctl/ping.c ctl/status.c
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
 # Everything but main(), for unit tests.
 LIBCTL_OBJS = $(filter-out $(B)/ctl/chatctl.o,$(CTL_OBJS))
