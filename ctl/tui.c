@@ -62,6 +62,10 @@ on_line(char *line)
 		fflush(rl_outstream);
 		return;
 	}
+	/* Into the history now: readline starts the next line's history
+	 * walk as soon as this returns. */
+	if (line[0] != '\0')
+		add_history(line);
 	free(entered);
 	entered = line;
 }
@@ -146,8 +150,6 @@ tui_input(char **line)
 	if (eof)
 		return -1;
 	if (entered != NULL) {
-		if (entered[0] != '\0')
-			add_history(entered);
 		*line = entered;
 		entered = NULL;
 		return 1;
