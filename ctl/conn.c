@@ -167,7 +167,15 @@ conn_wait_line(struct conn *c, int64_t deadline, const char **line, size_t *len,
 	}
 }
 
-/* err = "label: what: text" for an ERR the server sent; text escaped. */
+/* Up to max bytes of a server string, made safe for a terminal. */
+static void
+escape(const struct chat_str *s, size_t max, char *out, size_t cap)
+{
+	term_escape(
+	    (const unsigned char *)s->p, s->n > max ? max : s->n, out, cap);
+}
+
+/* err = "label: ...: code: text" for an ERR the server sent. */
 static void
 describe_err(const struct conn *c, const struct chat_server_evt *ev, char *err,
     size_t errlen)
@@ -175,12 +183,8 @@ describe_err(const struct conn *c, const struct chat_server_evt *ev, char *err,
 	char code[TERM_ESCAPE_MAX(CHAT_NAME_MAX) + 1];
 	char text[TERM_ESCAPE_MAX(CHAT_ERR_TEXT_MAX) + 1];
 
-	term_escape((const unsigned char *)ev->code.p,
-	    ev->code.n > CHAT_NAME_MAX ? CHAT_NAME_MAX : ev->code.n, code,
-	    sizeof(code));
-	term_escape((const unsigned char *)ev->text.p,
-	    ev->text.n > CHAT_ERR_TEXT_MAX ? CHAT_ERR_TEXT_MAX : ev->text.n,
-	    text, sizeof(text));
+	escape(&ev->code, CHAT_NAME_MAX, code, sizeof(code));
+	escape(&ev->text, CHAT_ERR_TEXT_MAX, text, sizeof(text));
 	snprintf(err, errlen, "%s: the server refused: %s%s%s", c->label, code,
 	    text[0] ? ": " : "", text);
 }
@@ -200,6 +204,7 @@ conn_greet(struct conn *c, const char *nick, const char *room, int timeout_ms,
     char *err, size_t errlen)
 {
 	char greeting[CHAT_GREETING_LEN + 2 * (CHAT_NAME_MAX + 1) + 2];
+	char why[TERM_ESCAPE_MAX(CHAT_NAME_MAX) + 1];
 	int n = chat_fmt_greeting(greeting, sizeof(greeting), nick, room);
 	int64_t deadline = now_mono_usec() + (int64_t)timeout_ms * 1000;
 	struct chat_server_evt ev;
@@ -242,13 +247,10 @@ conn_greet(struct conn *c, const char *nick, const char *room, int timeout_ms,
 			describe_err(c, &ev, err, errlen);
 			return GREET_FAILED;
 		case CHAT_EVT_BYE:
+			escape(&ev.text, CHAT_NAME_MAX, why, sizeof(why));
 			snprintf(err, errlen,
-			    "%s: the server closed the "
-			    "connection (%.*s)",
-			    c->label,
-			    (int)(ev.text.n > CHAT_NAME_MAX ? CHAT_NAME_MAX
-							    : ev.text.n),
-			    ev.text.p);
+			    "%s: the server closed the connection (%s)",
+			    c->label, why);
 			return GREET_FAILED;
 		default:
 			continue; /* room traffic before our OK: not ours */

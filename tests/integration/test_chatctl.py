@@ -383,6 +383,19 @@ def test_talk_room_option_and_default_room():
         check(rc == 0 and "you are u2 in dev" in out, "-r dev: %r %r" % (out, err))
 
 
+def test_talk_greeting_refused_message_escaped():
+    with ChatMock(greet_reply=b"ERR room-full \x1b[2Jno room \xe2\x80\xae\n") as m:
+        rc, out, err = run_chatctl("talk", addr(m.port), "-n", "x", input_bytes=b"")
+        check(rc == 1, "exit %d" % rc)
+        check(err == "chatctl: 127.0.0.1:%d: the server refused: room-full: "
+              "^[[2Jno room <U+202E>\n" % m.port, "stderr %r" % err)
+    with ChatMock(greet_reply=b"BYE shutdown\n") as m:
+        rc, out, err = run_chatctl("who", addr(m.port))
+        check(rc == 1, "exit %d" % rc)
+        check(err == "chatctl: 127.0.0.1:%d: the server closed the connection "
+              "(shutdown)\n" % m.port, "stderr %r" % err)
+
+
 def test_talk_echo_server_recognised():
     with Echod(ini={"chat": {"enabled": "no"}}) as d:
         rc, out, err = run_chatctl("talk", addr(d.port), "-n", "x", input_bytes=b"")
