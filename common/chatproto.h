@@ -37,13 +37,19 @@
 #define CHAT_ERR_TEXT_MAX 200	   /* ERR text bytes, cut before sanitizing */
 
 /*
- * Longest line echod sends other than WHO, for client lines of at most
- * max_line bytes: ME with max_line - 3 bytes of text, all controls (each
- * becomes 3 bytes), longest time and nick. Size hub buffers with it.
+ * Buffer sizes, NUL included. A server line other than WHO, for client
+ * lines of at most max_line bytes: the longer of an ME with max_line - 3
+ * bytes of text that are all controls (each becomes 3 bytes) plus the
+ * longest time and nick, and an ERR with the longest text. Size hub
+ * buffers with it; chatctl's line buffer too (WHO aside).
  */
-#define CHAT_SERVER_LINE_MAX(max_line) (3 * (size_t)(max_line) + 64)
-/* A WHO line for n members: "WHO", n times " <nick>", "\n". */
-#define CHAT_WHO_LINE_MAX(n) (4 + (size_t)(n) * (1 + CHAT_NAME_MAX))
+#define CHAT_ERR_LINE_MAX (7 + CHAT_NAME_MAX + 3 * CHAT_ERR_TEXT_MAX)
+#define CHAT_SERVER_LINE_MAX(max_line)                                         \
+	(3 * (size_t)(max_line) + 64 > CHAT_ERR_LINE_MAX                       \
+		? 3 * (size_t)(max_line) + 64                                  \
+		: (size_t)CHAT_ERR_LINE_MAX)
+/* A WHO line for n members: "WHO", n times " <nick>", "\n", NUL. */
+#define CHAT_WHO_LINE_MAX(n) (5 + (size_t)(n) * (1 + CHAT_NAME_MAX))
 
 /* A piece of a parsed line: not NUL-terminated, may be empty (n == 0). */
 struct chat_str {

@@ -187,7 +187,9 @@ utf8_sanitize(const unsigned char *in, size_t n, char *out, size_t cap)
 static bool
 term_is_bidi(uint32_t cp)
 {
-	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	return (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
+	       cp == 0x061c;
 }
 
 size_t

@@ -98,6 +98,24 @@ def echo_roundtrip(port, data, timeout=10.0):
         return got[0]
 
 
+def jam(s, settle=0.2, limit=64 << 20):
+    """Send without reading until echod stops taking bytes: afterwards the
+    worker is blocked writing to us (both directions full). Returns the
+    number of bytes sent."""
+    s.setblocking(False)
+    sent, stalls = 0, 0
+    chunk = b"j" * 65536
+    while stalls < 2 and sent < limit:
+        try:
+            sent += s.send(chunk)
+            stalls = 0
+        except BlockingIOError:
+            stalls += 1
+            time.sleep(settle)
+    s.setblocking(True)
+    return sent
+
+
 def pids_children(pid):
     """Direct children of pid, from /proc."""
     kids = []

@@ -8,7 +8,7 @@ import threading
 import time
 
 from echodtest import (ECHOD, Echod, TestFailure, check, connect, echo_roundtrip,
-                       proc_comm, recv_exactly, recv_until_eof, wait_for)
+                       jam, proc_comm, recv_exactly, recv_until_eof, wait_for)
 
 TIMEOUTS = {"test_two_thousand_connections_no_zombie_no_fd_leak": 180}
 
@@ -161,14 +161,7 @@ def test_sigterm_with_live_clients_finishes_them():
 def test_sigterm_kills_stragglers_after_shutdown_timeout():
     with Echod(ini={"server": {"shutdown_timeout": "1"}}) as d:
         s = connect(d.port)
-        s.setblocking(False)
-        # Fill both directions so the worker is stuck in a blocked send.
-        try:
-            while True:
-                s.send(b"y" * 65536)
-        except BlockingIOError:
-            pass
-        time.sleep(0.3)
+        jam(s)  # the worker is now stuck in a blocked send
         t0 = time.monotonic()
         d.signal(signal.SIGTERM)
         check(d.proc.wait(10) == 0, "exit status not 0")
@@ -308,13 +301,7 @@ def test_stop_then_start_twenty_times():
 def test_second_sigint_stops_at_once():
     with Echod(ini={"server": {"shutdown_timeout": "30"}}) as d:
         s = connect(d.port)
-        s.setblocking(False)
-        try:
-            while True:
-                s.send(b"y" * 65536)
-        except BlockingIOError:
-            pass
-        time.sleep(0.2)
+        jam(s)
         d.signal(signal.SIGINT)
         time.sleep(0.3)
         check(d.alive(), "echod did not wait for its connection")

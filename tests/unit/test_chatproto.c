@@ -1091,7 +1091,7 @@ test_who_builder_refuses_bad_names(void **state)
 static void
 test_who_builder_line_max(void **state)
 {
-	char buf[CHAT_WHO_LINE_MAX(3) + 1];
+	char buf[CHAT_WHO_LINE_MAX(3)];
 	char name[CHAT_NAME_MAX + 1];
 	struct chat_who w;
 	int i;
@@ -1103,7 +1103,7 @@ test_who_builder_line_max(void **state)
 		name[CHAT_NAME_MAX] = '\0';
 		assert_int_equal(chat_who_add(&w, name), 0);
 	}
-	assert_int_equal(chat_who_end(&w), (int)CHAT_WHO_LINE_MAX(3));
+	assert_int_equal(chat_who_end(&w), (int)CHAT_WHO_LINE_MAX(3) - 1);
 }
 
 /* ---- client formatters ---- */
@@ -1332,6 +1332,21 @@ test_server_line_max_bound(void **state)
 			CHAT_MAX_LINE_DEFAULT - 3) > 0);
 }
 
+/* The longest ERR fits the bound even for a tiny max_line. */
+static void
+test_server_line_max_err(void **state)
+{
+	char text[CHAT_ERR_TEXT_MAX + 1];
+	char buf[CHAT_SERVER_LINE_MAX(1)];
+
+	(void)state;
+	memset(text, 0x1b, CHAT_ERR_TEXT_MAX);
+	text[CHAT_ERR_TEXT_MAX] = '\0';
+	assert_int_equal(chat_fmt_err(buf, sizeof(buf),
+			     CHAT_ERR_UNKNOWN_COMMAND, "%s", text),
+	    (int)sizeof(buf) - 1 - (CHAT_NAME_MAX - 15));
+}
+
 static void
 test_roundtrip_client_formatters(void **state)
 {
@@ -1484,6 +1499,7 @@ main(void)
 	    cmocka_unit_test(test_roundtrip_every_err_code),
 	    cmocka_unit_test(test_roundtrip_random_msg),
 	    cmocka_unit_test(test_server_line_max_bound),
+	    cmocka_unit_test(test_server_line_max_err),
 	    cmocka_unit_test(test_roundtrip_client_formatters),
 	    cmocka_unit_test(test_roundtrip_ping_pong),
 	};

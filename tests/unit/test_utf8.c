@@ -582,6 +582,9 @@ test_escape_bidi_overrides(void **state)
 	    5, "a<U+202E>b");
 	check_escape("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad", 12,
 	    "<U+202A><U+202B><U+202C><U+202D>");
+	/* The implicit marks LRM, RLM and ALM reorder text too. */
+	check_escape("\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 8,
+	    "<U+200E><U+200F><U+061C>");
 }
 
 static void
