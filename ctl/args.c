@@ -24,8 +24,8 @@ int
 args_next(const char *cmd, int argc, char **argv, const char *opts)
 {
 	static const struct option longopts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char optstring[32];
 	int c;
@@ -59,8 +59,8 @@ args_target(const char *cmd, int argc, char **argv, struct target *t)
 		return -1;
 	}
 	if (optind + 1 < argc) {
-		args_error(
-		    cmd, "unexpected argument \"%.60s\"", argv[optind + 1]);
+		args_error(cmd, "unexpected argument \"%.60s\"",
+		    argv[optind + 1]);
 		return -1;
 	}
 	if (target_parse(argv[optind], CHATCTL_DEFAULT_PORT, t, err,

@@ -85,8 +85,8 @@ conn_flush(struct conn *c, char *err, size_t errlen)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
-			snprintf(
-			    err, errlen, "%s: %s", c->label, strerror(errno));
+			snprintf(err, errlen, "%s: %s", c->label,
+			    strerror(errno));
 			return -1;
 		}
 		c->off += (size_t)w;
@@ -150,8 +150,8 @@ conn_wait_line(struct conn *c, int64_t deadline, const char **line, size_t *len,
 			    c->label);
 			return -1;
 		}
-		pfd = (struct pollfd){.fd = c->fd,
-		    .events = POLLIN | (conn_pending(c) ? POLLOUT : 0)};
+		pfd = (struct pollfd){ .fd = c->fd,
+			.events = POLLIN | (conn_pending(c) ? POLLOUT : 0) };
 		r = poll(&pfd, 1, (int)((left + 999) / 1000));
 		if (r < 0 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
@@ -171,8 +171,8 @@ conn_wait_line(struct conn *c, int64_t deadline, const char **line, size_t *len,
 static void
 escape(const struct chat_str *s, size_t max, char *out, size_t cap)
 {
-	term_escape(
-	    (const unsigned char *)s->p, s->n > max ? max : s->n, out, cap);
+	term_escape((const unsigned char *)s->p, s->n > max ? max : s->n, out,
+	    cap);
 }
 
 /* err = "label: ...: code: text" for an ERR the server sent. */
@@ -271,8 +271,8 @@ conn_quit(struct conn *c, int timeout_ms)
 
 	if (n < 0 || conn_queue(c, buf, (size_t)n) == -1)
 		return;
-	while ((st = conn_wait_line(
-		    c, deadline, &line, &len, err, sizeof(err))) != -1) {
+	while ((st = conn_wait_line(c, deadline, &line, &len, err,
+		    sizeof(err))) != -1) {
 		if (st == LB_LINE && chat_parse_server(line, len, &ev) == 0 &&
 		    ev.type == CHAT_EVT_BYE)
 			return;

@@ -34,7 +34,7 @@ struct conn {
 	char label[sizeof(((struct target *)0)->label)];
 	struct linebuf lb;
 	char *lbstore; /* LB_MIN_CAP(CONN_LINE_MAX) bytes */
-	char *out;     /* CONN_OUTQ bytes; out[off..len) not yet sent */
+	char *out; /* CONN_OUTQ bytes; out[off..len) not yet sent */
 	size_t off, len;
 	bool eof; /* the server closed its side */
 	/* After a greeting: what the server's OK said. */
@@ -76,9 +76,9 @@ int conn_wait_line(struct conn *c, int64_t deadline, const char **line,
     size_t *len, char *err, size_t errlen);
 
 enum greet_result {
-	GREET_OK,	  /* c->nick, c->room, c->members are set */
+	GREET_OK, /* c->nick, c->room, c->members are set */
 	GREET_NICK_TAKEN, /* try another nick */
-	GREET_FAILED	  /* err says why */
+	GREET_FAILED /* err says why */
 };
 
 /*

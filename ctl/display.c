@@ -63,8 +63,8 @@ put_esc(struct out *o, const char *s, size_t n)
 
 	if (o->full)
 		return;
-	need = term_escape(
-	    (const unsigned char *)s, n, o->p + o->len, o->cap - o->len);
+	need = term_escape((const unsigned char *)s, n, o->p + o->len,
+	    o->cap - o->len);
 	if (need < o->cap - o->len) {
 		o->len += need;
 		return;
@@ -102,7 +102,7 @@ put_nick(struct out *o, const struct display *d, const struct chat_str *nick)
 {
 	char sgr[16];
 	bool self = d->self != NULL && strlen(d->self) == nick->n &&
-		    memcmp(d->self, nick->p, nick->n) == 0;
+	    memcmp(d->self, nick->p, nick->n) == 0;
 
 	if (d->color) {
 		snprintf(sgr, sizeof(sgr), "\033[%s%dm", self ? "1;" : "",
@@ -150,7 +150,7 @@ display_event(const struct display *d, const struct chat_server_evt *ev,
     int64_t now_ms, char *out, size_t cap)
 {
 	struct out o;
-	struct chat_str room = {d->room, d->room ? strlen(d->room) : 0};
+	struct chat_str room = { d->room, d->room ? strlen(d->room) : 0 };
 	struct chat_str name;
 	size_t pos = 0;
 	bool first = true;
@@ -268,8 +268,8 @@ display_unknown(const struct display *d, const char *line, size_t len,
 }
 
 size_t
-display_too_long(
-    const struct display *d, size_t max, int64_t now_ms, char *out, size_t cap)
+display_too_long(const struct display *d, size_t max, int64_t now_ms, char *out,
+    size_t cap)
 {
 	struct out o;
 

@@ -42,8 +42,8 @@ size_t display_unknown(const struct display *d, const char *line, size_t len,
     int64_t now_ms, char *out, size_t cap);
 
 /* A server line longer than max bytes, dropped unread. */
-size_t display_too_long(
-    const struct display *d, size_t max, int64_t now_ms, char *out, size_t cap);
+size_t display_too_long(const struct display *d, size_t max, int64_t now_ms,
+    char *out, size_t cap);
 
 /* chatctl's own remark (help, a refused command): "HH:MM --- text". */
 size_t display_note(const struct display *d, const char *text, int64_t now_ms,

@@ -27,7 +27,7 @@ connect_one(const struct addrinfo *ai, int timeout_ms)
 		goto ok;
 	if (errno != EINPROGRESS)
 		goto fail;
-	pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
+	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
 	if (poll(&pfd, 1, timeout_ms) != 1) {
 		errno = ETIMEDOUT;
 		goto fail;
@@ -63,9 +63,9 @@ report(const struct target *t, const char *why)
 int
 net_connect(const struct target *t, int timeout_ms)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-	    .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV};
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV };
 	struct addrinfo *res, *ai;
 	int r, fd = -1, last = ECONNREFUSED;
 

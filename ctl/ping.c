@@ -47,8 +47,8 @@ round_trip(int fd, const unsigned char *out, unsigned char *in, size_t n,
 
 	err[0] = '\0';
 	while (got < n) {
-		struct pollfd pfd = {
-		    .fd = fd, .events = POLLIN | (sent < n ? POLLOUT : 0)};
+		struct pollfd pfd = { .fd = fd,
+			.events = POLLIN | (sent < n ? POLLOUT : 0) };
 		int64_t left = deadline - now_mono_usec();
 		ssize_t r;
 
@@ -189,7 +189,7 @@ parse_opt_uint(const char *opt, uint64_t min, uint64_t max, size_t *out)
 int
 cmd_ping(int argc, char **argv)
 {
-	struct sigaction sa = {.sa_handler = on_interrupt};
+	struct sigaction sa = { .sa_handler = on_interrupt };
 	struct target target;
 	size_t count = PING_COUNT_DEFAULT, size = PING_SIZE_DEFAULT;
 	int64_t *rtt;

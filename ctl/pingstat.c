@@ -39,7 +39,7 @@ cmp_i64(const void *a, const void *b)
 struct ping_summary
 ping_summarize(int64_t *rtt_us, size_t n)
 {
-	struct ping_summary s = {0};
+	struct ping_summary s = { 0 };
 	int64_t sum = 0;
 	size_t rank;
 

@@ -16,11 +16,11 @@
 void ping_payload(unsigned char *buf, size_t n, uint32_t seq);
 
 /* Index of the first byte where a and b differ, or n if none. */
-size_t ping_first_diff(
-    const unsigned char *a, const unsigned char *b, size_t n);
+size_t ping_first_diff(const unsigned char *a, const unsigned char *b,
+    size_t n);
 
 struct ping_summary {
-	size_t n;	/* round trips */
+	size_t n; /* round trips */
 	int64_t min_us; /* all in microseconds */
 	int64_t avg_us;
 	int64_t max_us;

@@ -15,12 +15,12 @@ static const struct {
 	enum { ARG_NONE, ARG_TEXT, ARG_NAME, ARG_OPTIONAL } arg;
 	const char *usage;
 } commands[] = {
-    {"who", SLASH_WHO, ARG_NONE, "/who"},
-    {"nick", SLASH_NICK, ARG_NAME, "/nick NEW"},
-    {"join", SLASH_JOIN, ARG_NAME, "/join ROOM"},
-    {"me", SLASH_ME, ARG_TEXT, "/me TEXT"},
-    {"quit", SLASH_QUIT, ARG_OPTIONAL, "/quit [REASON]"},
-    {"help", SLASH_HELP, ARG_NONE, "/help"},
+	{ "who", SLASH_WHO, ARG_NONE, "/who" },
+	{ "nick", SLASH_NICK, ARG_NAME, "/nick NEW" },
+	{ "join", SLASH_JOIN, ARG_NAME, "/join ROOM" },
+	{ "me", SLASH_ME, ARG_TEXT, "/me TEXT" },
+	{ "quit", SLASH_QUIT, ARG_OPTIONAL, "/quit [REASON]" },
+	{ "help", SLASH_HELP, ARG_NONE, "/help" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -55,8 +55,8 @@ fail(struct slash *out, const char *fmt, ...)
 static int
 shown(const char *s, size_t n, size_t max)
 {
-	return (int)utf8_trim_partial(
-	    (const unsigned char *)s, n > max ? max : n);
+	return (
+	    int)utf8_trim_partial((const unsigned char *)s, n > max ? max : n);
 }
 
 static bool
@@ -137,17 +137,17 @@ slash_wire(const struct slash *s, char *buf, size_t cap)
 			return -1;
 		memcpy(name, s->arg, s->arglen);
 		name[s->arglen] = '\0';
-		return s->kind == SLASH_NICK
-			   ? chat_fmt_cmd_nick(buf, cap, name)
-			   : chat_fmt_cmd_join(buf, cap, name);
+		return s->kind == SLASH_NICK ?
+		    chat_fmt_cmd_nick(buf, cap, name) :
+		    chat_fmt_cmd_join(buf, cap, name);
 	case SLASH_WHO:
 		return chat_fmt_cmd_who(buf, cap);
 	case SLASH_QUIT:
 		/* A reason is a courtesy: cut it rather than refuse to quit. */
 		snprintf(reason, sizeof(reason), "%.*s",
 		    (int)utf8_trim_partial((const unsigned char *)s->arg,
-			s->arglen < sizeof(reason) ? s->arglen
-						   : sizeof(reason) - 1),
+			s->arglen < sizeof(reason) ? s->arglen :
+						     sizeof(reason) - 1),
 		    s->arg);
 		return chat_fmt_cmd_quit(buf, cap, reason);
 	default:

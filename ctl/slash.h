@@ -13,11 +13,11 @@
 
 enum slash_kind {
 	SLASH_NONE, /* empty line: nothing to do */
-	SLASH_MSG,  /* arg: the text */
-	SLASH_ME,   /* arg: the text */
+	SLASH_MSG, /* arg: the text */
+	SLASH_ME, /* arg: the text */
 	SLASH_NICK, /* arg: a valid nick */
 	SLASH_JOIN, /* arg: a valid room */
-	SLASH_WHO,  /* no arg */
+	SLASH_WHO, /* no arg */
 	SLASH_QUIT, /* arg: the reason, may be empty */
 	SLASH_HELP, /* no arg: show slash_help */
 	SLASH_ERROR /* error: what was wrong, for the user */

@@ -49,7 +49,7 @@ struct talk {
 	struct linebuf in;
 	char *instore;
 	bool stdin_eof;
-	unsigned unconfirmed;	  /* our MSGs not yet relayed back to us */
+	unsigned unconfirmed; /* our MSGs not yet relayed back to us */
 	int64_t confirm_deadline; /* 0 until stdin is done */
 
 	bool quitting;
@@ -57,9 +57,9 @@ struct talk {
 	bool done;
 	int status;
 
-	char *disp;  /* DISPLAY_MAX(CONN_LINE_MAX) + 1 */
+	char *disp; /* DISPLAY_MAX(CONN_LINE_MAX) + 1 */
 	char *clean; /* UTF8_SANITIZE_MAX(CONN_INPUT_MAX) + 1 */
-	char *wire;  /* CONN_SEND_MAX */
+	char *wire; /* CONN_SEND_MAX */
 };
 
 #define DISP_CAP (DISPLAY_MAX(CONN_LINE_MAX) + 1)
@@ -142,7 +142,7 @@ static bool
 is_self(const struct talk *t, const struct chat_str *nick)
 {
 	return strlen(t->c.nick) == nick->n &&
-	       memcmp(t->c.nick, nick->p, nick->n) == 0;
+	    memcmp(t->c.nick, nick->p, nick->n) == 0;
 }
 
 static void
@@ -191,9 +191,9 @@ on_server_line(struct talk *t, const char *line, size_t len)
 		 * (slow, idle, shutdown) ended the chat against our will. */
 		t->done = true;
 		t->status = t->quitting && ev.text.n == 4 &&
-				    memcmp(ev.text.p, "quit", 4) == 0
-				? EXIT_OK
-				: EXIT_CONN;
+			memcmp(ev.text.p, "quit", 4) == 0 ?
+		    EXIT_OK :
+		    EXIT_CONN;
 	}
 }
 
@@ -439,16 +439,17 @@ talk_loop(struct talk *t)
 			break;
 		}
 
-		pfd[nfd] = (struct pollfd){.fd = t->sigfd, .events = POLLIN};
+		pfd[nfd] = (struct pollfd){ .fd = t->sigfd, .events = POLLIN };
 		nfd++;
 		isock = nfd;
-		pfd[nfd++] = (struct pollfd){.fd = t->c.fd,
-		    .events = POLLIN | (conn_pending(&t->c) ? POLLOUT : 0)};
+		pfd[nfd++] = (struct pollfd){ .fd = t->c.fd,
+			.events =
+			    POLLIN | (conn_pending(&t->c) ? POLLOUT : 0) };
 		if (!t->quitting && !t->stdin_eof &&
 		    (t->tty || conn_room(&t->c) >= CONN_SEND_MAX)) {
 			iin = nfd;
-			pfd[nfd++] = (struct pollfd){
-			    .fd = STDIN_FILENO, .events = POLLIN};
+			pfd[nfd++] = (struct pollfd){ .fd = STDIN_FILENO,
+				.events = POLLIN };
 		}
 		now = now_mono_usec();
 		if (t->quitting)
@@ -519,8 +520,8 @@ greet(struct talk *t, const char *nick, bool chosen, const char *room)
 
 	snprintf(try, sizeof(try), "%s", nick);
 	for (int i = 2;; i++) {
-		switch (conn_greet(
-		    &t->c, try, room, GREET_TIMEOUT_MS, err, sizeof(err))) {
+		switch (conn_greet(&t->c, try, room, GREET_TIMEOUT_MS, err,
+		    sizeof(err))) {
 		case GREET_OK:
 			return 0;
 		case GREET_FAILED:
@@ -537,8 +538,8 @@ greet(struct talk *t, const char *nick, bool chosen, const char *room)
 			return -1;
 		}
 		/* Keep the suffix within CHAT_NAME_MAX. */
-		snprintf(
-		    try, sizeof(try), "%.*s%d", CHAT_NAME_MAX - 1, nick, i);
+		snprintf(try, sizeof(try), "%.*s%d", CHAT_NAME_MAX - 1, nick,
+		    i);
 	}
 }
 
@@ -566,7 +567,7 @@ setup_signals(struct talk *t)
 static int
 talk_run(struct talk *t, const char *nick, bool chosen, const char *room)
 {
-	struct chat_server_evt ok = {.type = CHAT_EVT_OK};
+	struct chat_server_evt ok = { .type = CHAT_EVT_OK };
 	const char *nocolor = getenv("NO_COLOR");
 
 	if (greet(t, nick, chosen, room) == -1)
@@ -586,8 +587,8 @@ talk_run(struct talk *t, const char *nick, bool chosen, const char *room)
 		    CONN_INPUT_MAX);
 	}
 	/* conn_greet took the OK: show it as any other. */
-	ok.nick = (struct chat_str){t->c.nick, strlen(t->c.nick)};
-	ok.room = (struct chat_str){t->c.room, strlen(t->c.room)};
+	ok.nick = (struct chat_str){ t->c.nick, strlen(t->c.nick) };
+	ok.room = (struct chat_str){ t->c.room, strlen(t->c.room) };
 	ok.members = t->c.members;
 	show(t, t->disp,
 	    display_event(&t->d, &ok, now_real_msec(), t->disp, DISP_CAP));
@@ -597,7 +598,7 @@ talk_run(struct talk *t, const char *nick, bool chosen, const char *room)
 int
 cmd_talk(int argc, char **argv)
 {
-	struct talk t = {.sigfd = -1};
+	struct talk t = { .sigfd = -1 };
 	struct target target;
 	char nick[CHAT_NAME_MAX + 1];
 	const char *room = NULL;

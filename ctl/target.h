@@ -11,8 +11,8 @@
 #define TARGET_HOST_MAX 255 /* longest DNS name */
 
 struct target {
-	char host[TARGET_HOST_MAX + 1];	  /* without brackets */
-	char port[6];			  /* decimal, 1 to 65535 */
+	char host[TARGET_HOST_MAX + 1]; /* without brackets */
+	char port[6]; /* decimal, 1 to 65535 */
 	char label[TARGET_HOST_MAX + 10]; /* "host:port", "[v6]:port" */
 };
 

@@ -37,8 +37,8 @@
 #include "utf8.h"
 
 #define HISTORY_MAX 1000 /* lines kept for Up/Down */
-#define KEEP_LINES 128	 /* lines kept for a repaint: more than any screen */
-#define KEEP_BYTES 4096	 /* of each, more than a screen row shows */
+#define KEEP_LINES 128 /* lines kept for a repaint: more than any screen */
+#define KEEP_BYTES 4096 /* of each, more than a screen row shows */
 
 static char *kept[KEEP_LINES]; /* ring of the last lines printed */
 static size_t kept_next;
@@ -46,7 +46,7 @@ static size_t kept_next;
 static bool active;
 static bool saved_ok;
 static struct termios saved; /* the terminal as we found it */
-static char *entered;	     /* a line readline handed over */
+static char *entered; /* a line readline handed over */
 static bool eof;
 
 /* Readline's line handler: keep the line for tui_input to return. */

@@ -28,8 +28,8 @@ who_greet(struct conn *c, const char *room)
 		else
 			snprintf(nick, sizeof(nick), "who-%ld-%d",
 			    (long)getpid(), i);
-		switch (conn_greet(
-		    c, nick, room, WHO_TIMEOUT_MS, err, sizeof(err))) {
+		switch (conn_greet(c, nick, room, WHO_TIMEOUT_MS, err,
+		    sizeof(err))) {
 		case GREET_OK:
 			return 0;
 		case GREET_FAILED:

@@ -32,18 +32,18 @@ render(const struct display *d, const char *line)
 	return out;
 }
 
-static const struct display plain = {.color = false};
+static const struct display plain = { .color = false };
 
 static void
 test_every_event_plain(void **state)
 {
-	struct display d = {.room = "lobby"};
+	struct display d = { .room = "lobby" };
 
 	(void)state;
 	assert_string_equal(render(&plain, "MSG 1700000000000 alice hi there"),
 	    "22:13 <alice> hi there");
-	assert_string_equal(
-	    render(&plain, "ME 1700000000000 bob waves"), "22:13 * bob waves");
+	assert_string_equal(render(&plain, "ME 1700000000000 bob waves"),
+	    "22:13 * bob waves");
 	assert_string_equal(render(&d, "JOIN 1700000000000 carol"),
 	    "22:13 --> carol joined lobby");
 	assert_string_equal(render(&plain, "JOIN 1700000000000 carol"),
@@ -56,12 +56,12 @@ test_every_event_plain(void **state)
 	    "23:13 --- you are alice in lobby (3 members)");
 	assert_string_equal(render(&plain, "OK alice lobby 1"),
 	    "23:13 --- you are alice in lobby (1 member)");
-	assert_string_equal(
-	    render(&d, "WHO alice bob"), "23:13 --- in lobby: alice, bob");
+	assert_string_equal(render(&d, "WHO alice bob"),
+	    "23:13 --- in lobby: alice, bob");
 	assert_string_equal(render(&plain, "ERR nick-taken bob is taken"),
 	    "23:13 !!! nick-taken: bob is taken");
-	assert_string_equal(
-	    render(&plain, "ERR bad-utf8"), "23:13 !!! bad-utf8");
+	assert_string_equal(render(&plain, "ERR bad-utf8"),
+	    "23:13 !!! bad-utf8");
 	assert_string_equal(render(&plain, "BYE quit"), "23:13 --- bye");
 	assert_string_equal(render(&plain, "BYE slow"),
 	    "23:13 --- the server closed the connection (slow)");
@@ -82,12 +82,12 @@ static void
 test_hostile_text_escaped(void **state)
 {
 	(void)state;
-	assert_string_equal(
-	    render(&plain, "MSG 1700000000000 eve \x1b[2Jgone\x07"),
+	assert_string_equal(render(&plain,
+				"MSG 1700000000000 eve \x1b[2Jgone\x07"),
 	    "22:13 <eve> ^[[2Jgone^G");
-	assert_string_equal(
-	    render(&plain, "MSG 1700000000000 eve abc\xe2\x80\xae"
-			   "cba"),
+	assert_string_equal(render(&plain,
+				"MSG 1700000000000 eve abc\xe2\x80\xae"
+				"cba"),
 	    "22:13 <eve> abc<U+202E>cba");
 	assert_string_equal(render(&plain, "ERR bad-utf8 \x1b]0;pwned\x07"),
 	    "23:13 !!! bad-utf8: ^[]0;pwned^G");
@@ -109,11 +109,11 @@ test_unknown_line_escaped(void **state)
 	size_t n;
 
 	(void)state;
-	n = display_unknown(
-	    &plain, bad, sizeof(bad) - 1, NOW, out, sizeof(out));
+	n = display_unknown(&plain, bad, sizeof(bad) - 1, NOW, out,
+	    sizeof(out));
 	assert_int_equal(n, strlen(out));
-	assert_string_equal(
-	    out, "23:13 ??? MSG 1 ^[[31mevil^[[0m hi\\x9b\\xff");
+	assert_string_equal(out,
+	    "23:13 ??? MSG 1 ^[[31mevil^[[0m hi\\x9b\\xff");
 	n = display_unknown(&plain, "A\0B", 3, NOW, out, sizeof(out));
 	assert_string_equal(out, "23:13 ??? A^@B");
 }
@@ -147,7 +147,7 @@ test_no_control_bytes_in_plain_mode(void **state)
 static void
 test_colour(void **state)
 {
-	struct display d = {.color = true, .self = "alice"};
+	struct display d = { .color = true, .self = "alice" };
 	const char *s;
 	char want[64];
 
@@ -162,8 +162,8 @@ test_colour(void **state)
 	    display_nick_color("alice", 5));
 	assert_non_null(strstr(s, want));
 	/* The same nick always gets the same colour, within 31..36. */
-	assert_int_equal(
-	    display_nick_color("bob", 3), display_nick_color("bob", 3));
+	assert_int_equal(display_nick_color("bob", 3),
+	    display_nick_color("bob", 3));
 	for (int i = 0; i < 50; i++) {
 		char nick[8];
 		int c;
@@ -178,7 +178,7 @@ test_colour(void **state)
 static void
 test_truncation(void **state)
 {
-	struct display d = {.color = true};
+	struct display d = { .color = true };
 	struct chat_server_evt ev;
 	char small[40];
 	const char *line = "MSG 1700000000000 bob \x1b\x1b\x1b\x1b\x1b\x1b"
@@ -196,8 +196,9 @@ test_truncation(void **state)
 		assert_int_equal(strlen(small), n);
 		/* Never cut inside "^[" (2 bytes) nor in a character. */
 		assert_true(n == 0 || small[n - 1] != '^');
-		assert_int_equal(
-		    utf8_valid_prefix((const unsigned char *)small, n), n);
+		assert_int_equal(utf8_valid_prefix((const unsigned char *)small,
+				     n),
+		    n);
 		/* Every SGR complete, and colour off at the end. */
 		for (const char *e = small; (e = strchr(e, '\033')) != NULL;
 		     e++)
@@ -227,15 +228,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_event_plain),
-	    cmocka_unit_test(test_pong_not_shown),
-	    cmocka_unit_test(test_hostile_text_escaped),
-	    cmocka_unit_test(test_utf8_kept),
-	    cmocka_unit_test(test_unknown_line_escaped),
-	    cmocka_unit_test(test_no_control_bytes_in_plain_mode),
-	    cmocka_unit_test(test_colour),
-	    cmocka_unit_test(test_truncation),
-	    cmocka_unit_test(test_too_long_and_note),
+		cmocka_unit_test(test_every_event_plain),
+		cmocka_unit_test(test_pong_not_shown),
+		cmocka_unit_test(test_hostile_text_escaped),
+		cmocka_unit_test(test_utf8_kept),
+		cmocka_unit_test(test_unknown_line_escaped),
+		cmocka_unit_test(test_no_control_bytes_in_plain_mode),
+		cmocka_unit_test(test_colour),
+		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_too_long_and_note),
 	};
 
 	setenv("TZ", "UTC", 1);

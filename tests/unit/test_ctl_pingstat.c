@@ -27,7 +27,7 @@ static void
 test_payload_every_byte_value_and_varies(void **state)
 {
 	unsigned char a[4096], b[4096];
-	int seen[256] = {0};
+	int seen[256] = { 0 };
 
 	(void)state;
 	ping_payload(a, sizeof(a), 1);
@@ -61,8 +61,8 @@ test_first_diff(void **state)
 static void
 test_summary(void **state)
 {
-	int64_t one[] = {42};
-	int64_t some[] = {30, 10, 20, 40};
+	int64_t one[] = { 42 };
+	int64_t some[] = { 30, 10, 20, 40 };
 	int64_t many[200];
 	struct ping_summary s;
 
@@ -97,10 +97,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_payload_never_a_greeting_prefix),
-	    cmocka_unit_test(test_payload_every_byte_value_and_varies),
-	    cmocka_unit_test(test_first_diff),
-	    cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_payload_never_a_greeting_prefix),
+		cmocka_unit_test(test_payload_every_byte_value_and_varies),
+		cmocka_unit_test(test_first_diff),
+		cmocka_unit_test(test_summary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

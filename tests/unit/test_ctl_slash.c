@@ -80,14 +80,15 @@ test_errors(void **state)
 	assert_string_equal(s.error, "usage: /who");
 	assert_int_equal(parse("/help me"), SLASH_ERROR);
 	assert_int_equal(parse("/nick a b"), SLASH_ERROR);
-	assert_string_equal(s.error, "nick \"a b\" is not valid: use 1 to 32 "
-				     "of A-Z a-z 0-9 _ . -");
+	assert_string_equal(s.error,
+	    "nick \"a b\" is not valid: use 1 to 32 "
+	    "of A-Z a-z 0-9 _ . -");
 	assert_int_equal(parse("/join #room"), SLASH_ERROR);
-	assert_int_equal(
-	    parse("/nick 012345678901234567890123456789012"), SLASH_ERROR);
+	assert_int_equal(parse("/nick 012345678901234567890123456789012"),
+	    SLASH_ERROR);
 	assert_int_equal(parse("/bogus x"), SLASH_ERROR);
-	assert_string_equal(
-	    s.error, "unknown command /bogus (/help lists them)");
+	assert_string_equal(s.error,
+	    "unknown command /bogus (/help lists them)");
 	assert_int_equal(parse("/"), SLASH_ERROR);
 	assert_string_equal(s.error, "unknown command / (/help lists them)");
 	/* /whois is not /who; /w is no abbreviation. */
@@ -152,12 +153,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_messages),
-	    cmocka_unit_test(test_commands),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_error_quotes_whole_characters),
-	    cmocka_unit_test(test_quit_reason_cut),
-	    cmocka_unit_test(test_input_clean),
+		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_error_quotes_whole_characters),
+		cmocka_unit_test(test_quit_reason_cut),
+		cmocka_unit_test(test_input_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -75,7 +75,7 @@ test_long_host(void **state)
 	(void)state;
 	memset(host, 'a', 255);
 	host[255] = '\0';
-	ok(host, host, "5188", strcat(strcpy((char[300]){0}, host), ":5188"));
+	ok(host, host, "5188", strcat(strcpy((char[300]){ 0 }, host), ":5188"));
 	memset(host, 'a', 300);
 	host[300] = '\0';
 	assert_int_equal(target_parse(host, "5188", &t, err, sizeof(err)), -1);
@@ -86,9 +86,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_forms),
-	    cmocka_unit_test(test_bad),
-	    cmocka_unit_test(test_long_host),
+		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_long_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
