@@ -14,7 +14,7 @@ import time
 
 from chatmock import ChatMock
 from ctltest import Client, Piped, Tmux, run_chatctl
-from echodtest import Echod, check, free_port, wait_for
+from echodtest import CHATCTL, Echod, check, free_port, wait_for
 
 TIMEOUTS = {"test_talk_pipe_endless_line_stays_bounded": 120}
 
@@ -111,6 +111,23 @@ def test_talk_tty_ctrl_c_leaves_terminal_sane():
         # And the shell works normally: typed text is echoed.
         t.run("echo still-$((20+22))")
         t.wait(r"^still-42$")
+
+
+def test_talk_tty_ctrl_z_gives_the_terminal_back():
+    with Echod() as d, Tmux() as t, Client(d.port, "sue") as sue:
+        t.run("clear; %s talk %s -n tom" % (CHATCTL, addr(d.port)))
+        t.wait(PROMPT % ("tom", "lobby"))
+        t.type("kept")
+        t.keys("C-z")
+        t.wait(r"Stopped")
+        t.run("stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'")
+        t.wait(r"^icanon$")
+        sue.send("MSG while you were away")
+        t.run("fg")
+        t.wait(MSG % ("sue", "while you were away"))
+        t.wait(r"^tom@lobby> kept$")
+        t.keys("Enter")
+        sue.expect(r"^MSG \d+ tom kept$")
 
 
 def test_talk_tty_slash_commands():
