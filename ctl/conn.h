@@ -1,8 +1,9 @@
 /*
  * A CHAT/1 connection as chatctl's talk and who use it: a non-blocking
  * socket, a bounded line assembler for what the server sends, a bounded
- * queue for what we send, and the greeting handshake. Helpers here print
- * nothing: they return -1 and fill an error buffer.
+ * queue for what we send, and the greeting handshake. Only conn_open
+ * prints (net_connect's "chatctl: host:port: reason"); the others return
+ * -1 and fill an error buffer.
  */
 #ifndef CHATCTL_CONN_H
 #define CHATCTL_CONN_H

@@ -5,9 +5,9 @@
  * poll loop serve the socket, the keyboard and a signalfd, and it has the
  * public calls a chat needs to print above the input: rl_clear_visible_line
  * (the input may wrap over several rows), rl_on_new_line, rl_redisplay,
- * rl_resize_terminal. libedit's readline emulation has the callback calls
- * but not rl_clear_visible_line, and its redisplay after foreign output is
- * unreliable.
+ * rl_reset_screen_size. libedit's readline emulation (3.1) has the callback
+ * calls but neither of those two, so erasing a wrapped input line would be
+ * guesswork. (GNU readline is GPLv3: a binary of chatctl is GPL-bound.)
  *
  * Printing a line: erase the prompt and input (every row they take), write
  * the line and LF, then tell readline it is on a fresh line and let it
@@ -95,7 +95,7 @@ atexit_end(void)
 	tui_end();
 }
 
-int
+void
 tui_start(const char *prompt)
 {
 	static bool registered;
@@ -131,7 +131,6 @@ tui_start(const char *prompt)
 	eof = false;
 	active = true;
 	rl_callback_handler_install(prompt, on_line);
-	return 0;
 }
 
 bool

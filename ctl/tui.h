@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 /* Take over the terminal (stdin and stdout must be one) and show prompt. */
-int tui_start(const char *prompt);
+void tui_start(const char *prompt);
 /*
  * Give the editor what stdin has (call when poll says it is readable).
  * Returns 1 with a typed line in *line (malloc'd, the caller frees it),
