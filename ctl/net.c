@@ -60,6 +60,25 @@ report(const struct target *t, const char *why)
 	fprintf(stderr, "chatctl: %s: %s\n", t->label, msg);
 }
 
+/*
+ * A socket must never become fd 0, 1 or 2: started with one of them
+ * closed, chatctl would read "stdin" from the server or print to it.
+ * open() takes the lowest free fd, so each gap is filled by /dev/null.
+ */
+static void
+take_std_fds(void)
+{
+	int n;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		n = open("/dev/null", O_RDWR);
+		if (n > 2)
+			close(n);
+	}
+}
+
 int
 net_connect(const struct target *t, int timeout_ms)
 {
@@ -69,6 +88,7 @@ net_connect(const struct target *t, int timeout_ms)
 	struct addrinfo *res, *ai;
 	int r, fd = -1, last = ECONNREFUSED;
 
+	take_std_fds();
 	r = getaddrinfo(t->host, t->port, &hints, &res);
 	if (r != 0) {
 		report(t, r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));

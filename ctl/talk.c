@@ -480,7 +480,8 @@ talk_loop(struct talk *t)
 			break;
 		}
 		if (iin >= 0 &&
-		    pfd[iin].revents & (POLLIN | POLLHUP | POLLERR)) {
+		    pfd[iin].revents &
+			(POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
 			if (t->tty)
 				on_tty_input(t);
 			else

@@ -9,6 +9,7 @@ speed: every wait is for something to appear.
 import os
 import re
 import socket
+import subprocess
 import threading
 import time
 
@@ -419,6 +420,21 @@ def test_talk_echo_server_recognised():
         check(rc == 1, "exit %d" % rc)
         check("chatctl: 127.0.0.1:%d: the server echoes instead of chatting" % d.port in err,
               "stderr %r" % err)
+
+
+def test_closed_std_fds_never_become_the_socket():
+    # Started with stdin (or stdout) closed, chatctl must not take the
+    # server for its input nor print to it.
+    with Echod() as d, Client(d.port, "obs") as obs:
+        p = subprocess.run("%s talk %s -n nofd <&-" % (CHATCTL, addr(d.port)), shell=True,
+                           capture_output=True, timeout=15)
+        check(p.returncode == 0, "stdin closed: exit %d, %r" % (p.returncode, p.stderr))
+        obs.expect(r"^JOIN \d+ nofd$")
+        line = obs.line()  # next: PART, no MSG made of server lines
+        check(re.match(r"^PART \d+ nofd quit$", line), "after JOIN: %r" % line)
+        p = subprocess.run("%s ping %s -c 2 >&-" % (CHATCTL, addr(d.port)), shell=True,
+                           capture_output=True, timeout=15)
+        check(p.returncode == 0, "stdout closed: exit %d, %r" % (p.returncode, p.stderr))
 
 
 def test_talk_ipv6_literal():
