@@ -11,6 +11,18 @@
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
+# Install paths. Units go where systemd looks under PREFIX (it searches
+# /usr/local/lib/systemd/system and /usr/lib/systemd/system), the catalog
+# where `journalctl --update-catalog` looks (/usr/local/lib/systemd/catalog
+# and /usr/lib/systemd/catalog). The configuration is /etc/echod.ini
+# whatever PREFIX: that is echod's compiled-in default.
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd
+UNITDIR    ?= $(SYSTEMDDIR)/system
+CATALOGDIR ?= $(SYSTEMDDIR)/catalog
+SYSCONFDIR  = /etc
 CC       ?= gcc
 PKG_CONFIG ?= pkg-config
 
@@ -53,6 +65,7 @@ CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
 
 COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c \
+              common/json.c \
               common/chatproto.c
 DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
               daemon/counters.c daemon/conntable.c daemon/classify.c \
@@ -78,7 +91,7 @@ UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 PROGRAMS = daemon/echod ctl/chatctl
 
 .PHONY: all run check check-asan tests deps deps-check clean distclean \
-        install uninstall bench fuzz
+        install uninstall systemd-refresh bench fuzz
 all: $(PROGRAMS)
 
 $(FLAVOR_STAMP):
@@ -134,9 +147,64 @@ check: deps-check
 check-asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 check
 
-clean:
+# ------------------------------------------------------------- install
+# Binaries, units (generated from their templates with the installed
+# paths), the journal catalog, man pages, and /etc/echod.ini only if there
+# is none: a user's file is never overwritten (nor removed by uninstall).
+# Without DESTDIR, and where they exist, the catalog database is updated
+# and a running systemd is told to re-read its units.
+MANPAGES = man/echod.8 man/echod.ini.5 man/chatctl.1
+UNIT_SED = -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g'
+
+install: all
+	@if [ "$(SANITIZE)" = 1 ]; then \
+	    echo "install: build without SANITIZE=1 (the installed echod is static)" >&2; \
+	    exit 1; fi
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 daemon/echod $(DESTDIR)$(SBINDIR)/echod
+	install -m 0755 ctl/chatctl $(DESTDIR)$(BINDIR)/chatctl
+	sed $(UNIT_SED) systemd/echod.service.in > $(DESTDIR)$(UNITDIR)/echod.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/echod.service.tmp
+	mv -f $(DESTDIR)$(UNITDIR)/echod.service.tmp $(DESTDIR)$(UNITDIR)/echod.service
+	install -m 0644 systemd/echod.socket $(DESTDIR)$(UNITDIR)/echod.socket
+	install -m 0644 systemd/echod.catalog $(DESTDIR)$(CATALOGDIR)/echod.catalog
+	install -m 0644 man/chatctl.1 $(DESTDIR)$(MANDIR)/man1/chatctl.1
+	install -m 0644 man/echod.ini.5 $(DESTDIR)$(MANDIR)/man5/echod.ini.5
+	install -m 0644 man/echod.8 $(DESTDIR)$(MANDIR)/man8/echod.8
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/echod.ini ]; then \
+	    echo "install: keeping the existing $(DESTDIR)$(SYSCONFDIR)/echod.ini"; \
+	else \
+	    echo "install -m 0644 conf/echod.ini $(DESTDIR)$(SYSCONFDIR)/echod.ini"; \
+	    install -m 0644 conf/echod.ini $(DESTDIR)$(SYSCONFDIR)/echod.ini; \
+	fi
+	@$(MAKE) --no-print-directory systemd-refresh
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/echod $(DESTDIR)$(BINDIR)/chatctl \
+	    $(DESTDIR)$(UNITDIR)/echod.service $(DESTDIR)$(UNITDIR)/echod.socket \
+	    $(DESTDIR)$(CATALOGDIR)/echod.catalog \
+	    $(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man5/echod.ini.5 \
+	    $(DESTDIR)$(MANDIR)/man8/echod.8
+	@echo "uninstall: $(DESTDIR)$(SYSCONFDIR)/echod.ini is yours: left in place"
+	@$(MAKE) --no-print-directory systemd-refresh
+
+# Only on the real system (no DESTDIR), and only what is there: the
+# catalog database, and a running systemd (/run/systemd/system exists).
+systemd-refresh:
+	@if [ -z "$(DESTDIR)" ]; then \
+	    if command -v journalctl >/dev/null 2>&1; then \
+	        echo "journalctl --update-catalog"; journalctl --update-catalog || true; fi; \
+	    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then \
+	        echo "systemctl daemon-reload"; systemctl daemon-reload || true; fi; \
+	fi
+
+clean: bench-clean
 	rm -rf build $(PROGRAMS)
 
 distclean: clean
+
+include bench/bench.mk
 
 -include $(wildcard $(B)/*/*.d $(B)/tests/*.d)

@@ -1,38 +1,732 @@
-/* Control socket: not yet built (operations issue). No socket is opened. */
+/*
+ * The control socket (PROTOCOL.md section 4), served from the
+ * supervisor's poll loop.
+ *
+ * Every client is non-blocking and has CONTROL_CLIENT_USEC from accept to
+ * the end of its reply; a request longer than CONTROL_MAX_REQUEST is
+ * answered with an error, not buffered. At most CONTROL_MAX_CLIENTS are
+ * served at once; beyond that the socket is not polled and newcomers wait
+ * in its backlog, so the worst a local client can do is make another
+ * local client wait CONTROL_CLIENT_USEC. RELOAD runs supervisor_reload()
+ * right here, synchronously: when the reply leaves, the new configuration
+ * is in force (or the old one still is), which is what makes
+ * `systemctl reload echod` synchronous.
+ *
+ * The socket file: a stale one (nobody answers) is replaced, a live one is
+ * never taken over, anything that is not a socket is left alone; the
+ * directory is created when missing if its parent is safe; the file is
+ * unlinked on exit only if it is still the one made here. Any problem is
+ * logged and echod serves on without a control socket.
+ */
 #include "control.h"
 
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json.h"
+#include "listener.h"
+#include "log.h"
 #include "supervisor.h"
+
+#ifndef ECHOD_VERSION
+#define ECHOD_VERSION "0.1.0"
+#endif
+
+#define CONTROL_BACKLOG 16
+#define CONTROL_MAX_GROUPS 256		 /* supplementary groups looked at */
+#define CONTROL_ACCEPT_PAUSE_USEC 100000 /* after EMFILE and the like */
+
+enum cstate { C_FREE, C_READ, C_WRITE };
+
+struct cclient {
+	enum cstate state;
+	int fd;
+	int64_t deadline;
+	struct ucred cred;
+	size_t inlen;
+	char in[CONTROL_MAX_REQUEST];
+	size_t outlen, outoff;
+	char out[CONTROL_MAX_REPLY];
+};
+
+static struct {
+	int fd; /* the listening socket, -1 if none */
+	char path[sizeof(((struct config *)0)->control_socket)];
+	dev_t dev; /* of the socket file made here */
+	ino_t ino;
+	/* The [control] settings last acted on: a reload that changes them
+	 * moves the socket; one that does not costs a strcmp. */
+	char seen_path[sizeof(((struct config *)0)->control_socket)];
+	unsigned seen_mode;
+	int64_t accept_resume_at;
+	unsigned nclients;
+	struct cclient c[CONTROL_MAX_CLIENTS];
+} ctl = {.fd = -1};
+
+/* ------------------------------------------------------------ pure parts */
+
+enum control_req
+control_parse_request(const char *line, size_t n)
+{
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (n == 6 && memcmp(line, "STATUS", 6) == 0)
+		return CONTROL_REQ_STATUS;
+	if (n == 6 && memcmp(line, "RELOAD", 6) == 0)
+		return CONTROL_REQ_RELOAD;
+	return CONTROL_REQ_UNKNOWN;
+}
+
+bool
+control_permitted(enum control_req req, const struct control_peer *peer,
+    uid_t self_uid, gid_t self_gid)
+{
+	if (req != CONTROL_REQ_RELOAD)
+		return true;
+	if (peer->uid == 0 || peer->uid == self_uid || peer->gid == self_gid)
+		return true;
+	for (size_t i = 0; peer->groups != NULL && i < peer->ngroups; i++)
+		if (peer->groups[i] == self_gid)
+			return true;
+	return false;
+}
+
+int
+control_format_status(const struct control_status *s, char *buf, size_t cap)
+{
+	const struct config *cfg = s->cfg;
+	const struct sv_stats *st = s->st;
+	struct jbuf jb;
+	const char *out;
+	size_t n;
+
+	jb_init(&jb, buf, cap);
+	jb_begin_object(&jb);
+	jb_key(&jb, "version");
+	jb_string(&jb, s->version);
+	jb_key(&jb, "pid");
+	jb_i64(&jb, s->pid);
+	jb_key(&jb, "uptime_s");
+	jb_i64(&jb, st->uptime_usec > 0 ? st->uptime_usec / 1000000 : 0);
+	jb_key(&jb, "config");
+	jb_string(&jb, s->config_path);
+	jb_key(&jb, "listen");
+	jb_begin_array(&jb);
+	for (unsigned i = 0; i < s->ls->n; i++)
+		jb_string(&jb, s->ls->l[i].name);
+	jb_end_array(&jb);
+	jb_key(&jb, "workers");
+	jb_u64(&jb, st->workers);
+	jb_key(&jb, "echo_connections");
+	jb_u64(&jb, st->echo);
+	jb_key(&jb, "chat_members");
+	jb_u64(&jb, st->chat_members);
+	jb_key(&jb, "rooms");
+	jb_u64(&jb, st->rooms);
+	jb_key(&jb, "connections_total");
+	jb_u64(&jb, st->connections_total);
+	jb_key(&jb, "rejected_total");
+	jb_u64(&jb, st->rejected_total);
+	jb_key(&jb, "bytes_echoed");
+	jb_u64(&jb, st->bytes_echoed);
+	jb_key(&jb, "messages_relayed");
+	jb_u64(&jb, st->messages_relayed);
+	/* The effective limits, named as in echod.ini (same units). */
+	jb_key(&jb, "limits");
+	jb_begin_object(&jb);
+	jb_key(&jb, "max_connections");
+	jb_u64(&jb, cfg->max_connections);
+	jb_key(&jb, "max_per_source");
+	jb_u64(&jb, cfg->max_per_source);
+	jb_key(&jb, "backlog");
+	jb_u64(&jb, cfg->backlog);
+	jb_key(&jb, "idle_timeout");
+	jb_u64(&jb, cfg->idle_timeout);
+	jb_key(&jb, "shutdown_timeout");
+	jb_u64(&jb, cfg->shutdown_timeout);
+	jb_key(&jb, "spares");
+	jb_u64(&jb, cfg->spares);
+	jb_key(&jb, "max_line");
+	jb_u64(&jb, cfg->max_line);
+	jb_key(&jb, "max_backlog");
+	jb_u64(&jb, cfg->max_backlog);
+	jb_key(&jb, "max_rooms");
+	jb_u64(&jb, cfg->max_rooms);
+	jb_key(&jb, "max_members_per_room");
+	jb_u64(&jb, cfg->max_members_per_room);
+	jb_key(&jb, "greeting_wait");
+	jb_u64(&jb, cfg->greeting_wait);
+	jb_end_object(&jb);
+	jb_end_object(&jb);
+	if ((out = jb_finish(&jb)) == NULL)
+		return -1;
+	n = strlen(out);
+	if (n + 1 >= cap)
+		return -1;
+	buf[n++] = '\n';
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* ---------------------------------------------------------- socket file */
+
+/*
+ * A directory the socket may live in: ours or root's, and nobody else can
+ * replace what is in it (not group/other-writable, or sticky like /tmp).
+ */
+static int
+dir_safe(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+		    "%s: owned by uid %u, not by root or "
+		    "echod's user",
+		    dir, (unsigned)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "%s: writable by others (mode %04o)", dir,
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/* The socket's directory: checked, and made (one level) if missing. */
+static int
+prepare_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(ctl.path)], parent[sizeof(ctl.path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash[1] == '\0') {
+		snprintf(err, errlen, "%s: not a socket path", path);
+		return -1;
+	}
+	if (slash == dir)
+		return dir_safe("/", err, errlen);
+	*slash = '\0';
+	if (access(dir, F_OK) == 0 || errno != ENOENT)
+		return dir_safe(dir, err, errlen);
+	/* Missing: make it only inside a directory nobody else controls. */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (dir_safe(parent, err, errlen) == -1)
+		return -1;
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		snprintf(
+		    err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* 0755 whatever the umask: the socket's own mode decides access. */
+	(void)chmod(dir, 0755);
+	return dir_safe(dir, err, errlen);
+}
+
+/*
+ * Something already at path: a stale socket is removed; a live one, or
+ * anything else, is not ours to take. 0 when path is free.
+ */
+static int
+clear_stale(const char *path, const struct sockaddr_un *sun, socklen_t len,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen,
+		    "%s exists and is not a socket; leaving "
+		    "it alone",
+		    path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	r = connect(fd, (const struct sockaddr *)sun, len);
+	if (r == 0 || errno == EAGAIN) {
+		struct ucred uc = {.pid = 0};
+		socklen_t ul = sizeof(uc);
+
+		if (r == 0)
+			(void)getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul);
+		close(fd);
+		if (uc.pid > 0)
+			snprintf(err, errlen,
+			    "%s is in use by process %ld "
+			    "(another echod?); not taking it over",
+			    path, (long)uc.pid);
+		else
+			snprintf(err, errlen,
+			    "%s is in use by a live process "
+			    "(another echod?); not taking it over",
+			    path);
+		return -1;
+	}
+	if (errno != ECONNREFUSED) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	/* Nobody listens: left by an echod that did not exit cleanly. */
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove stale %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	log_notice("control: removed stale socket %s", path);
+	return 0;
+}
+
+/* A listening socket at path with exactly mode; -1 and err on failure. */
+static int
+open_socket(const char *path, unsigned mode, dev_t *dev, ino_t *ino, char *err,
+    size_t errlen)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t n = strlen(path);
+	socklen_t len;
+	struct stat st;
+	mode_t old;
+	int fd, e;
+
+	if (n >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, n);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	if (prepare_dir(path, err, errlen) == -1 ||
+	    clear_stale(path, &sun, len, err, errlen) == -1)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Created with the final mode: never more open, not even briefly. */
+	old = umask((mode_t)(~mode & 0777));
+	e = bind(fd, (struct sockaddr *)&sun, len) == -1 ? errno : 0;
+	umask(old);
+	if (e != 0) {
+		snprintf(err, errlen, "bind %s: %s", path, strerror(e));
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, (mode_t)mode) == -1 ||
+	    listen(fd, CONTROL_BACKLOG) == -1 || stat(path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return fd;
+}
+
+/* Unlink the socket file, unless someone has put another one there. */
+static void
+unlink_ours(void)
+{
+	struct stat st;
+
+	if (lstat(ctl.path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == ctl.dev && st.st_ino == ctl.ino)
+		unlink(ctl.path);
+}
+
+static void
+close_listener(struct supervisor *sv)
+{
+	if (ctl.fd == -1)
+		return;
+	close(ctl.fd);
+	unlink_ours();
+	ctl.fd = -1;
+	sv->ctl_fd = -1;
+}
+
+/* ------------------------------------------------------------- clients */
+
+static void
+client_close(struct cclient *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->state = C_FREE;
+	ctl.nclients--;
+}
+
+static void
+client_reply(struct cclient *c, const char *text)
+{
+	int n = snprintf(c->out, sizeof(c->out), "%s\n", text);
+
+	if (n < 0)
+		n = 0;
+	c->outlen = (size_t)n < sizeof(c->out) ? (size_t)n : sizeof(c->out) - 1;
+	c->outoff = 0;
+	c->state = C_WRITE;
+}
+
+static void
+client_write(struct cclient *c)
+{
+	/* Bounded: each turn sends something or stops. */
+	while (c->outoff < c->outlen) {
+		ssize_t w = send(c->fd, c->out + c->outoff,
+		    c->outlen - c->outoff, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w > 0) {
+			c->outoff += (size_t)w;
+			continue;
+		}
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN)
+			return; /* the rest when POLLOUT says so */
+		break;
+	}
+	/*
+	 * Closing with unread input makes the kernel reset the connection,
+	 * and the client could see ECONNRESET instead of our reply's end:
+	 * read what is already there first (a bounded amount, never wait).
+	 */
+	for (int i = 0; i < 16; i++)
+		if (recv(c->fd, c->in, sizeof(c->in), MSG_DONTWAIT) <= 0)
+			break;
+	client_close(c);
+}
+
+/* One line for the protocol: no control characters in an ERR text. */
+static void
+one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+static void
+do_status(struct supervisor *sv, struct cclient *c)
+{
+	struct sv_stats st;
+	struct control_status cs = {.version = ECHOD_VERSION,
+	    .pid = (long)getpid(),
+	    .config_path = sv->cfg_path,
+	    .ls = &sv->ls,
+	    .st = &st,
+	    .cfg = &sv->cfg};
+	int n;
+
+	supervisor_stats(sv, &st);
+	n = control_format_status(&cs, c->out, sizeof(c->out));
+	if (n < 0) {
+		client_reply(c, "ERR status does not fit in a reply");
+		return;
+	}
+	c->outlen = (size_t)n;
+	c->outoff = 0;
+	c->state = C_WRITE;
+}
+
+static void
+do_reload(struct supervisor *sv, struct cclient *c)
+{
+	gid_t groups[CONTROL_MAX_GROUPS];
+	socklen_t glen = sizeof(groups);
+	struct control_peer peer = {.uid = c->cred.uid, .gid = c->cred.gid};
+	char msg[400], reply[420];
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
+		peer.groups = groups;
+		peer.ngroups = glen / sizeof(gid_t);
+	}
+	if (!control_permitted(
+		CONTROL_REQ_RELOAD, &peer, geteuid(), getegid())) {
+		log_notice("control: RELOAD from uid %u (pid %ld) refused: "
+			   "not root, echod's user or group",
+		    (unsigned)peer.uid, (long)c->cred.pid);
+		client_reply(c, "ERR permission denied: RELOAD needs root or "
+				"echod's user or group");
+		return;
+	}
+	log_info("control: RELOAD from uid %u (pid %ld)", (unsigned)peer.uid,
+	    (long)c->cred.pid);
+	msg[0] = '\0';
+	if (supervisor_reload(sv, msg, sizeof(msg)) == 0) {
+		client_reply(c, "OK");
+		return;
+	}
+	one_line(msg);
+	snprintf(
+	    reply, sizeof(reply), "ERR %s", msg[0] ? msg : "reload failed");
+	client_reply(c, reply);
+}
+
+static void
+client_request(struct supervisor *sv, struct cclient *c, size_t n)
+{
+	switch (control_parse_request(c->in, n)) {
+	case CONTROL_REQ_STATUS:
+		do_status(sv, c);
+		break;
+	case CONTROL_REQ_RELOAD:
+		do_reload(sv, c);
+		break;
+	case CONTROL_REQ_UNKNOWN:
+		client_reply(c, "ERR unknown-request");
+		break;
+	}
+	client_write(c);
+}
+
+static void
+client_read(struct supervisor *sv, struct cclient *c)
+{
+	/* Bounded by the buffer: every turn adds bytes or stops. */
+	while (c->inlen < sizeof(c->in)) {
+		ssize_t r = recv(c->fd, c->in + c->inlen,
+		    sizeof(c->in) - c->inlen, MSG_DONTWAIT);
+		char *nl;
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && errno == EAGAIN)
+			return;
+		if (r == -1) {
+			client_close(c);
+			return;
+		}
+		if (r == 0) {
+			/* A last line without LF still counts. */
+			if (c->inlen > 0)
+				client_request(sv, c, c->inlen);
+			else
+				client_close(c);
+			return;
+		}
+		nl = memchr(c->in + c->inlen, '\n', (size_t)r);
+		c->inlen += (size_t)r;
+		if (nl != NULL) {
+			client_request(sv, c, (size_t)(nl - c->in));
+			return;
+		}
+	}
+	client_reply(c, "ERR request-too-long");
+	client_write(c);
+}
+
+static void
+accept_clients(int64_t now)
+{
+	/* Bounded by the free slots. */
+	for (unsigned i = 0;
+	     i < CONTROL_MAX_CLIENTS && ctl.nclients < CONTROL_MAX_CLIENTS;
+	     i++) {
+		struct cclient *c = NULL;
+		socklen_t len = sizeof(struct ucred);
+		int fd;
+
+		fd = accept4(ctl.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EAGAIN)
+				return;
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			/* Out of fds or memory: pause, never spin. */
+			log_warn("control: accept");
+			ctl.accept_resume_at = now + CONTROL_ACCEPT_PAUSE_USEC;
+			return;
+		}
+		for (unsigned k = 0; k < CONTROL_MAX_CLIENTS && c == NULL; k++)
+			if (ctl.c[k].state == C_FREE)
+				c = &ctl.c[k];
+		if (c == NULL) {
+			close(fd);
+			return;
+		}
+		c->fd = fd;
+		c->state = C_READ;
+		c->deadline = now + CONTROL_CLIENT_USEC;
+		c->inlen = c->outlen = c->outoff = 0;
+		ctl.nclients++;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) ==
+		    -1) {
+			log_warn("control: SO_PEERCRED");
+			client_close(c);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+static void
+open_logged(struct supervisor *sv, const char *path, unsigned mode)
+{
+	char err[400];
+	dev_t dev;
+	ino_t ino;
+	int fd = open_socket(path, mode, &dev, &ino, err, sizeof(err));
+
+	if (fd == -1) {
+		log_warnx("control: %s; %s", err,
+		    ctl.fd == -1 ? "going on without a control socket"
+				 : "keeping the current one");
+		return;
+	}
+	close_listener(sv);
+	ctl.fd = sv->ctl_fd = fd;
+	snprintf(ctl.path, sizeof(ctl.path), "%s", path);
+	ctl.dev = dev;
+	ctl.ino = ino;
+	log_info("control: listening on %s (mode %04o)", path, mode);
+}
 
 void
 control_open(struct supervisor *sv)
 {
 	sv->ctl_fd = -1;
+	ctl.fd = -1;
+	ctl.nclients = 0;
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		ctl.c[i] = (struct cclient){.state = C_FREE, .fd = -1};
+	snprintf(
+	    ctl.seen_path, sizeof(ctl.seen_path), "%s", sv->cfg.control_socket);
+	ctl.seen_mode = sv->cfg.control_mode;
+	open_logged(sv, sv->cfg.control_socket, sv->cfg.control_mode);
 }
 
 void
 control_close(struct supervisor *sv)
 {
-	(void)sv;
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (ctl.c[i].state != C_FREE)
+			client_close(&ctl.c[i]);
+	close_listener(sv);
+}
+
+/* A reload changed [control] socket or mode: follow it. */
+static void
+follow_config(struct supervisor *sv)
+{
+	const char *path = sv->cfg.control_socket;
+	unsigned mode = sv->cfg.control_mode;
+
+	if (strcmp(path, ctl.seen_path) == 0 && mode == ctl.seen_mode)
+		return;
+	snprintf(ctl.seen_path, sizeof(ctl.seen_path), "%s", path);
+	ctl.seen_mode = mode;
+	if (ctl.fd != -1 && strcmp(path, ctl.path) == 0) {
+		if (chmod(path, (mode_t)mode) == -1)
+			log_warn("control: chmod %s", path);
+		else
+			log_info("control: %s now has mode %04o", path, mode);
+		return;
+	}
+	/* The new one first: if it cannot be made, the old one stays. */
+	open_logged(sv, path, mode);
 }
 
 unsigned
 control_pollfds(struct supervisor *sv, struct pollfd *pfd, unsigned max,
     int64_t now, int64_t *deadline)
 {
-	(void)sv;
-	(void)pfd;
-	(void)max;
-	(void)now;
-	(void)deadline;
-	return 0;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct cclient *c = &ctl.c[i];
+
+		if (c->state != C_FREE && now >= c->deadline) {
+			log_debug("control: client (pid %ld) timed out",
+			    (long)c->cred.pid);
+			client_close(c);
+		}
+	}
+	if (sv->state == SV_RUNNING)
+		follow_config(sv);
+	if (ctl.fd != -1 && n < max) {
+		bool paused = now < ctl.accept_resume_at;
+
+		pfd[n++] = (struct pollfd){
+		    .fd = ctl.nclients < CONTROL_MAX_CLIENTS && !paused ? ctl.fd
+									: -1,
+		    .events = POLLIN};
+		if (paused &&
+		    (*deadline <= 0 || ctl.accept_resume_at < *deadline))
+			*deadline = ctl.accept_resume_at;
+	}
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS && n < max; i++) {
+		struct cclient *c = &ctl.c[i];
+
+		if (c->state == C_FREE)
+			continue;
+		pfd[n++] = (struct pollfd){.fd = c->fd,
+		    .events = c->state == C_READ ? POLLIN : POLLOUT};
+		if (*deadline <= 0 || c->deadline < *deadline)
+			*deadline = c->deadline;
+	}
+	return n;
 }
 
 void
-control_events(struct supervisor *sv, const struct pollfd *pfd, unsigned n,
-    int64_t now)
+control_events(
+    struct supervisor *sv, const struct pollfd *pfd, unsigned n, int64_t now)
 {
-	(void)sv;
-	(void)pfd;
-	(void)n;
-	(void)now;
+	for (unsigned i = 0; i < n; i++) {
+		struct cclient *c = NULL;
+
+		if (pfd[i].fd < 0 || pfd[i].revents == 0)
+			continue;
+		if (pfd[i].fd == ctl.fd) {
+			if (sv->state == SV_RUNNING)
+				accept_clients(now);
+			continue;
+		}
+		/* Matched by fd: a client closed meanwhile is skipped. */
+		for (unsigned k = 0; k < CONTROL_MAX_CLIENTS; k++)
+			if (ctl.c[k].state != C_FREE &&
+			    ctl.c[k].fd == pfd[i].fd)
+				c = &ctl.c[k];
+		if (c == NULL)
+			continue;
+		if (c->state == C_READ)
+			client_read(sv, c);
+		else
+			client_write(c);
+	}
 }

@@ -29,6 +29,9 @@ if [ "$mode" = check ]; then
 	have_cmd tmux || need tmux
 	have_cmd mandoc || need mandoc
 	have_cmd systemd-nspawn || need systemd-container
+	# tests/systemd: nsenter into the container, pgrep inside it.
+	have_cmd nsenter || need util-linux
+	have_cmd pgrep || need procps
 	have_cmd ip || need iproute2
 	have_cmd ss || need iproute2
 	have_cmd clang || need clang
