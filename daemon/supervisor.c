@@ -396,30 +396,53 @@ accept_on(struct supervisor *sv, const struct listener *l, int64_t now)
 static void
 hub_start(struct supervisor *sv, int64_t now)
 {
-	pid_t pid = fork();
+	int chan[2];
+	pid_t pid;
 	struct child *c;
 
+	/* A fresh config channel per hub: a new hub must not read the
+	 * reloads queued for the one before it. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) == -1) {
+		log_warn("chat hub: socketpair; retrying");
+		sv->hub_restart_at = now + sv->hub_backoff_usec;
+		return;
+	}
+	pid = fork();
 	if (pid == 0) {
-		child_close_fds(sv->door[0], -1);
+		child_close_fds(sv->door[0], chan[1]);
 		worker_child_init();
 		worker_set_role("hub");
 		/* If the supervisor goes, so does the hub. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() == 1)
 			_exit(0);
-		hub_main(&sv->cfg, sv->ctr, sv->door[0]);
+		hub_main(&sv->cfg, sv->ctr, sv->door[0], chan[1]);
 	}
+	close(chan[1]);
 	sv->hub_restart_at = 0;
 	if (pid == -1 || (c = ct_add(&sv->ct, pid, CHILD_HUB)) == NULL) {
 		log_warn("cannot fork the chat hub; retrying");
 		if (pid > 0)
 			kill(pid, SIGKILL);
+		close(chan[0]);
 		sv->hub_restart_at = now + sv->hub_backoff_usec;
 		return;
 	}
 	c->started_usec = now;
 	sv->hub_pid = pid;
+	sv->hub_chan = chan[0];
 	sv->hub_started_usec = now;
+}
+
+/* A reload reaches the running hub as a copy of the new config. */
+static void
+hub_send_config(struct supervisor *sv)
+{
+	if (sv->hub_chan == -1)
+		return;
+	if (send(sv->hub_chan, &sv->cfg, sizeof(sv->cfg),
+		MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(sv->cfg))
+		log_warn("chat hub: cannot pass it the new configuration");
 }
 
 static void
@@ -428,6 +451,9 @@ hub_died(struct supervisor *sv, int status, int64_t now)
 	char how[48];
 
 	sv->hub_pid = 0;
+	if (sv->hub_chan != -1)
+		close(sv->hub_chan);
+	sv->hub_chan = -1;
 	atomic_store(&sv->ctr->chat_members, 0);
 	atomic_store(&sv->ctr->rooms, 0);
 	if (sv->state != SV_RUNNING || !sv->cfg.chat_enabled)
@@ -581,6 +607,8 @@ supervisor_reload(struct supervisor *sv, char *msg, size_t msglen)
 	retire_spares(sv); /* new spares start with the new config */
 	if (chat_was && !nc.chat_enabled && sv->hub_pid > 0)
 		kill(sv->hub_pid, SIGTERM);
+	else
+		hub_send_config(sv);
 	if (!chat_was && nc.chat_enabled && sv->hub_pid == 0)
 		sv->hub_restart_at = now_mono_usec();
 	listen_describe(&sv->ls, where, sizeof(where));
@@ -696,6 +724,7 @@ setup(struct supervisor *sv)
 	sv->fork_backoff_usec = FORK_BACKOFF_MIN;
 	sv->hub_backoff_usec = HUB_BACKOFF_MIN;
 	sv->ctl_fd = -1;
+	sv->hub_chan = -1;
 	sv->ctr = counters_create();
 	if (sv->ctr == NULL)
 		fatal("shared counters");
