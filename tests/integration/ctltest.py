@@ -29,6 +29,7 @@ class Tmux:
         if shutil.which("tmux") is None:
             raise Skip("tmux is not installed")
         self.sock = "chatctl-test-%d-%d" % (os.getpid(), next(_serial))
+        self.path = ""
         self.width, self.height = width, height
         envs = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "INPUTRC": "/dev/null",
                 "PS1": "$ ", "HISTFILE": "/dev/null"}
@@ -37,8 +38,14 @@ class Tmux:
         for k, v in envs.items():
             args += ["-e", "%s=%s" % (k, v)]
         # NO_COLOR from the caller's environment must not leak in.
-        self.tmux(*args, "env -u NO_COLOR bash --norc --noprofile"
-                  if "NO_COLOR" not in envs else "bash --norc --noprofile")
+        try:
+            self.tmux(*args, "env -u NO_COLOR bash --norc --noprofile"
+                      if "NO_COLOR" not in envs else "bash --norc --noprofile")
+            # kill-server leaves the socket file behind: remember it.
+            self.path = self.tmux("display-message", "-p", "#{socket_path}").strip()
+        except BaseException:
+            self.close()
+            raise
 
     def tmux(self, *args):
         return subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null"] + list(args),
@@ -55,6 +62,11 @@ class Tmux:
     def close(self):
         subprocess.run(["tmux", "-L", self.sock, "kill-server"],
                        capture_output=True, timeout=10)
+        if self.path.startswith("/") and os.path.basename(self.path) == self.sock:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
 
     def keys(self, *keys):
         """tmux key names: "Enter", "C-c", "C-d"."""
