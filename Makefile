@@ -76,15 +76,20 @@ DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
               daemon/counters.c daemon/conntable.c daemon/classify.c \
               daemon/listener.c daemon/supervisor.c daemon/control.c \
               daemon/worker.c daemon/echo.c daemon/chat.c daemon/hub.c \
-              daemon/sanitize.c
+              daemon/rooms.c daemon/sanitize.c
 
-CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/talk.c ctl/status.c
+CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/args.c ctl/target.c ctl/conn.c \
+              ctl/display.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \
+              ctl/pingstat.c ctl/ping.c ctl/status.c
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
+# Everything but main(), for unit tests.
+LIBCTL_OBJS = $(filter-out $(B)/ctl/chatctl.o,$(CTL_OBJS))
 
 COMMON_OBJS = $(COMMON_SRCS:%.c=$(B)/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o)
 LIBCOMMON   = $(B)/libcommon.a
 LIBDAEMON   = $(B)/libdaemon.a
+LIBCTL      = $(B)/libctl.a
 
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -108,6 +113,8 @@ $(LIBCOMMON): $(COMMON_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 $(LIBDAEMON): $(DAEMON_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
+$(LIBCTL): $(LIBCTL_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
 
 daemon/echod: $(B)/daemon/echod.o $(LIBDAEMON) $(LIBCOMMON) $(FLAVOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ECHOD_LDFLAGS) $(ECHOD_WRAP) -o $@ \
@@ -119,13 +126,14 @@ ctl/chatctl: $(CTL_OBJS) $(LIBCOMMON) $(FLAVOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -pie -o $@ $(CTL_OBJS) $(LIBCOMMON) \
 	    $(READLINE_LIBS)
 
-# Unit tests link the daemon and common libraries; a test may wrap system
-# calls with -Wl,--wrap (list them in a "// WRAP: sym sym" comment).
-$(B)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCOMMON)
+# Unit tests link the daemon, chatctl and common libraries; a test may wrap
+# system calls with -Wl,--wrap (list them in a "// WRAP: sym sym" comment).
+$(B)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -DECHOD_SRCDIR=\"$(CURDIR)\" $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(foreach s,$(shell sed -n 's|^// WRAP: ||p' $<),-Wl,--wrap=$(s)) \
-	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS) $(CMOCKA_LIBS)
+	    $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON) $(INIH_LIBS) $(READLINE_LIBS) \
+	    $(CMOCKA_LIBS)
 
 tests: $(UNIT_BINS) $(REPLAY_BINS)
 

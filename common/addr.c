@@ -76,6 +76,20 @@ addr_key_of(const struct sockaddr *sa, struct addr_key *key)
 	return -1;
 }
 
+void
+addr_key_format(const struct addr_key *key, uint16_t port, bool hostonly,
+    char *buf, size_t cap)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6,
+		.sin6_port = htons(port) };
+
+	memcpy(&s6.sin6_addr, key->b, sizeof(key->b));
+	if (hostonly)
+		addr_format_host((struct sockaddr *)&s6, sizeof(s6), buf, cap);
+	else
+		addr_format((struct sockaddr *)&s6, sizeof(s6), buf, cap);
+}
+
 bool
 addr_key_equal(const struct addr_key *a, const struct addr_key *b)
 {

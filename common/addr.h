@@ -31,6 +31,9 @@ struct addr_key {
 	uint8_t b[16];
 };
 int addr_key_of(const struct sockaddr *sa, struct addr_key *key);
+/* A key back to text: host alone (port 0 and hostonly) or "host:port". */
+void addr_key_format(const struct addr_key *key, uint16_t port, bool hostonly,
+    char *buf, size_t cap);
 bool addr_key_equal(const struct addr_key *a, const struct addr_key *b);
 uint32_t addr_key_hash(const struct addr_key *k);
 

@@ -24,13 +24,13 @@ int cmd_reload(int argc, char **argv);
 /* "usage: chatctl <command> ..." for one command, on stderr; returns 2. */
 int usage_of(const char *command);
 
+struct target;
+
 /*
- * Connect to HOST[:PORT] ("[v6]:port" too; port defaults to 5188), trying
- * every address getaddrinfo gives, in order, with a timeout per address.
- * On failure prints "chatctl: HOST:PORT: reason" and returns -1.
- * *label gets "host:port" for later messages.
+ * Connect to a parsed HOST[:PORT] (target.h), trying every address
+ * getaddrinfo gives, in order, with a timeout per address. Returns a
+ * blocking socket, or -1 after printing "chatctl: HOST:PORT: reason".
  */
-int net_connect(const char *target, int timeout_ms, char *label,
-    size_t labelcap);
+int net_connect(const struct target *t, int timeout_ms);
 
 #endif

@@ -8,8 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "addr.h"
 #include "chatctl.h"
+#include "target.h"
 
 /* Non-blocking connect bounded by timeout_ms; 0 or -1 with errno. */
 static int
@@ -19,8 +19,8 @@ connect_one(const struct addrinfo *ai, int timeout_ms)
 	socklen_t len = sizeof(err);
 	struct pollfd pfd;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, ai->ai_protocol);
+	fd = socket(ai->ai_family,
+	    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd == -1)
 		return -1;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
@@ -48,26 +48,50 @@ fail:
 	return -1;
 }
 
-int
-net_connect(const char *target, int timeout_ms, char *label, size_t labelcap)
+/* "chatctl: host:port: connection refused": lower case, as people say it. */
+static void
+report(const struct target *t, const char *why)
 {
-	char host[256], port[16], err[300];
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "%s", why);
+	if (msg[0] >= 'A' && msg[0] <= 'Z')
+		msg[0] = (char)(msg[0] - 'A' + 'a');
+	fprintf(stderr, "chatctl: %s: %s\n", t->label, msg);
+}
+
+/*
+ * A socket must never become fd 0, 1 or 2: started with one of them
+ * closed, chatctl would read "stdin" from the server or print to it.
+ * open() takes the lowest free fd, so each gap is filled by /dev/null.
+ */
+static void
+take_std_fds(void)
+{
+	int n;
+
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		n = open("/dev/null", O_RDWR);
+		if (n > 2)
+			close(n);
+	}
+}
+
+int
+net_connect(const struct target *t, int timeout_ms)
+{
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV };
 	struct addrinfo *res, *ai;
 	int r, fd = -1, last = ECONNREFUSED;
 
-	if (addr_split_hostport(target, CHATCTL_DEFAULT_PORT, host,
-	    sizeof(host), port, sizeof(port), err, sizeof(err)) == -1) {
-		fprintf(stderr, "chatctl: %s\n", err);
-		return -1;
-	}
-	snprintf(label, labelcap, strchr(host, ':') ? "[%s]:%s" : "%s:%s",
-	    host, port);
-	r = getaddrinfo(host, port, &hints, &res);
+	take_std_fds();
+	r = getaddrinfo(t->host, t->port, &hints, &res);
 	if (r != 0) {
-		fprintf(stderr, "chatctl: %s: %s\n", label,
-		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		report(t, r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
@@ -76,14 +100,7 @@ net_connect(const char *target, int timeout_ms, char *label, size_t labelcap)
 			last = errno;
 	}
 	freeaddrinfo(res);
-	if (fd == -1) {
-		/* "connection refused", as people say it. */
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "%s", strerror(last));
-		if (msg[0] >= 'A' && msg[0] <= 'Z')
-			msg[0] = (char)(msg[0] - 'A' + 'a');
-		fprintf(stderr, "chatctl: %s: %s\n", label, msg);
-	}
+	if (fd == -1)
+		report(t, strerror(last));
 	return fd;
 }

@@ -27,6 +27,7 @@ struct child {
 	bool has_source;
 	int chan;      /* spare: the supervisor's end of its channel, else -1 */
 	uint32_t slot; /* worker: index into counters->slot */
+	uint16_t port; /* worker: the client's port, for the log */
 	int64_t started_usec;
 	struct addr_key source;
 };

@@ -1,6 +1,7 @@
 #include "counters.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/mman.h>
 
 struct counters *
@@ -21,7 +22,7 @@ counters_count_slots(const struct counters *c, unsigned nslots,
 	if (nslots > ECHOD_MAX_CONNECTIONS)
 		nslots = ECHOD_MAX_CONNECTIONS;
 	for (unsigned i = 0; i < nslots; i++) {
-		unsigned char k = atomic_load_explicit(&c->slot[i],
+		unsigned char k = atomic_load_explicit(&c->slot[i].kind,
 		    memory_order_relaxed);
 
 		/* A worker still deciding counts as echo, its default. */
@@ -32,4 +33,10 @@ counters_count_slots(const struct counters *c, unsigned nslots,
 	}
 	*echo = e;
 	*chat = ch;
+}
+
+void
+slot_set(char *field, size_t cap, const char *value)
+{
+	snprintf(field, cap, "%s", value);
 }

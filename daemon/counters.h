@@ -18,6 +18,24 @@
 
 enum slot_kind { SLOT_FREE = 0, SLOT_STARTING, SLOT_ECHO, SLOT_CHAT };
 
+/*
+ * One worker's session, as the supervisor logs it when it reaps the worker:
+ * the close line is written by the long-lived supervisor, not by the
+ * short-lived worker. That keeps journald from looking up a new process
+ * (comm, exe, cgroup, unit...) for every connection, which cost far more
+ * than the log line itself, and it still logs a worker killed by kill -9.
+ * The worker updates its bytes as it goes and sets reason, nick and room;
+ * the supervisor reads the slot only after the worker is gone.
+ */
+struct slot {
+	atomic_uchar kind; /* enum slot_kind */
+	char reason[23];   /* why the session ended; "" if it never said */
+	atomic_uint_least64_t bytes_in, bytes_out;
+	char nick[33], room[33]; /* chat only */
+	char pad[128 - 24 - 16 - 66];
+};
+_Static_assert(sizeof(struct slot) == 128, "a slot is two cache lines");
+
 struct counters {
 	atomic_uint_least64_t connections_total; /* handed to a worker */
 	atomic_uint_least64_t rejected_total;    /* refused by a limit */
@@ -28,12 +46,15 @@ struct counters {
 	/* Written by the hub only; reset by the supervisor if it dies. */
 	atomic_uint chat_members;
 	atomic_uint rooms;
-	/* One byte per worker slot (enum slot_kind), indexed by slot. */
-	atomic_uchar slot[ECHOD_MAX_CONNECTIONS];
+	/* One per worker slot, indexed by the slot the supervisor assigns. */
+	struct slot slot[ECHOD_MAX_CONNECTIONS];
 };
 
 /* Map the counters; NULL with errno on failure. */
 struct counters *counters_create(void);
+
+/* Publish a string field of a slot (cut to fit, always terminated). */
+void slot_set(char *field, size_t cap, const char *value);
 
 /* Count slots of each kind among the first nslots. */
 void counters_count_slots(const struct counters *c, unsigned nslots,

@@ -55,6 +55,11 @@ echo_write(struct session *s, const char *buf, size_t n)
 		s->bytes_out += (uint64_t)w;
 		atomic_fetch_add_explicit(&s->ctr->bytes_echoed, (uint64_t)w,
 		    memory_order_relaxed);
+		/* Kept current: a worker killed now still gets a true log. */
+		atomic_store_explicit(&s->ctr->slot[s->w->slot].bytes_in,
+		    s->bytes_in, memory_order_relaxed);
+		atomic_store_explicit(&s->ctr->slot[s->w->slot].bytes_out,
+		    s->bytes_out, memory_order_relaxed);
 	}
 	return NULL;
 }
@@ -106,7 +111,7 @@ echo_session(struct session *s, const char *pre, size_t npre)
 	int one = 1;
 
 	s->proto = "echo";
-	atomic_store_explicit(&s->ctr->slot[s->w->slot], SLOT_ECHO,
+	atomic_store_explicit(&s->ctr->slot[s->w->slot].kind, SLOT_ECHO,
 	    memory_order_relaxed);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	set_timeouts(fd, s->cfg->idle_timeout);

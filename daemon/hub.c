@@ -1,27 +1,951 @@
 /*
- * Placeholder until the chat issue lands the rooms: takes members off the
- * door and closes their links at once, so chat sessions end cleanly.
+ * The chat hub (DESIGN.md "Hub", PROTOCOL.md section 3): one process, one
+ * epoll loop, every room. Forked by the supervisor, restarted with backoff
+ * if it dies; it then starts with no rooms.
+ *
+ * Members arrive through the door: a chat worker passes one end of its own
+ * link (socketpair SOCK_SEQPACKET) with SCM_RIGHTS, then speaks the
+ * packets of chatlink.h over it. The worker has validated everything; the
+ * hub length-checks and re-validates each packet anyway and drops a member
+ * whose worker sends nonsense.
+ *
+ * Fan-out: a line is formatted once, into one buffer that already holds
+ * its link type byte, and the same bytes go to every member of the room,
+ * one non-blocking send each: so every member sees the room's lines in one
+ * order. MSG and ME lines of one room that arrive in the same wakeup are
+ * gathered (up to HUB_BATCH_MAX bytes) and sent as one packet: under load
+ * that divides the sends and the workers' wakeups by the batch size, at
+ * no cost when idle. Anything else (a reply, a notice, a change of
+ * membership) sends the gathered lines first, so order is kept. The link is a
+ * member's only queue: its socket buffer (about max_backlog, see member_new)
+ * bounds what the hub holds for it, and the hub keeps no copy. A send that
+ * finds the link full drops that member as slow (PART slow to the others);
+ * nobody waits and nobody else loses a line. Normally the worker, which drains
+ * its link eagerly, notices a client that does not read first and reports
+ * it (LINK_LEAVE slow); a full link means the worker itself is stuck.
+ *
+ * Decisions where PROTOCOL.md is silent (chat.c has the worker's):
+ * - Who gets what: the member who acts gets OK; the others in the room get
+ *   the notice. A greeting or JOIN sends JOIN to the others only, NICK
+ *   sends NICK to the others only. MSG and ME go to everyone, the sender
+ *   included (the delivery receipt).
+ * - JOIN to the room one is in, NICK to the nick one has: OK, no notice.
+ * - JOIN moves: "PART <nick> moved" to the old room, JOIN to the new one.
+ *   Refused (nick taken there, room full): the member stays where it was.
+ * - max_rooms reached: ERR room-full, text "no more rooms can be created".
+ * - PART reasons: quit, closed (the client closed, or its worker died),
+ *   idle, slow, shutdown, moved, too-many-errors.
+ * - WHO lists as many names as fit in one packet (LINK_PKT_MAX, some 5900
+ *   nicks of 32 bytes); larger rooms get a shortened list.
+ * - PING is answered by the hub, behind everything already sent to that
+ *   member: a PONG means all earlier room lines reached the worker.
+ * - A member dropped for a full link gets LINK_BYE "BYE slow" as soon as
+ *   its link has room again, within HUB_SLOW_GRACE_USEC; else the link is
+ *   just closed.
+ * - SIGTERM (echod stopping, or a reload turned chat off): every member
+ *   gets "BYE shutdown" and the hub exits. No PART notices then: everyone
+ *   is leaving.
+ * - A reload reaches the hub over its config channel; new limits apply to
+ *   new arrivals, members beyond lowered limits stay. default_room is the
+ *   hub's: a greeting without a room gets the current one.
+ * - messages_relayed counts MSG and ME lines relayed, once each (not once
+ *   per receiver); chat_members counts members in a room.
  */
 #include "hub.h"
-#include "worker.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-void
-hub_main(const struct config *cfg, struct counters *ctr, int door)
+#include "addr.h"
+#include "chatlink.h"
+#include "chatproto.h"
+#include "log.h"
+#include "rooms.h"
+#include "util.h"
+#include "worker.h"
+
+/* Every live link is a worker, and there are at most this many. */
+#define HUB_MAX_MEMBERS ECHOD_MAX_CONNECTIONS
+#define HUB_EVENTS 256
+#define HUB_PKTS_PER_TURN 16 /* from one member per wakeup: fairness */
+#define HUB_DOOR_BATCH 64 /* new members per wakeup */
+#define HUB_CONFIGS_PER_TURN 8
+#define HUB_SLOW_GRACE_USEC 2000000
+#define HUB_MAX_FDS_PER_MSG 4 /* a door packet carries one; extras closed */
+#define HUB_BATCH_MAX 16384 /* MSG/ME bytes gathered for one room */
+#define HUB_STOP_DOOR_ROUNDS 16 /* door batches taken when stopping */
+
+/* epoll keys: members are (generation << 32 | id), the rest below. */
+#define KEY_DOOR (UINT64_MAX - 1)
+#define KEY_CHAN (UINT64_MAX - 2)
+
+enum mstate {
+	M_FREE,
+	M_NEW, /* link taken, not yet in a room */
+	M_IN, /* in a room */
+	M_DOOMED /* dropped for a full link: waiting to send BYE slow */
+};
+
+struct member {
+	int fd;
+	uint8_t state;
+	bool dropping; /* queued in hub.drops */
+	bool link_full; /* dropped because a send found the link full */
+	bool peer_gone; /* its worker closed the link: send nothing more */
+	const char *why; /* PART reason while dropping */
+	uint32_t gen; /* tells a stale epoll event from a new member's */
+	uint32_t doom_next;
+	int64_t doom_at;
+	socklen_t peerlen;
+	struct sockaddr_storage peer;
+};
+
+static struct {
+	struct config cfg;
+	struct counters *ctr;
+	int ep, door, chan;
+	struct rooms rooms;
+	struct member *m; /* HUB_MAX_MEMBERS */
+	uint32_t hwm; /* ids below it have been used */
+	uint32_t *freeids; /* ids free again */
+	uint32_t nfree;
+	uint32_t *drops; /* members to drop, each at most once */
+	uint32_t ndrops;
+	uint32_t doomed; /* list of M_DOOMED members */
+	uint32_t gen;
+	char in[LINK_PKT_MAX];
+	char out[LINK_PKT_MAX + 1]; /* type byte, line, NUL */
+} hub;
+
+/* MSG and ME lines for one room, not yet sent (see the top). */
+static struct {
+	const struct room *room;
+	size_t len; /* bytes after the type byte */
+	char buf[1 + HUB_BATCH_MAX];
+} batch;
+
+/* PART reasons a worker may give (LINK_LEAVE); anything else is "closed". */
+static const char *const leave_reasons[] = { "quit", "idle", "slow", "shutdown",
+	"too-many-errors", "closed" };
+
+/* ------------------------------------------------------------- logging */
+
+static void
+publish_counts(void)
 {
-	char buf[256];
+	atomic_store(&hub.ctr->chat_members, hub.rooms.nmembers);
+	atomic_store(&hub.ctr->rooms, hub.rooms.nrooms);
+}
 
-	(void)cfg;
-	(void)ctr;
-	for (;;) {
-		ssize_t r = recv(door, buf, sizeof(buf), 0);
+/* Join, part and slow events, with [log] connections / peer_addresses
+ * respected as worker.c does. Slow drops are always logged: they are rare
+ * and an operator wants to know. */
+static void
+log_member(enum log_ev ev, uint32_t id, const char *nick, const char *room,
+    const char *reason)
+{
+	const struct member *m = &hub.m[id];
+	const struct sockaddr *sa = (const struct sockaddr *)&m->peer;
+	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN];
+	struct log_field f[5];
+	size_t nf = 0;
+	int prio = ev == EV_CHAT_SLOW ? LOG_NOTICE : LOG_INFO;
 
-		if (r < 0 && errno == EINTR && !worker_terminate)
+	if ((ev != EV_CHAT_SLOW && !hub.cfg.log_connections) ||
+	    !log_enabled(prio))
+		return;
+	if (hub.cfg.log_peer_addresses && m->peerlen > 0) {
+		addr_format_host(sa, m->peerlen, host, sizeof(host));
+		snprintf(port, sizeof(port), "%u", addr_port(sa));
+		addr_format(sa, m->peerlen, who, sizeof(who));
+		f[nf++] = (struct log_field){ "REMOTE_ADDR", host };
+		f[nf++] = (struct log_field){ "REMOTE_PORT", port };
+	} else {
+		snprintf(who, sizeof(who), "a client");
+	}
+	f[nf++] = (struct log_field){ "ECHOD_NICK", nick };
+	f[nf++] = (struct log_field){ "ECHOD_ROOM", room };
+	if (reason != NULL)
+		f[nf++] = (struct log_field){ "ECHOD_REASON", reason };
+	switch (ev) {
+	case EV_CHAT_JOIN:
+		log_event(prio, ev, f, nf, "chat join %s: %s in %s", who, nick,
+		    room);
+		break;
+	case EV_CHAT_SLOW:
+		log_event(prio, ev, f, nf,
+		    "slow member dropped %s: %s in %s could not keep up", who,
+		    nick, room);
+		break;
+	default:
+		log_event(prio, ev, f, nf, "chat part %s: %s left %s: %s", who,
+		    nick, room, reason);
+		break;
+	}
+}
+
+/* ------------------------------------------------------------- sending */
+
+static void
+queue_drop(uint32_t id, const char *why, bool link_full)
+{
+	struct member *m = &hub.m[id];
+
+	if (m->dropping || (m->state != M_NEW && m->state != M_IN))
+		return;
+	m->dropping = true;
+	m->why = why;
+	m->link_full = link_full;
+	/* Each member at most once (dropping), so drops[] cannot overflow. */
+	hub.drops[hub.ndrops++] = id;
+}
+
+/* One packet to one member, never blocking. */
+static void
+send_member(uint32_t id, const char *p, size_t n)
+{
+	struct member *m = &hub.m[id];
+	ssize_t r;
+
+	if (m->dropping || m->peer_gone ||
+	    (m->state != M_NEW && m->state != M_IN))
+		return;
+	r = send(m->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (r == (ssize_t)n)
+		return;
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		queue_drop(id, "slow", true);
+	else if (r < 0 && (errno == EPIPE || errno == ECONNRESET))
+		/* The worker left; its last packets (a LEAVE with the real
+		 * reason) may still wait for us: the read side drops it. */
+		m->peer_gone = true;
+	else
+		queue_drop(id, "closed", false);
+}
+
+/* One packet to every member of room but except (ROOMS_NONE: everyone). */
+static void
+fanout(const struct room *room, const char *p, size_t n, uint32_t except)
+{
+	/* Bounded by the room's size; drops found here are deferred, so the
+	 * member list does not change under us. */
+	for (uint32_t id = rooms_first(room); id != ROOMS_NONE;
+	     id = rooms_next(&hub.rooms, id))
+		if (id != except)
+			send_member(id, p, n);
+}
+
+/*
+ * Send the gathered lines. Called before anything else is sent and before
+ * membership changes, so each member's lines keep the room's order and
+ * nobody gets lines from before it came in.
+ */
+static void
+batch_flush(void)
+{
+	size_t n = batch.len + 1;
+
+	if (batch.len == 0)
+		return;
+	batch.len = 0;
+	batch.buf[0] = (char)LINK_LINES;
+	fanout(batch.room, batch.buf, n, ROOMS_NONE);
+}
+
+/* hub.out holds a formatted line (r: its length or -1) after type t. */
+static size_t
+packet(enum link_type t, int r)
+{
+	batch_flush(); /* what was said before this goes first */
+	if (r < 0) {
+		log_warnx("hub: a line did not fit its buffer");
+		return 0;
+	}
+	hub.out[0] = (char)t;
+	return (size_t)r + 1;
+}
+
+#define OUT (hub.out + 1)
+#define OUTCAP (sizeof(hub.out) - 1)
+
+static void
+reply_ok(uint32_t id)
+{
+	const struct room *room = rooms_room(&hub.rooms, id);
+	size_t n = packet(LINK_OK,
+	    chat_fmt_ok(OUT, OUTCAP, rooms_nick(&hub.rooms, id), room->name,
+		room->nmembers));
+
+	if (n > 0)
+		send_member(id, hub.out, n);
+}
+
+static void
+reply_err(uint32_t id, enum rooms_result res, const char *nick,
+    const char *room)
+{
+	enum chat_err code = rooms_result_err(res);
+	int r;
+
+	switch (res) {
+	case ROOMS_NICK_TAKEN:
+		r = chat_fmt_err(OUT, OUTCAP, code, "%s is taken in %s", nick,
+		    room);
+		break;
+	case ROOMS_ROOM_FULL:
+		r = chat_fmt_err(OUT, OUTCAP, code, "%s is full", room);
+		break;
+	case ROOMS_TOO_MANY_ROOMS:
+		r = chat_fmt_err(OUT, OUTCAP, code,
+		    "no more rooms can be created");
+		break;
+	default:
+		r = chat_fmt_err(OUT, OUTCAP, code, "%s", chat_err_text(code));
+		break;
+	}
+	size_t n = packet(LINK_ERR, r);
+
+	if (n > 0)
+		send_member(id, hub.out, n);
+}
+
+/* ---------------------------------------------------- members come, go */
+
+static void
+member_close(uint32_t id)
+{
+	struct member *m = &hub.m[id];
+
+	close(m->fd); /* also takes it out of the epoll set */
+	m->fd = -1;
+	m->state = M_FREE;
+	m->dropping = false;
+	hub.freeids[hub.nfree++] = id;
+}
+
+/* Leave the room (if in one): PART to the others, log, counts. */
+static void
+leave_room(uint32_t id, const char *why)
+{
+	struct room *room = rooms_room(&hub.rooms, id);
+	char nick[CHAT_NAME_MAX + 1], name[CHAT_NAME_MAX + 1];
+
+	if (room == NULL)
+		return;
+	batch_flush();
+	strcpy(nick, rooms_nick(&hub.rooms, id));
+	strcpy(name, room->name);
+	if (room->nmembers > 1 && !worker_terminate) {
+		size_t n = packet(LINK_LINES,
+		    chat_fmt_part(OUT, OUTCAP, now_real_msec(), nick, why));
+
+		if (n > 0)
+			fanout(room, hub.out, n, id);
+	}
+	rooms_leave(&hub.rooms, id);
+	publish_counts();
+	if (strcmp(why, "slow") == 0)
+		log_member(EV_CHAT_SLOW, id, nick, name, why);
+	log_member(EV_CHAT_PART, id, nick, name, why);
+}
+
+static void
+doom(uint32_t id)
+{
+	struct member *m = &hub.m[id];
+	struct epoll_event ev = { .events = EPOLLOUT,
+		.data.u64 = (uint64_t)m->gen << 32 | id };
+
+	/* Wait for room in the link to say BYE slow, but not for long. */
+	if (epoll_ctl(hub.ep, EPOLL_CTL_MOD, m->fd, &ev) == -1) {
+		member_close(id);
+		return;
+	}
+	m->state = M_DOOMED;
+	m->doom_at = now_mono_usec() + HUB_SLOW_GRACE_USEC;
+	m->doom_next = hub.doomed;
+	hub.doomed = id;
+}
+
+static void
+doom_end(uint32_t id)
+{
+	uint32_t *pp = &hub.doomed;
+
+	/* Bounded by the number of doomed members, each on the list once. */
+	while (*pp != ROOMS_NONE && *pp != id)
+		pp = &hub.m[*pp].doom_next;
+	if (*pp == id)
+		*pp = hub.m[id].doom_next;
+	member_close(id);
+}
+
+/*
+ * Carry out queued drops. A PART sent for one drop may find another link
+ * full and queue it: each member is queued at most once, so this ends.
+ */
+static void
+run_drops(void)
+{
+	while (hub.ndrops > 0) {
+		uint32_t id = hub.drops[--hub.ndrops];
+		struct member *m = &hub.m[id];
+
+		leave_room(id, m->why);
+		m->dropping = false;
+		if (m->link_full)
+			doom(id);
+		else
+			member_close(id);
+	}
+}
+
+static void
+member_new(int fd, const struct link_door *d)
+{
+	struct member *m;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	int sndbuf;
+	uint32_t id;
+
+	if (hub.nfree > 0)
+		id = hub.freeids[--hub.nfree];
+	else if (hub.hwm < HUB_MAX_MEMBERS)
+		id = hub.hwm++;
+	else {
+		log_warnx("hub: %u members already; refusing one",
+		    HUB_MAX_MEMBERS);
+		close(fd);
+		return;
+	}
+	m = &hub.m[id];
+	memset(m, 0, sizeof(*m));
+	m->fd = fd;
+	m->state = M_NEW;
+	m->gen = ++hub.gen;
+	m->doom_next = ROOMS_NONE;
+	m->peerlen = d->peerlen <= sizeof(m->peer) ? d->peerlen : 0;
+	memcpy(&m->peer, &d->peer, m->peerlen);
+	/*
+	 * The link's buffer is the member's backlog in the hub: the kernel
+	 * doubles what we ask, for its bookkeeping, so ask half of
+	 * max_backlog, but never less than one largest packet.
+	 */
+	sndbuf = (int)(hub.cfg.max_backlog / 2 > LINK_PKT_MAX ?
+		hub.cfg.max_backlog / 2 :
+		LINK_PKT_MAX);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	ev.data.u64 = (uint64_t)m->gen << 32 | id;
+	if (epoll_ctl(hub.ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_warn("hub: epoll_ctl");
+		member_close(id);
+	}
+}
+
+/* Take waiting members off the door. */
+static void
+take_door(void)
+{
+	for (int i = 0; i < HUB_DOOR_BATCH; i++) {
+		struct link_door d;
+		union {
+			struct cmsghdr hdr;
+			char buf[CMSG_SPACE(HUB_MAX_FDS_PER_MSG * sizeof(int))];
+		} cm;
+		struct iovec iov = { .iov_base = &d, .iov_len = sizeof(d) };
+		struct msghdr msg = { .msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = cm.buf,
+			.msg_controllen = sizeof(cm.buf) };
+		int fds[HUB_MAX_FDS_PER_MSG];
+		unsigned nfds = 0;
+		ssize_t r;
+
+		r = recvmsg(hub.door, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			_exit(0);
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("hub: door");
+			return;
+		}
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL;
+		     c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET ||
+			    c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t k = 0; k < n && nfds < HUB_MAX_FDS_PER_MSG;
+			     k++)
+				memcpy(&fds[nfds++],
+				    CMSG_DATA(c) + k * sizeof(int),
+				    sizeof(int));
+		}
+		if (r == 0 && nfds == 0) {
+			/* Nobody holds the other end: no more members. */
+			epoll_ctl(hub.ep, EPOLL_CTL_DEL, hub.door, NULL);
+			return;
+		}
+		if (r != (ssize_t)sizeof(d) || d.magic != LINK_DOOR_MAGIC ||
+		    nfds != 1 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+			log_warnx("hub: malformed door packet (%zd bytes, %u "
+				  "fds)",
+			    r, nfds);
+			for (unsigned k = 0; k < nfds; k++)
+				close(fds[k]);
+			continue;
+		}
+		member_new(fds[0], &d);
+	}
+}
+
+/* ------------------------------------------------------------- packets */
+
+/* Copy a validated name out of a packet into a C string. */
+static bool
+take_name(const char *p, size_t n, char out[CHAT_NAME_MAX + 1])
+{
+	if (!chat_valid_name(p, n))
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
+static void
+do_hello(uint32_t id, const char *p, size_t n)
+{
+	char nick[CHAT_NAME_MAX + 1], room[CHAT_NAME_MAX + 1];
+	const char *sp = memchr(p, ' ', n);
+	size_t nl = sp != NULL ? (size_t)(sp - p) : n;
+	enum rooms_result res;
+	struct room *r;
+
+	if (!take_name(p, nl, nick) ||
+	    (sp != NULL && !take_name(sp + 1, n - nl - 1, room))) {
+		queue_drop(id, "closed", false);
+		return;
+	}
+	if (sp == NULL)
+		strcpy(room, hub.cfg.default_room); /* config.c checked it */
+	res = rooms_enter(&hub.rooms, id, nick, room);
+	if (res != ROOMS_OK) {
+		reply_err(id, res, nick, room);
+		return;
+	}
+	hub.m[id].state = M_IN;
+	reply_ok(id);
+	r = rooms_room(&hub.rooms, id);
+	size_t len = packet(LINK_LINES,
+	    chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
+
+	if (len > 0)
+		fanout(r, hub.out, len, id);
+	publish_counts();
+	log_member(EV_CHAT_JOIN, id, nick, room, NULL);
+}
+
+static void
+do_say(uint32_t id, enum link_type t, const char *text, size_t n)
+{
+	const char *nick = rooms_nick(&hub.rooms, id);
+	const struct room *room = rooms_room(&hub.rooms, id);
+	int64_t ms = now_real_msec();
+	int r = t == LINK_MSG ? chat_fmt_msg(OUT, OUTCAP, ms, nick, text, n) :
+				chat_fmt_me(OUT, OUTCAP, ms, nick, text, n);
+
+	if (r < 0) {
+		queue_drop(id, "closed", false);
+		return;
+	}
+	if (batch.len > 0 &&
+	    (batch.room != room || batch.len + (size_t)r > HUB_BATCH_MAX))
+		batch_flush();
+	if ((size_t)r <= HUB_BATCH_MAX) {
+		batch.room = room;
+		memcpy(batch.buf + 1 + batch.len, OUT, (size_t)r);
+		batch.len += (size_t)r;
+	} else {
+		hub.out[0] = (char)LINK_LINES; /* a long line goes alone */
+		fanout(room, hub.out, (size_t)r + 1, ROOMS_NONE);
+	}
+	atomic_fetch_add_explicit(&hub.ctr->messages_relayed, 1,
+	    memory_order_relaxed);
+}
+
+static void
+do_nick(uint32_t id, const char *p, size_t n)
+{
+	char old[CHAT_NAME_MAX + 1], nick[CHAT_NAME_MAX + 1];
+	enum rooms_result res;
+
+	if (!take_name(p, n, nick)) {
+		queue_drop(id, "closed", false);
+		return;
+	}
+	strcpy(old, rooms_nick(&hub.rooms, id));
+	res = rooms_rename(&hub.rooms, id, nick);
+	if (res != ROOMS_OK) {
+		reply_err(id, res, nick, rooms_room(&hub.rooms, id)->name);
+		return;
+	}
+	reply_ok(id);
+	if (strcmp(old, nick) != 0) {
+		size_t len = packet(LINK_LINES,
+		    chat_fmt_nick(OUT, OUTCAP, now_real_msec(), old, nick));
+
+		if (len > 0)
+			fanout(rooms_room(&hub.rooms, id), hub.out, len, id);
+	}
+}
+
+static void
+do_join(uint32_t id, const char *p, size_t n)
+{
+	char name[CHAT_NAME_MAX + 1], old[CHAT_NAME_MAX + 1];
+	const char *nick = rooms_nick(&hub.rooms, id);
+	struct room *from = rooms_room(&hub.rooms, id), *to;
+	bool others = from->nmembers > 1;
+	enum rooms_result res;
+	size_t len;
+
+	if (!take_name(p, n, name)) {
+		queue_drop(id, "closed", false);
+		return;
+	}
+	strcpy(old, from->name);
+	res = rooms_move(&hub.rooms, id, name);
+	if (res != ROOMS_OK) {
+		reply_err(id, res, nick, name);
+		return;
+	}
+	reply_ok(id);
+	if (strcmp(old, name) == 0)
+		return;
+	/* The old room is gone if we were its last member. */
+	if (others && (from = rooms_find(&hub.rooms, old)) != NULL) {
+		len = packet(LINK_LINES,
+		    chat_fmt_part(OUT, OUTCAP, now_real_msec(), nick, "moved"));
+		if (len > 0)
+			fanout(from, hub.out, len, ROOMS_NONE);
+	}
+	to = rooms_room(&hub.rooms, id);
+	len = packet(LINK_LINES,
+	    chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
+	if (len > 0)
+		fanout(to, hub.out, len, id);
+	publish_counts();
+	log_member(EV_CHAT_PART, id, nick, old, "moved");
+	log_member(EV_CHAT_JOIN, id, nick, name, NULL);
+}
+
+static void
+do_leave(uint32_t id, const char *p, size_t n)
+{
+	const char *why = "closed";
+
+	for (size_t i = 0; i < ARRAY_SIZE(leave_reasons); i++)
+		if (strlen(leave_reasons[i]) == n &&
+		    memcmp(leave_reasons[i], p, n) == 0)
+			why = leave_reasons[i];
+	queue_drop(id, why, false);
+}
+
+static void
+handle_packet(uint32_t id, const char *p, size_t n)
+{
+	struct member *m = &hub.m[id];
+	enum link_type t = (enum link_type)(unsigned char)p[0];
+	const char *body = p + 1;
+	size_t len = n - 1;
+	size_t out;
+
+	if (t == LINK_LEAVE) {
+		do_leave(id, body, len);
+		return;
+	}
+	if (t != LINK_MSG && t != LINK_ME)
+		batch_flush(); /* before any reply or change of membership */
+	if (t == LINK_SYNC) {
+		hub.out[0] = (char)LINK_SYNCED;
+		send_member(id, hub.out, 1);
+		return;
+	}
+	if (t == LINK_HELLO) {
+		if (m->state != M_NEW)
+			goto bad;
+		do_hello(id, body, len);
+		return;
+	}
+	if (m->state != M_IN)
+		goto bad;
+	switch (t) {
+	case LINK_MSG:
+	case LINK_ME:
+		if (len == 0)
+			goto bad;
+		do_say(id, t, body, len);
+		return;
+	case LINK_NICK:
+		do_nick(id, body, len);
+		return;
+	case LINK_JOIN:
+		do_join(id, body, len);
+		return;
+	case LINK_WHO:
+		out = packet(LINK_REPLY,
+		    rooms_who(&hub.rooms, rooms_room(&hub.rooms, id), OUT,
+			OUTCAP));
+		if (out > 0)
+			send_member(id, hub.out, out);
+		return;
+	case LINK_PING:
+		out = packet(LINK_REPLY, chat_fmt_pong(OUT, OUTCAP, body, len));
+		if (out == 0)
+			goto bad;
+		send_member(id, hub.out, out);
+		return;
+	default:
+		break;
+	}
+bad:
+	log_warnx("hub: a worker sent a bad packet (type %d, %zu bytes); "
+		  "dropping its member",
+	    (int)t, n);
+	queue_drop(id, "closed", false);
+}
+
+/* Read a bounded number of packets from one member. */
+static void
+member_readable(uint32_t id)
+{
+	struct member *m = &hub.m[id];
+
+	for (int i = 0; i < HUB_PKTS_PER_TURN; i++) {
+		struct iovec iov = { .iov_base = hub.in,
+			.iov_len = sizeof(hub.in) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t r;
+
+		if (m->dropping || (m->state != M_NEW && m->state != M_IN))
+			return;
+		r = recvmsg(m->fd, &msg, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (r <= 0) {
+			queue_drop(id, "closed", false);
+			return;
+		}
+		if (msg.msg_flags & MSG_TRUNC) {
+			log_warnx("hub: a worker sent an oversized packet");
+			queue_drop(id, "closed", false);
+			return;
+		}
+		handle_packet(id, hub.in, (size_t)r);
+		run_drops();
+	}
+}
+
+static void
+member_event(uint64_t key, uint32_t events)
+{
+	uint32_t id = (uint32_t)key;
+	struct member *m;
+
+	if (id >= hub.hwm)
+		return;
+	m = &hub.m[id];
+	/* A member closed earlier in this batch, its id maybe reused. */
+	if (m->state == M_FREE || m->gen != (uint32_t)(key >> 32))
+		return;
+	if (m->state == M_DOOMED) {
+		if (events & EPOLLOUT) {
+			size_t n =
+			    packet(LINK_BYE, chat_fmt_bye(OUT, OUTCAP, "slow"));
+
+			if (n > 0)
+				(void)send(m->fd, hub.out, n,
+				    MSG_DONTWAIT | MSG_NOSIGNAL);
+		}
+		doom_end(id);
+		return;
+	}
+	if (events & EPOLLIN)
+		member_readable(id);
+	else if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+		queue_drop(id, "closed", false);
+	run_drops();
+}
+
+/* Close doomed links past their grace; returns the next deadline or 0. */
+static int64_t
+doom_timers(int64_t now)
+{
+	int64_t next = 0;
+	uint32_t *pp = &hub.doomed;
+
+	while (*pp != ROOMS_NONE) {
+		uint32_t id = *pp;
+		struct member *m = &hub.m[id];
+
+		if (now >= m->doom_at) {
+			*pp = m->doom_next;
+			member_close(id);
+			continue;
+		}
+		if (next == 0 || m->doom_at < next)
+			next = m->doom_at;
+		pp = &m->doom_next;
+	}
+	return next;
+}
+
+/* -------------------------------------------------------------- config */
+
+static void
+take_config(void)
+{
+	for (int i = 0; i < HUB_CONFIGS_PER_TURN; i++) {
+		struct config nc;
+		ssize_t r = recv(hub.chan, &nc, sizeof(nc), MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return;
+		if (r == 0) {
+			/* The supervisor is gone; PDEATHSIG ends us. */
+			epoll_ctl(hub.ep, EPOLL_CTL_DEL, hub.chan, NULL);
+			return;
+		}
+		if (r != (ssize_t)sizeof(nc)) {
+			log_warnx("hub: config packet of %zd bytes ignored", r);
+			continue;
+		}
+		nc.default_room[sizeof(nc.default_room) - 1] = '\0';
+		hub.cfg = nc;
+		rooms_set_limits(&hub.rooms, nc.max_rooms,
+		    nc.max_members_per_room);
+		log_set_level(nc.log_level);
+		log_debug("hub: new configuration in force");
+	}
+}
+
+/* ---------------------------------------------------------------- main */
+
+noreturn static void
+hub_stop(void)
+{
+	size_t n;
+	unsigned told = 0;
+
+	batch_flush();
+	/* Members still queued in the door are told too: when a reload turns
+	 * chat off, no hub will come to take them. */
+	for (int i = 0; i < HUB_STOP_DOOR_ROUNDS; i++)
+		take_door();
+	n = packet(LINK_BYE, chat_fmt_bye(OUT, OUTCAP, "shutdown"));
+
+	/* Bounded by the ids ever used. Best effort: a full link misses it,
+	 * and its worker, told by SIGTERM too, says BYE shutdown itself. */
+	for (uint32_t id = 0; id < hub.hwm; id++) {
+		struct member *m = &hub.m[id];
+
+		if (m->state == M_NEW || m->state == M_IN) {
+			(void)send(m->fd, hub.out, n,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+			told++;
+		}
+	}
+	atomic_store(&hub.ctr->chat_members, 0);
+	atomic_store(&hub.ctr->rooms, 0);
+	log_info("hub: stopping; %u members told BYE shutdown", told);
+	_exit(0);
+}
+
+static void
+setup(const struct config *cfg, struct counters *ctr, int door, int chan)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct rlimit rl;
+
+	hub.cfg = *cfg;
+	hub.ctr = ctr;
+	hub.door = door;
+	hub.chan = chan;
+	hub.doomed = ROOMS_NONE;
+	/* One fd per member: allow as many as the hard limit lets us. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* calloc'd: the pages of ids never used are never touched. */
+	hub.m = calloc(HUB_MAX_MEMBERS, sizeof(*hub.m));
+	hub.freeids = calloc(HUB_MAX_MEMBERS, sizeof(*hub.freeids));
+	hub.drops = calloc(HUB_MAX_MEMBERS, sizeof(*hub.drops));
+	if (hub.m == NULL || hub.freeids == NULL || hub.drops == NULL ||
+	    rooms_init(&hub.rooms, HUB_MAX_MEMBERS, cfg->max_rooms,
+		cfg->max_members_per_room) == -1)
+		fatal("hub: out of memory");
+	if ((hub.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("hub: epoll_create1");
+	ev.data.u64 = KEY_DOOR;
+	if (epoll_ctl(hub.ep, EPOLL_CTL_ADD, door, &ev) == -1)
+		fatal("hub: epoll_ctl door");
+	ev.data.u64 = KEY_CHAN;
+	if (chan != -1 && epoll_ctl(hub.ep, EPOLL_CTL_ADD, chan, &ev) == -1)
+		fatal("hub: epoll_ctl config channel");
+	publish_counts();
+}
+
+void
+hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
+{
+	struct epoll_event evs[HUB_EVENTS];
+	sigset_t term, waitmask;
+
+	setup(cfg, ctr, door, chan);
+	/* SIGTERM only interrupts epoll_pwait: no flag check can miss it. */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	/* One turn per wakeup; ends (hub_stop) on SIGTERM only. */
+	for (;;) {
+		int64_t now = now_mono_usec(), next;
+		int timeout = -1, n;
+
+		if (worker_terminate)
+			hub_stop();
+		next = doom_timers(now);
+		if (next > 0)
+			timeout = (int)((next - now + 999) / 1000);
+		n = epoll_pwait(hub.ep, evs, HUB_EVENTS, timeout, &waitmask);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("hub: epoll_pwait");
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u64 == KEY_DOOR)
+				take_door();
+			else if (evs[i].data.u64 == KEY_CHAN)
+				take_config();
+			else
+				member_event(evs[i].data.u64, evs[i].events);
+		}
+		batch_flush();
+		run_drops();
 	}
 }

@@ -231,6 +231,96 @@ refuse(struct supervisor *sv, int fd, const struct sockaddr *peer,
 	log_event(LOG_NOTICE, EV_REFUSE, f, nf, "refused %s: %s", who, why);
 }
 
+/* The client as the log shows it, honouring [log] peer_addresses. */
+static size_t
+peer_fields(const struct supervisor *sv, const struct child *c,
+    struct log_field *f, char *host, char *port, char *who)
+{
+	if (!sv->cfg.log_peer_addresses) {
+		snprintf(who, ADDR_STRLEN, "a client");
+		return 0;
+	}
+	addr_key_format(&c->source, c->port, true, host, ADDR_STRLEN);
+	addr_key_format(&c->source, c->port, false, who, ADDR_STRLEN);
+	snprintf(port, 8, "%u", c->port);
+	f[0] = (struct log_field){ "REMOTE_ADDR", host };
+	f[1] = (struct log_field){ "REMOTE_PORT", port };
+	return 2;
+}
+
+static void
+log_accept(const struct supervisor *sv, const struct child *c)
+{
+	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN];
+	struct log_field f[2];
+	size_t nf;
+
+	if (!sv->cfg.log_connections || !log_enabled(LOG_INFO))
+		return;
+	nf = peer_fields(sv, c, f, host, port, who);
+	log_event(LOG_INFO, EV_ACCEPT, f, nf, "accept %s", who);
+}
+
+/*
+ * The close line of a reaped worker, from what it left in its slot: it is
+ * written here, by the one long-lived process, for the reason given in
+ * counters.h (struct slot).
+ */
+static void
+log_close(const struct supervisor *sv, const struct child *c, int status,
+    int64_t now)
+{
+	const struct slot *sl = &sv->ctr->slot[c->slot];
+	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN], in[24], out[24],
+	    dur[24], reason[40], nick[33], room[33];
+	struct log_field f[LOG_MAX_FIELDS];
+	int64_t usec = now - c->started_usec;
+	const char *proto;
+	size_t nf;
+
+	if (!sv->cfg.log_connections || !log_enabled(LOG_INFO))
+		return;
+	nf = peer_fields(sv, c, f, host, port, who);
+	proto = atomic_load(&sl->kind) == SLOT_CHAT ? "chat" : "echo";
+	/* The slot is the worker's to write: copy with a bound. */
+	snprintf(reason, sizeof(reason), "%.22s", sl->reason);
+	snprintf(nick, sizeof(nick), "%.32s", sl->nick);
+	snprintf(room, sizeof(room), "%.32s", sl->room);
+	if (WIFSIGNALED(status))
+		snprintf(reason, sizeof(reason), "killed-%s",
+		    signame(WTERMSIG(status)));
+	else if (reason[0] == '\0')
+		snprintf(reason, sizeof(reason), "exit-%d",
+		    WEXITSTATUS(status));
+	snprintf(in, sizeof(in), "%" PRIu64,
+	    (uint64_t)atomic_load(&sl->bytes_in));
+	snprintf(out, sizeof(out), "%" PRIu64,
+	    (uint64_t)atomic_load(&sl->bytes_out));
+	snprintf(dur, sizeof(dur), "%" PRId64, usec);
+	f[nf++] = (struct log_field){ "ECHOD_PROTO", proto };
+	f[nf++] = (struct log_field){ "ECHOD_BYTES_IN", in };
+	f[nf++] = (struct log_field){ "ECHOD_BYTES_OUT", out };
+	f[nf++] = (struct log_field){ "ECHOD_DURATION_USEC", dur };
+	f[nf++] = (struct log_field){ "ECHOD_REASON", reason };
+	if (nick[0] != '\0')
+		f[nf++] = (struct log_field){ "ECHOD_NICK", nick };
+	if (room[0] != '\0')
+		f[nf++] = (struct log_field){ "ECHOD_ROOM", room };
+	log_event(LOG_INFO, EV_CLOSE, f, nf,
+	    "close %s %s: %s bytes in, %s out, %" PRId64 ".%03" PRId64
+	    " s, %s", who, proto, in, out, usec / 1000000,
+	    (usec / 1000) % 1000, reason);
+}
+
+static void
+slot_clear(struct slot *sl)
+{
+	atomic_store(&sl->bytes_in, 0);
+	atomic_store(&sl->bytes_out, 0);
+	sl->reason[0] = sl->nick[0] = sl->room[0] = '\0';
+	atomic_store(&sl->kind, SLOT_FREE);
+}
+
 static bool
 hand_to_spare(struct supervisor *sv, int fd, const struct handover *h,
     struct child **out)
@@ -285,7 +375,7 @@ dispatch(struct supervisor *sv, int fd, const struct sockaddr_storage *peer,
 	}
 	h.slot = (uint32_t)slot;
 	memcpy(&h.peer, peer, plen);
-	atomic_store(&sv->ctr->slot[slot], SLOT_STARTING);
+	atomic_store(&sv->ctr->slot[slot].kind, SLOT_STARTING);
 	if (!hand_to_spare(sv, fd, &h, &c)) {
 		pid_t pid = fork();
 
@@ -315,7 +405,7 @@ dispatch(struct supervisor *sv, int fd, const struct sockaddr_storage *peer,
 			    pid == -1 ? strerror(errno) : "child table full",
 			    sv->fork_backoff_usec / 1000);
 			close(fd);
-			atomic_store(&sv->ctr->slot[slot], SLOT_FREE);
+			atomic_store(&sv->ctr->slot[slot].kind, SLOT_FREE);
 			ct_slot_free(&sv->ct, h.slot);
 			atomic_fetch_add(&sv->ctr->fork_failed_total, 1);
 			atomic_fetch_add(&sv->ctr->rejected_total, 1);
@@ -332,9 +422,11 @@ dispatch(struct supervisor *sv, int fd, const struct sockaddr_storage *peer,
 	c->slot = h.slot;
 	c->started_usec = now;
 	c->source = *key;
+	c->port = addr_port((const struct sockaddr *)peer);
 	c->has_source = ct_source_ref(&sv->ct, key) == 0;
 	sv->nworkers++;
 	atomic_fetch_add(&sv->ctr->connections_total, 1);
+	log_accept(sv, c);
 }
 
 static void
@@ -416,30 +508,53 @@ accept_on(struct supervisor *sv, const struct listener *l, int64_t now)
 static void
 hub_start(struct supervisor *sv, int64_t now)
 {
-	pid_t pid = fork();
+	int chan[2];
+	pid_t pid;
 	struct child *c;
 
+	/* A fresh config channel per hub: a new hub must not read the
+	 * reloads queued for the one before it. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) == -1) {
+		log_warn("chat hub: socketpair; retrying");
+		sv->hub_restart_at = now + sv->hub_backoff_usec;
+		return;
+	}
+	pid = fork();
 	if (pid == 0) {
-		child_close_fds(sv->door[0], -1);
+		child_close_fds(sv->door[0], chan[1]);
 		worker_child_init();
 		worker_set_role("hub");
 		/* If the supervisor goes, so does the hub. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() == 1)
 			_exit(0);
-		hub_main(&sv->cfg, sv->ctr, sv->door[0]);
+		hub_main(&sv->cfg, sv->ctr, sv->door[0], chan[1]);
 	}
+	close(chan[1]);
 	sv->hub_restart_at = 0;
 	if (pid == -1 || (c = ct_add(&sv->ct, pid, CHILD_HUB)) == NULL) {
 		log_warn("cannot fork the chat hub; retrying");
 		if (pid > 0)
 			kill(pid, SIGKILL);
+		close(chan[0]);
 		sv->hub_restart_at = now + sv->hub_backoff_usec;
 		return;
 	}
 	c->started_usec = now;
 	sv->hub_pid = pid;
+	sv->hub_chan = chan[0];
 	sv->hub_started_usec = now;
+}
+
+/* A reload reaches the running hub as a copy of the new config. */
+static void
+hub_send_config(struct supervisor *sv)
+{
+	if (sv->hub_chan == -1)
+		return;
+	if (send(sv->hub_chan, &sv->cfg, sizeof(sv->cfg),
+		MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(sv->cfg))
+		log_warn("chat hub: cannot pass it the new configuration");
 }
 
 static void
@@ -448,6 +563,9 @@ hub_died(struct supervisor *sv, int status, int64_t now)
 	char how[48];
 
 	sv->hub_pid = 0;
+	if (sv->hub_chan != -1)
+		close(sv->hub_chan);
+	sv->hub_chan = -1;
 	atomic_store(&sv->ctr->chat_members, 0);
 	atomic_store(&sv->ctr->rooms, 0);
 	if (sv->state != SV_RUNNING || !sv->cfg.chat_enabled)
@@ -495,7 +613,8 @@ reap(struct supervisor *sv, int64_t now)
 			sv->nworkers--;
 			if (c.has_source)
 				ct_source_unref(&sv->ct, &c.source);
-			atomic_store(&sv->ctr->slot[c.slot], SLOT_FREE);
+			log_close(sv, &c, status, now);
+			slot_clear(&sv->ctr->slot[c.slot]);
 			ct_slot_free(&sv->ct, c.slot);
 			if (sv->state == SV_RUNNING && WIFSIGNALED(status))
 				log_event(LOG_WARNING, EV_WORKER_CRASH, NULL, 0,
@@ -601,6 +720,8 @@ supervisor_reload(struct supervisor *sv, char *msg, size_t msglen)
 	retire_spares(sv); /* new spares start with the new config */
 	if (chat_was && !nc.chat_enabled && sv->hub_pid > 0)
 		kill(sv->hub_pid, SIGTERM);
+	else
+		hub_send_config(sv);
 	if (!chat_was && nc.chat_enabled && sv->hub_pid == 0)
 		sv->hub_restart_at = now_mono_usec();
 	listen_describe(&sv->ls, where, sizeof(where));
@@ -716,6 +837,7 @@ setup(struct supervisor *sv)
 	sv->fork_backoff_usec = FORK_BACKOFF_MIN;
 	sv->hub_backoff_usec = HUB_BACKOFF_MIN;
 	sv->ctl_fd = -1;
+	sv->hub_chan = -1;
 	sv->ctr = counters_create();
 	if (sv->ctr == NULL)
 		fatal("shared counters");

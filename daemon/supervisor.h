@@ -36,6 +36,7 @@ struct supervisor {
 	unsigned nidle; /* spares waiting for a connection */
 
 	pid_t hub_pid;
+	int hub_chan; /* our end of the hub's config channel, -1 if none */
 	int64_t hub_started_usec;
 	int64_t hub_restart_at; /* 0: no restart pending */
 	int64_t hub_backoff_usec;

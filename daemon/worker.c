@@ -62,59 +62,21 @@ worker_set_role(const char *role)
 	log_set_role(role);
 }
 
+/*
+ * What the supervisor logs at close (see struct slot): bytes as they stand,
+ * why the session ended, and for chat the nick and room it last had.
+ */
 static void
-log_accept(const struct session *s)
+publish_end(const struct session *s)
 {
-	char port[8];
-	struct log_field f[2];
-	size_t nf = 0;
-	const struct sockaddr *sa = (const struct sockaddr *)&s->w->peer;
-	char host[ADDR_STRLEN];
+	struct slot *sl = &s->ctr->slot[s->w->slot];
 
-	if (!s->cfg->log_connections || !log_enabled(LOG_INFO))
-		return;
-	if (s->cfg->log_peer_addresses) {
-		addr_format_host(sa, s->w->peerlen, host, sizeof(host));
-		snprintf(port, sizeof(port), "%u", addr_port(sa));
-		f[nf++] = (struct log_field){ "REMOTE_ADDR", host };
-		f[nf++] = (struct log_field){ "REMOTE_PORT", port };
-	}
-	log_event(LOG_INFO, EV_ACCEPT, f, nf, "accept %s", s->peer);
-}
-
-static void
-log_close(const struct session *s)
-{
-	char host[ADDR_STRLEN], port[8], in[24], out[24], dur[24];
-	struct log_field f[LOG_MAX_FIELDS];
-	size_t nf = 0;
-	const struct sockaddr *sa = (const struct sockaddr *)&s->w->peer;
-	int64_t usec = now_mono_usec() - s->w->accepted_usec;
-
-	if (!s->cfg->log_connections || !log_enabled(LOG_INFO))
-		return;
-	if (s->cfg->log_peer_addresses) {
-		addr_format_host(sa, s->w->peerlen, host, sizeof(host));
-		snprintf(port, sizeof(port), "%u", addr_port(sa));
-		f[nf++] = (struct log_field){ "REMOTE_ADDR", host };
-		f[nf++] = (struct log_field){ "REMOTE_PORT", port };
-	}
-	snprintf(in, sizeof(in), "%" PRIu64, s->bytes_in);
-	snprintf(out, sizeof(out), "%" PRIu64, s->bytes_out);
-	snprintf(dur, sizeof(dur), "%" PRId64, usec);
-	f[nf++] = (struct log_field){ "ECHOD_PROTO", s->proto };
-	f[nf++] = (struct log_field){ "ECHOD_BYTES_IN", in };
-	f[nf++] = (struct log_field){ "ECHOD_BYTES_OUT", out };
-	f[nf++] = (struct log_field){ "ECHOD_DURATION_USEC", dur };
-	f[nf++] = (struct log_field){ "ECHOD_REASON", s->reason };
-	if (s->nick[0] != '\0')
-		f[nf++] = (struct log_field){ "ECHOD_NICK", s->nick };
-	if (s->room[0] != '\0')
-		f[nf++] = (struct log_field){ "ECHOD_ROOM", s->room };
-	log_event(LOG_INFO, EV_CLOSE, f, nf,
-	    "close %s %s: %s bytes in, %s out, %" PRId64 ".%03" PRId64
-	    " s, %s", s->peer, s->proto, in, out, usec / 1000000,
-	    (usec / 1000) % 1000, s->reason);
+	atomic_store_explicit(&sl->bytes_in, s->bytes_in, memory_order_relaxed);
+	atomic_store_explicit(&sl->bytes_out, s->bytes_out,
+	    memory_order_relaxed);
+	slot_set(sl->nick, sizeof(sl->nick), s->nick);
+	slot_set(sl->room, sizeof(sl->room), s->room);
+	slot_set(sl->reason, sizeof(sl->reason), s->reason);
 }
 
 /*
@@ -177,7 +139,6 @@ worker_run(const struct config *cfg, struct counters *ctr,
 		    sizeof(s.peer));
 	else
 		snprintf(s.peer, sizeof(s.peer), "a client");
-	log_accept(&s);
 	if (cfg->chat_enabled)
 		n = read_greeting(&s, &cls);
 	if (n >= 0) {
@@ -187,7 +148,7 @@ worker_run(const struct config *cfg, struct counters *ctr,
 			echo_session(&s, worker_buf, (size_t)n);
 	}
 	close(w->fd);
-	log_close(&s);
+	publish_end(&s);
 	_exit(0);
 }
 

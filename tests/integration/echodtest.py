@@ -135,7 +135,7 @@ def pids_children(pid):
             with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
                 kids += [int(x) for x in f.read().split()]
     except (FileNotFoundError, ProcessLookupError):
-        pass  # gone, or exiting while we look (ESRCH)
+        pass  # the process is gone: /proc answers ENOENT or ESRCH
     return kids
 
 

@@ -233,6 +233,9 @@ def test_kill_9_of_a_worker_leaves_others_fine():
         victim = d.workers()[0]
         os.kill(victim, signal.SIGKILL)
         d.wait_log(r"worker %d killed by signal KILL" % victim)
+        # The close line is the supervisor's: it is written even for a
+        # worker that had no chance to say goodbye, with its bytes so far.
+        d.wait_log(r"close 127\.0\.0\.1:\d+ echo: 1 bytes in, 1 out, [0-9.]+ s, killed-KILL")
         wait_for(lambda: len(d.workers()) == 2, 5, what="2 workers left")
         check(not d.zombies(), "zombie after kill -9")
         alive = 0

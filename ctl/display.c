@@ -1,0 +1,295 @@
+/* Server events as display lines (see display.h). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "display.h"
+
+#define SGR_RESET "\033[0m"
+#define SGR_BOLD "\033[1m"
+#define SGR_RED "\033[31m"
+#define SGR_DIM "\033[2m"
+
+/* A bounded output line; after the first cut, everything more is dropped. */
+struct out {
+	char *p;
+	size_t cap, len;
+	bool full;
+};
+
+/* Kept free for a final SGR_RESET, so a cut line never leaves colour on. */
+#define RESERVE sizeof(SGR_RESET)
+
+static void
+out_init(struct out *o, char *p, size_t cap)
+{
+	o->p = p;
+	o->cap = cap > RESERVE ? cap - RESERVE : 0;
+	o->len = 0;
+	o->full = o->cap == 0;
+	if (cap > 0)
+		p[0] = '\0';
+}
+
+static size_t
+out_end(struct out *o, const struct display *d)
+{
+	if (o->full && d->color && o->cap > 0) {
+		memcpy(o->p + o->len, SGR_RESET, sizeof(SGR_RESET));
+		o->len += strlen(SGR_RESET);
+	}
+	return o->len;
+}
+
+/* chatctl's own bytes: cut at cap, never inside an SGR sequence. */
+static void
+put(struct out *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (o->full || o->len + n >= o->cap) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->p + o->len, s, n + 1);
+	o->len += n;
+}
+
+/* Bytes from the server: always through term_escape. */
+static void
+put_esc(struct out *o, const char *s, size_t n)
+{
+	size_t need;
+
+	if (o->full)
+		return;
+	need = term_escape((const unsigned char *)s, n, o->p + o->len,
+	    o->cap - o->len);
+	if (need < o->cap - o->len) {
+		o->len += need;
+		return;
+	}
+	/* Cut on an escape or character boundary; its output has no NUL. */
+	o->len += strlen(o->p + o->len);
+	o->full = true;
+}
+
+static void
+put_str(struct out *o, const struct chat_str *s)
+{
+	put_esc(o, s->p, s->n);
+}
+
+static void
+put_sgr(struct out *o, const struct display *d, const char *sgr)
+{
+	if (d->color)
+		put(o, sgr);
+}
+
+int
+display_nick_color(const char *nick, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)nick[i]) * 16777619u;
+	return 31 + (int)(h % 6);
+}
+
+static void
+put_nick(struct out *o, const struct display *d, const struct chat_str *nick)
+{
+	char sgr[16];
+	bool self = d->self != NULL && strlen(d->self) == nick->n &&
+	    memcmp(d->self, nick->p, nick->n) == 0;
+
+	if (d->color) {
+		snprintf(sgr, sizeof(sgr), "\033[%s%dm", self ? "1;" : "",
+		    display_nick_color(nick->p, nick->n));
+		put(o, sgr);
+	}
+	put_str(o, nick);
+	put_sgr(o, d, SGR_RESET);
+}
+
+static void
+put_room(struct out *o, const struct chat_str *room)
+{
+	put_str(o, room);
+}
+
+static void
+put_time(struct out *o, const struct display *d, int64_t ms)
+{
+	char hm[8];
+	struct tm tm;
+	time_t t = (time_t)(ms / 1000);
+
+	if (localtime_r(&t, &tm) == NULL)
+		snprintf(hm, sizeof(hm), "--:--");
+	else
+		snprintf(hm, sizeof(hm), "%02d:%02d", tm.tm_hour, tm.tm_min);
+	put_sgr(o, d, SGR_DIM);
+	put(o, hm);
+	put_sgr(o, d, SGR_RESET);
+	put(o, " ");
+}
+
+static void
+put_u(struct out *o, uint64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+	put(o, num);
+}
+
+size_t
+display_event(const struct display *d, const struct chat_server_evt *ev,
+    int64_t now_ms, char *out, size_t cap)
+{
+	struct out o;
+	struct chat_str room = { d->room, d->room ? strlen(d->room) : 0 };
+	struct chat_str name;
+	size_t pos = 0;
+	bool first = true;
+
+	out_init(&o, out, cap);
+	switch (ev->type) {
+	case CHAT_EVT_MSG:
+	case CHAT_EVT_ME:
+	case CHAT_EVT_JOIN:
+	case CHAT_EVT_PART:
+	case CHAT_EVT_NICK:
+		put_time(&o, d, ev->unix_ms);
+		break;
+	case CHAT_EVT_PONG:
+		return 0;
+	default:
+		put_time(&o, d, now_ms);
+		break;
+	}
+	switch (ev->type) {
+	case CHAT_EVT_MSG:
+		put(&o, "<");
+		put_nick(&o, d, &ev->nick);
+		put(&o, "> ");
+		put_str(&o, &ev->text);
+		break;
+	case CHAT_EVT_ME:
+		put(&o, "* ");
+		put_nick(&o, d, &ev->nick);
+		put(&o, " ");
+		put_str(&o, &ev->text);
+		break;
+	case CHAT_EVT_JOIN:
+		put(&o, "--> ");
+		put_nick(&o, d, &ev->nick);
+		put(&o, " joined");
+		if (room.n > 0) {
+			put(&o, " ");
+			put_room(&o, &room);
+		}
+		break;
+	case CHAT_EVT_PART:
+		put(&o, "<-- ");
+		put_nick(&o, d, &ev->nick);
+		put(&o, " left (");
+		put_str(&o, &ev->text);
+		put(&o, ")");
+		break;
+	case CHAT_EVT_NICK:
+		put(&o, "--- ");
+		put_nick(&o, d, &ev->nick);
+		put(&o, " is now ");
+		put_nick(&o, d, &ev->nick2);
+		break;
+	case CHAT_EVT_OK:
+		put(&o, "--- you are ");
+		put_nick(&o, d, &ev->nick);
+		put(&o, " in ");
+		put_room(&o, &ev->room);
+		put(&o, " (");
+		put_u(&o, ev->members);
+		put(&o, ev->members == 1 ? " member)" : " members)");
+		break;
+	case CHAT_EVT_WHO:
+		put(&o, "--- in ");
+		if (room.n > 0)
+			put_room(&o, &room);
+		else
+			put(&o, "this room");
+		put(&o, ":");
+		while (chat_who_next(ev, &pos, &name)) {
+			put(&o, first ? " " : ", ");
+			put_nick(&o, d, &name);
+			first = false;
+		}
+		if (first)
+			put(&o, " nobody");
+		break;
+	case CHAT_EVT_ERR:
+		put_sgr(&o, d, SGR_RED);
+		put(&o, "!!! ");
+		put_str(&o, &ev->code);
+		if (ev->text.n > 0) {
+			put(&o, ": ");
+			put_str(&o, &ev->text);
+		}
+		put_sgr(&o, d, SGR_RESET);
+		break;
+	case CHAT_EVT_BYE:
+		if (ev->text.n == 4 && memcmp(ev->text.p, "quit", 4) == 0) {
+			put(&o, "--- bye");
+		} else {
+			put(&o, "--- the server closed the connection (");
+			put_str(&o, &ev->text);
+			put(&o, ")");
+		}
+		break;
+	case CHAT_EVT_PONG:
+		break;
+	}
+	return out_end(&o, d);
+}
+
+size_t
+display_unknown(const struct display *d, const char *line, size_t len,
+    int64_t now_ms, char *out, size_t cap)
+{
+	struct out o;
+
+	out_init(&o, out, cap);
+	put_time(&o, d, now_ms);
+	put(&o, "??? ");
+	put_esc(&o, line, len);
+	return out_end(&o, d);
+}
+
+size_t
+display_too_long(const struct display *d, size_t max, int64_t now_ms, char *out,
+    size_t cap)
+{
+	struct out o;
+
+	out_init(&o, out, cap);
+	put_time(&o, d, now_ms);
+	put(&o, "??? the server sent a line of more than ");
+	put_u(&o, max);
+	put(&o, " bytes: dropped");
+	return out_end(&o, d);
+}
+
+size_t
+display_note(const struct display *d, const char *text, int64_t now_ms,
+    char *out, size_t cap)
+{
+	struct out o;
+
+	out_init(&o, out, cap);
+	put_time(&o, d, now_ms);
+	put(&o, "--- ");
+	put_esc(&o, text, strlen(text));
+	return out_end(&o, d);
+}

@@ -1,0 +1,55 @@
+/*
+ * What chatctl shows for each line a CHAT/1 server sends: one line of text
+ * for a person (or a script), "12:34 <alice> hello". Pure: no I/O; the
+ * only outside input is the local time zone (localtime_r).
+ *
+ * Every byte that came from the server goes through term_escape(), nick
+ * and room included, even though the parser has already checked names:
+ * the server may be hostile, and this is the one place that decides what
+ * reaches the terminal.
+ */
+#ifndef CHATCTL_DISPLAY_H
+#define CHATCTL_DISPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chatproto.h"
+#include "utf8.h"
+
+/* Room for the display of a server line of n bytes: all escaped, plus ours. */
+#define DISPLAY_MAX(n) (TERM_ESCAPE_MAX(n) + 256)
+
+struct display {
+	bool color; /* ANSI colours (never for pipes, nor with NO_COLOR) */
+	const char *self; /* our nick, shown bold; NULL if not known yet */
+	const char *room; /* our room, for "joined lobby"; NULL if not known */
+};
+
+/*
+ * Render a parsed event. Timestamps ("HH:MM", local time) come from the
+ * event, or from now_ms for events that carry none (OK, WHO, ERR, BYE).
+ * Writes a NUL-terminated line without LF to out[0..cap) and returns its
+ * length (cut on a character or escape boundary if cap is short); returns
+ * 0 for events not shown (PONG).
+ */
+size_t display_event(const struct display *d, const struct chat_server_evt *ev,
+    int64_t now_ms, char *out, size_t cap);
+
+/* A line the parser refused: shown escaped, marked "???". */
+size_t display_unknown(const struct display *d, const char *line, size_t len,
+    int64_t now_ms, char *out, size_t cap);
+
+/* A server line longer than max bytes, dropped unread. */
+size_t display_too_long(const struct display *d, size_t max, int64_t now_ms,
+    char *out, size_t cap);
+
+/* chatctl's own remark (help, a refused command): "HH:MM --- text". */
+size_t display_note(const struct display *d, const char *text, int64_t now_ms,
+    char *out, size_t cap);
+
+/* The ANSI colour (31..36) a nick gets; the same nick always the same. */
+int display_nick_color(const char *nick, size_t n);
+
+#endif
