@@ -111,4 +111,5 @@ def test_ten_thousand_joins():
             check(st["rooms"] == 2, "STATUS rooms %s, want 2 (home, last)" % st["rooms"])
         ab.send_line("JOIN home")
         ab.expect("OK abuser home 2")
+        check(by.expect("JOIN ").endswith(b" abuser"), "bystander not told of the return")
         bystander_fine(by, ab, "joins")
