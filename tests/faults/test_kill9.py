@@ -14,8 +14,19 @@ import socket
 import threading
 import time
 
+from chatclient import Chat
 from echodtest import (Echod, check, connect, random_bytes, recv_exactly,
                        recv_until_eof, scaled, wait_for)
+
+
+def chat_answers(port):
+    c = Chat(port, "probe9")
+    try:
+        return (c.line(timeout=2) or b"").startswith(b"OK ")
+    except OSError:
+        return False
+    finally:
+        c.close()
 
 PER_SOURCE = 12
 
@@ -63,6 +74,11 @@ def test_kill_9_workers_and_hub_under_load():
                    for i in range(6)]
         for t in threads:
             t.start()
+        # Chat members too (once chat is there): some of the workers killed
+        # are theirs, and the hub dies under them.
+        members = []
+        if chat_answers(d.port):
+            members = [Chat(d.port, "k%d" % i, "killroom") for i in range(4)]
         r = random.Random(7)
         kills = 0
         deadline = time.monotonic() + scaled(4, 6)
@@ -83,6 +99,8 @@ def test_kill_9_workers_and_hub_under_load():
             for t in threads:
                 t.join(30)
         check(kills >= 10, "only %d workers killed" % kills)
+        for c in members:
+            c.close()
         check(stats["corrupt"] == 0, "corrupted echoes: %s" % stats)
         check(stats["ok"] > 0, "no round trip completed: %s" % stats)
         d.wait_log(r"chat hub killed by signal KILL; restarting")
@@ -95,6 +113,8 @@ def test_kill_9_workers_and_hub_under_load():
         st = d.status()
         if st is not None:
             check(st["workers"] == 0, "STATUS says %s workers, none run" % st["workers"])
+            wait_for(lambda: d.status()["chat_members"] == 0 and d.status()["rooms"] == 0, 5,
+                     what="STATUS chat_members and rooms back to 0: %s" % d.status())
             # A cut connection was served and killed, or refused by
             # max_per_source (while killed workers were being reaped).
             check(st["connections_total"] >= stats["ok"] and

@@ -44,3 +44,70 @@ def test_sender_that_never_reads_is_bounded():
         s.close()  # unread data: RST; the blocked worker must notice
         wait_for(lambda: w not in d.workers(), 10, what="the worker to exit")
         check(not d.zombies(), "zombie")
+
+
+def test_chat_member_that_never_reads_is_dropped_bounded():
+    """The same in chat: a member floods MSG lines and reads nothing. Its
+    own lines come back to it (delivery receipts) and pile up: past
+    max_backlog it is dropped (PART slow for the others), the hub and its
+    worker stay bounded, and a bystander that reads is not dropped and
+    gets every line the room relayed, then the PART."""
+    import threading
+    from chatclient import Chat, require_chat
+    with Echod() as d:
+        require_chat(d.port)
+        by = Chat(d.port, "bystander", "flood")
+        by.expect("OK ")
+        fl = Chat(d.port, "flooder", "flood")
+        fl.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        fl.expect("OK ")
+        by.expect("JOIN ")
+        hub = d.children_by_comm("echod-hub")[0]
+        worker = max(d.workers())  # the flooder's, forked last
+        seen = {"msgs": 0, "end": None, "bad": None}
+
+        def bystander():
+            try:
+                while True:
+                    ln = by.line(timeout=30)
+                    if ln is None or ln.startswith(b"PART ") or ln.startswith(b"BYE"):
+                        seen["end"] = ln
+                        return
+                    if ln.startswith(b"MSG ") and ln.endswith(b" flooder " + b"f" * 1000):
+                        seen["msgs"] += 1
+                    else:
+                        seen["bad"] = ln[:100]
+            except OSError as e:
+                seen["end"] = repr(e)
+
+        t = threading.Thread(target=bystander)
+        t.start()
+        line = b"MSG " + b"f" * 1000 + b"\n"
+        fl.s.setblocking(False)
+        sent, stalled_since = 0, None
+        deadline = time.monotonic() + 20
+        while sent < TOTAL and time.monotonic() < deadline and t.is_alive():
+            try:
+                sent += fl.s.send(line * 64)
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 2.0:
+                    break
+                time.sleep(0.05)
+            except (ConnectionResetError, BrokenPipeError):
+                break  # dropped
+        # Not asserted: how much it sent. Once dropped, its worker reads and
+        # discards until the client goes (or its linger ends).
+        t.join(40)
+        check(seen["bad"] is None, "bystander got %r" % seen["bad"])
+        check(seen["end"] is not None and seen["end"].endswith(b" flooder slow"),
+              "after %d messages the bystander got %r, not the flooder's PART slow"
+              % (seen["msgs"], seen["end"]))
+        hwm = proc_status_kb(hub, "VmHWM")
+        check(hwm < scaled(16, 64) * 1024, "hub peak RSS %d KiB" % hwm)
+        whwm = proc_status_kb(worker, "VmHWM")
+        check(whwm is None or whwm < scaled(8, 48) * 1024, "flooder's worker peak RSS %d KiB" % whwm)
+        by.send_line("PING ok")
+        check(by.expect("PONG") == b"PONG ok", "bystander not served after the flood")
+        fl.close()
