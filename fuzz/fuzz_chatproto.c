@@ -50,8 +50,9 @@ reference_split(const uint8_t *s, size_t n, size_t max_line)
 		len = i - start;
 		if (len > 0 && s[i - 1] == '\r')
 			len--;
-		ref[nref++] = (struct event){ len > max_line ? EV_LONG : EV_LINE,
-			start, len };
+		ref[nref++] =
+		    (struct event){ len > max_line ? EV_LONG : EV_LINE, start,
+			    len };
 		start = i + 1;
 	}
 	/* An unfinished last line: too long already, or pending. */
@@ -113,14 +114,13 @@ said_round_trip(char *out, size_t cap, enum chat_cmd cmd, struct chat_str t)
 	size_t need;
 	int n;
 
-	n = cmd == CHAT_CMD_MSG ?
-	    chat_fmt_msg(out, cap, ms, nick, t.p, t.n) :
-	    chat_fmt_me(out, cap, ms, nick, t.p, t.n);
+	n = cmd == CHAT_CMD_MSG ? chat_fmt_msg(out, cap, ms, nick, t.p, t.n) :
+				  chat_fmt_me(out, cap, ms, nick, t.p, t.n);
 	FUZZ_ASSERT(n > 0);
 	check_server_line(out, n, cap);
 	FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
-	FUZZ_ASSERT(e.type ==
-	    (cmd == CHAT_CMD_MSG ? CHAT_EVT_MSG : CHAT_EVT_ME));
+	FUZZ_ASSERT(
+	    e.type == (cmd == CHAT_CMD_MSG ? CHAT_EVT_MSG : CHAT_EVT_ME));
 	FUZZ_ASSERT(e.unix_ms == ms);
 	FUZZ_ASSERT(str_eq(e.nick, nick, strlen(nick)));
 	need = utf8_sanitize((const unsigned char *)t.p, t.n, clean,
@@ -163,7 +163,8 @@ handle_line(const char *line, size_t len, size_t max_line, bool *greeted)
 		n = chat_fmt_err(out, sizeof(out), (enum chat_err)r, "%s: %.*s",
 		    chat_err_text((enum chat_err)r), (int)len, line);
 		FUZZ_ASSERT(n > 0);
-		FUZZ_ASSERT((size_t)n <= 4 + 16 + 1 + 3 * CHAT_ERR_TEXT_MAX + 1);
+		FUZZ_ASSERT(
+		    (size_t)n <= 4 + 16 + 1 + 3 * CHAT_ERR_TEXT_MAX + 1);
 		check_server_line(out, n, sizeof(out));
 		FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
 		FUZZ_ASSERT(e.type == CHAT_EVT_ERR && e.err == r);
@@ -245,8 +246,7 @@ client_round_trip(const char *text, size_t len)
 	FUZZ_ASSERT((n > 0) == ok);
 	if (!ok)
 		return;
-	FUZZ_ASSERT(chat_parse_client(buf, (size_t)n - 1, true, &c) ==
-	    CHAT_OK);
+	FUZZ_ASSERT(chat_parse_client(buf, (size_t)n - 1, true, &c) == CHAT_OK);
 	FUZZ_ASSERT(c.cmd == CHAT_CMD_MSG && str_eq(c.text, text, len));
 }
 

@@ -45,15 +45,15 @@ check_valid(const struct config *c)
 	FUZZ_ASSERT(c->spares <= ECHOD_MAX_SPARES);
 	FUZZ_ASSERT(chat_valid_name(c->default_room, strlen(c->default_room)));
 	FUZZ_ASSERT(c->max_line >= 64 && c->max_line <= 65536);
-	FUZZ_ASSERT(c->max_backlog >= 4096 &&
-	    c->max_backlog <= 64 * 1024 * 1024);
+	FUZZ_ASSERT(
+	    c->max_backlog >= 4096 && c->max_backlog <= 64 * 1024 * 1024);
 	FUZZ_ASSERT(c->max_rooms >= 1 && c->max_rooms <= 100000);
 	FUZZ_ASSERT(c->max_members_per_room >= 1 &&
 	    c->max_members_per_room <= ECHOD_MAX_CONNECTIONS);
 	FUZZ_ASSERT(c->greeting_wait <= 10000);
 	FUZZ_ASSERT(strcmp(config_level_name(c->log_level), "?") != 0);
-	FUZZ_ASSERT(memchr(c->control_socket, '\0',
-			sizeof(c->control_socket)) != NULL);
+	FUZZ_ASSERT(
+	    memchr(c->control_socket, '\0', sizeof(c->control_socket)) != NULL);
 	FUZZ_ASSERT(c->control_socket[0] == '/');
 	FUZZ_ASSERT(c->control_mode <= 0777);
 }

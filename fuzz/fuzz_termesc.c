@@ -79,8 +79,8 @@ sanitize_props(const unsigned char *in, size_t n)
 		len = utf8_decode((const unsigned char *)clean + i, need - i,
 		    &cp);
 		FUZZ_ASSERT(len > 0);
-		FUZZ_ASSERT((cp >= 0x20 || cp == '\t') &&
-		    (cp < 0x7f || cp > 0x9f));
+		FUZZ_ASSERT(
+		    (cp >= 0x20 || cp == '\t') && (cp < 0x7f || cp > 0x9f));
 		i += len;
 	}
 	for (i = 0; i < n; i += len) {
@@ -120,8 +120,7 @@ server_props(const char *line, size_t n)
 	size_t pos = 0, count = 0;
 	int r = chat_parse_server(line, n, &e), k = -1;
 
-	FUZZ_ASSERT(r == 0 || r == CHAT_SRV_UNKNOWN ||
-	    r == CHAT_SRV_MALFORMED);
+	FUZZ_ASSERT(r == 0 || r == CHAT_SRV_UNKNOWN || r == CHAT_SRV_MALFORMED);
 	if (r != 0)
 		return;
 	FUZZ_ASSERT(utf8_valid((const unsigned char *)line, n));
@@ -137,8 +136,8 @@ server_props(const char *line, size_t n)
 		FUZZ_ASSERT(e.text.n >= 1 && e.unix_ms >= 0);
 		FUZZ_ASSERT(chat_valid_name(e.nick.p, e.nick.n));
 		cstr(nick, e.nick);
-		k = (e.type == CHAT_EVT_MSG ? chat_fmt_msg : chat_fmt_me)(
-		    again, sizeof(again), e.unix_ms, nick, e.text.p, e.text.n);
+		k = (e.type == CHAT_EVT_MSG ? chat_fmt_msg : chat_fmt_me)(again,
+		    sizeof(again), e.unix_ms, nick, e.text.p, e.text.n);
 		/* Re-sanitizing changes only text that was not clean. */
 		if (utf8_sanitize((const unsigned char *)e.text.p, e.text.n,
 			clean, sizeof(clean)) != e.text.n ||
