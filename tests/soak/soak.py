@@ -99,9 +99,13 @@ def chat_room(port, stop, st, k):
     """Three members; each says numbered lines; every member must see each
     sender's lines in order with no gap (a kill ends a member's round)."""
     room = "soak%d" % k
+    attempt = 0
     while not stop.is_set():
+        members = []
+        attempt += 1  # fresh nicks: the hub may not have seen the last ones go
         try:
-            members = [Chat(port, "m%d_%d" % (k, i), room, timeout=10) for i in range(3)]
+            members = [Chat(port, "m%d_%d_%d" % (k, i, attempt), room, timeout=10)
+                       for i in range(3)]
             for m in members:
                 m.expect("OK ")
             seen = {}
@@ -126,13 +130,12 @@ def chat_room(port, stop, st, k):
             for m in members:
                 m.send_line("QUIT")
                 m.close()
-        except (OSError, ConnectionError, socket.timeout):
+        except (OSError, ConnectionError, socket.timeout, AssertionError):
+            # A kill (of a member's worker, or of the hub: BYE restart)
+            # ended this round: start another with fresh connections.
             st.add("chat_cut")
-            try:
-                for m in members:
-                    m.close()
-            except NameError:
-                pass
+            for m in members:
+                m.close()
 
 
 def faults(d, stop, st, seed):
@@ -195,6 +198,9 @@ def main():
                 break
         fstop.set()
         ft.join()
+        dead = [t.name for t in load if not t.is_alive()]
+        if dead:
+            failures.append("load threads died before the end: %s" % dead)
         stop.set()
         for t in load:
             t.join(120)
@@ -231,6 +237,10 @@ def main():
                                 "the %d connections clients saw"
                                 % (status.get("connections_total"),
                                    status.get("rejected_total"), done))
+            # Every chat round relays 3 messages; killed rounds some more.
+            if status.get("messages_relayed", 0) < 3 * st.c.get("chat_rounds", 0):
+                failures.append("STATUS messages_relayed %s < 3 x %d chat rounds"
+                                % (status.get("messages_relayed"), st.c.get("chat_rounds", 0)))
             # A worker killed between its last send and its counter update
             # leaves at most one buffer (128 KiB) uncounted.
             slack = st.c.get("workers_killed", 0) * (128 << 10)
