@@ -11,6 +11,7 @@ import os
 import pwd
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -246,10 +247,16 @@ class Echod:
         self.preexec_fn = preexec_fn
         self.run_as = pwd.getpwnam(user) if user else None
         self.rlimits = dict(rlimits or {})
+        self.binary = ECHOD
         if self.run_as:
             os.chmod(self.tmp, 0o755)
             os.chown(self.tmp, self.run_as.pw_uid, self.run_as.pw_gid)
             os.chmod(self.ini, 0o644)
+            # The checkout may sit where that user cannot reach (CI clones
+            # anywhere): run a copy from the temp directory.
+            self.binary = os.path.join(self.tmp, "echod")
+            shutil.copy2(ECHOD, self.binary)
+            os.chmod(self.binary, 0o755)
         self.proc = None
         self._start(wait_ready)
 
@@ -278,7 +285,7 @@ class Echod:
         if self.env:
             env.update(self.env)
         self.proc = subprocess.Popen(
-            [ECHOD, "-d", "-c", self.ini] + self.args,
+            [self.binary, "-d", "-c", self.ini] + self.args,
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
             env=env, preexec_fn=self._preexec)
         self.pid = self.proc.pid
