@@ -33,6 +33,9 @@
 #define GREET_TIMEOUT_MS 10000
 /* After QUIT, how long to wait for BYE before leaving anyway. */
 #define QUIT_TIMEOUT_MS 5000
+/* Seconds of silence before a keepalive PING; CHATCTL_KEEPALIVE overrides
+ * (0: never), for servers with a short [server] idle_timeout. */
+#define KEEPALIVE_DEFAULT_SEC 60
 /* At stdin EOF, how long to wait for our messages to come back. */
 #define CONFIRM_TIMEOUT_MS 5000
 /* Other nicks tried when the login name is taken: "bob2" ... "bob9". */
@@ -51,6 +54,11 @@ struct talk {
 	bool stdin_eof;
 	unsigned unconfirmed; /* our MSGs not yet relayed back to us */
 	int64_t confirm_deadline; /* 0 until stdin is done */
+
+	/* echod ends a chat after [server] idle_timeout (default 300 s) with
+	 * no byte from the client; someone who only reads must not be cut
+	 * off, so a quiet session sends PING now and then. */
+	int64_t next_keepalive;
 
 	bool quitting;
 	int64_t quit_deadline;
@@ -221,9 +229,46 @@ drain_server(struct talk *t)
 	}
 }
 
+static int64_t
+keepalive_usec(void)
+{
+	const char *e = getenv("CHATCTL_KEEPALIVE");
+	char *end;
+	long v;
+
+	if (e == NULL || *e == '\0')
+		return KEEPALIVE_DEFAULT_SEC * 1000000LL;
+	v = strtol(e, &end, 10);
+	if (*end != '\0' || v < 0 || v > 86400)
+		return KEEPALIVE_DEFAULT_SEC * 1000000LL;
+	return v * 1000000LL;
+}
+
+/* Every queued line pushes the keepalive back. */
+static void
+sent_something(struct talk *t)
+{
+	int64_t every = keepalive_usec();
+
+	t->next_keepalive = every == 0 ? -1 : now_mono_usec() + every;
+}
+
+static void
+keepalive(struct talk *t)
+{
+	char buf[64];
+	int n = chat_fmt_cmd_ping(buf, sizeof(buf), "keepalive");
+
+	/* The PONG is not shown (display.c); a full queue skips a beat. */
+	if (n > 0)
+		(void)conn_queue(&t->c, buf, (size_t)n);
+	sent_something(t);
+}
+
 static void
 send_line(struct talk *t, const char *wire, int n)
 {
+	sent_something(t);
 	if (n < 0 || conn_queue(&t->c, wire, (size_t)n) == -1) {
 		note(t, "not sent: the server is not reading what we send");
 		return;
@@ -423,6 +468,7 @@ talk_loop(struct talk *t)
 {
 	char err[512];
 
+	sent_something(t);
 	while (!t->done) {
 		struct pollfd pfd[3];
 		int64_t now, wake = -1;
@@ -456,6 +502,8 @@ talk_loop(struct talk *t)
 			wake = t->quit_deadline;
 		else if (t->confirm_deadline != 0)
 			wake = t->confirm_deadline;
+		else
+			wake = t->next_keepalive;
 		r = poll(pfd, (nfds_t)nfd, poll_timeout(wake, now));
 		if (r < 0 && errno != EINTR) {
 			fail(t, "poll: %s", strerror(errno));
@@ -465,6 +513,9 @@ talk_loop(struct talk *t)
 			t->done = true; /* no BYE in time: leave anyway */
 			break;
 		}
+		if (!t->quitting && t->next_keepalive >= 0 &&
+		    now_mono_usec() >= t->next_keepalive)
+			keepalive(t);
 		if (r <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN)

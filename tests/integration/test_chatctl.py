@@ -575,3 +575,20 @@ def test_usage_errors_exit_2():
         check("usage: chatctl %s " % args[0] in err, "%s: no usage line" % args)
     rc, out, err = run_chatctl("talk", "--help")
     check(rc == 0 and "usage: chatctl talk HOST[:PORT]" in err, "--help: %d %r" % (rc, err))
+
+
+def test_talk_keepalive_outlives_idle_timeout():
+    # A member who only reads must not be dropped as idle: chatctl talk
+    # sends PING when it has been quiet (CHATCTL_KEEPALIVE seconds).
+    with Echod(ini={"server": {"idle_timeout": "2"}}) as d, \
+            Piped("talk", addr(d.port), "-n", "reader",
+                  env={"CHATCTL_KEEPALIVE": "1"}) as p, \
+            Client(d.port, "writer") as w:
+        for i in range(5):  # more than twice idle_timeout, reader silent
+            time.sleep(1)
+            w.send("PING %d" % i)  # the writer is not idle
+        w.send("MSG still there?")
+        p.expect(r"<writer> still there\?")
+        check(not re.search(r"reader.*idle", d.log()) and
+              not any("idle" in l for l in p.seen),
+              "the silent reader was dropped as idle: %s" % p.seen)
