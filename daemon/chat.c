@@ -383,8 +383,8 @@ note_names(struct chat *c, const char *p, size_t n)
 static const char *
 hub_reason(const char *p, size_t n)
 {
-	static const char *const known[] = { "quit", "idle", "slow",
-		"shutdown", "too-many-errors", "closed" };
+	static const char *const known[] = { "quit", "idle", "slow", "shutdown",
+		"too-many-errors", "closed" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 		if (strlen(known[i]) == n && memcmp(known[i], p, n) == 0)

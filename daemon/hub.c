@@ -90,7 +90,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -115,6 +117,7 @@
 #define HUB_BATCH_MAX 16384 /* MSG/ME bytes gathered for one room */
 #define HUB_STOP_DOOR_ROUNDS 16 /* door batches taken when stopping */
 #define HUB_MAX_ERRS 10
+#define HUB_SNDBUF_GROWTH 4 /* a socket's limit: at most 4x the first */
 
 /* epoll keys: members are (generation << 32 | id), with KEY_TCP in the id
  * half for the client's socket; the rest below. */
@@ -138,6 +141,7 @@ struct member {
 	const char *why; /* reason while dropping */
 	uint32_t gen; /* tells a stale epoll event from a new member's */
 	uint32_t slot; /* the worker's slot in the counters */
+	int sndbuf; /* SO_SNDBUF asked for the client's socket */
 	uint32_t doom_next;
 	int64_t doom_at;
 	struct remain rest; /* unsent rest; M_DOOMED: the LINK_DONE */
@@ -150,6 +154,7 @@ static struct {
 	struct counters *ctr;
 	int ep, door, chan;
 	bool warned_sndbuf; /* max_backlog above what the kernel grants */
+	bool sndbuf_force; /* SO_SNDBUFFORCE works (CAP_NET_ADMIN) */
 	struct rooms rooms;
 	struct member *m; /* HUB_MAX_MEMBERS */
 	uint32_t hwm; /* ids below it have been used */
@@ -265,6 +270,83 @@ sent_out(const struct member *m, size_t n)
 }
 
 /*
+ * Set a client socket's SO_SNDBUF. It is capped by net.core.wmem_max;
+ * SO_SNDBUFFORCE passes that where we may (CAP_NET_ADMIN, as root), else
+ * the member gets what the kernel grants. Returns what the kernel grants,
+ * halved back to the units we asked in.
+ */
+static int
+set_sndbuf(int tcp, int want)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (!hub.sndbuf_force ||
+	    setsockopt(tcp, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) ==
+		-1)
+		(void)setsockopt(tcp, SOL_SOCKET, SO_SNDBUF, &want,
+		    sizeof(want));
+	if (getsockopt(tcp, SOL_SOCKET, SO_SNDBUF, &got, &len) == -1)
+		return want;
+	if (got / 2 < want && !hub.sndbuf_force &&
+	    setsockopt(tcp, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) ==
+		0) {
+		hub.sndbuf_force = true;
+		return want;
+	}
+	return got / 2;
+}
+
+/*
+ * The kernel took less than a write (rest bytes left): is the member
+ * behind, or is the socket's limit used up otherwise? The limit counts
+ * bytes sent but not yet acknowledged (already in the client's kernel:
+ * SIOCOUTQ counts them, SIOCOUTQNSD does not) and the kernel's bookkeeping
+ * for each of them, which for small writes to a client that acknowledges
+ * late can be most of it. If the member's unsent bytes and the rest are
+ * within max_backlog, raise the limit (doubling, up to HUB_SNDBUF_GROWTH
+ * times the first) and return true: the caller tries again.
+ */
+static bool
+member_grow(struct member *m, size_t rest)
+{
+	int first = (int)(hub.cfg.max_backlog / 2), unsent = 0;
+
+	if (m->sndbuf >= first * HUB_SNDBUF_GROWTH ||
+	    ioctl(m->tcp, SIOCOUTQNSD, &unsent) == -1 ||
+	    (size_t)unsent + rest > hub.cfg.max_backlog)
+		return false;
+	m->sndbuf = m->sndbuf * 2 < first * HUB_SNDBUF_GROWTH ?
+	    m->sndbuf * 2 :
+	    first * HUB_SNDBUF_GROWTH;
+	return set_sndbuf(m->tcp, m->sndbuf) > 0;
+}
+
+/*
+ * Send p[0..n) to a member's client, raising its socket's limit if the
+ * member is not really behind (member_grow). Returns the bytes taken,
+ * maybe 0, or -1 if the client is gone.
+ */
+static ssize_t
+client_send(struct member *m, const char *p, size_t n)
+{
+	size_t done = 0;
+
+	/* Bounded: member_grow says yes at most log2(GROWTH) times. */
+	for (;;) {
+		ssize_t w = send(m->tcp, p + done, n - done,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return done > 0 ? (ssize_t)done : -1;
+		if (w > 0)
+			done += (size_t)w;
+		if (done == n || !member_grow(m, n - done))
+			return (ssize_t)done;
+	}
+}
+
+/*
  * One write of whole lines to one member's client, never blocking. A
  * member still behind (a rest pending) or without room is slow.
  */
@@ -281,7 +363,7 @@ send_client(uint32_t id, const char *p, size_t n)
 		return;
 	}
 	set_out(m, HUB_OUT_MIDLINE);
-	w = send(m->tcp, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	w = client_send(m, p, n);
 	if (w == (ssize_t)n) {
 		sent_out(m, n);
 		set_out(m, HUB_OUT_LINE);
@@ -289,11 +371,8 @@ send_client(uint32_t id, const char *p, size_t n)
 	}
 	if (w <= 0) {
 		set_out(m, HUB_OUT_LINE); /* nothing went out */
-		/* A reset client: its worker hears of it too. */
-		queue_drop(id,
-		    w == 0 || errno == EAGAIN || errno == EWOULDBLOCK ?
-			"slow" :
-			"closed");
+		/* -1: a reset client; its worker hears of it too. */
+		queue_drop(id, w == 0 ? "slow" : "closed");
 		return;
 	}
 	sent_out(m, (size_t)w);
@@ -315,12 +394,11 @@ client_writable(uint32_t id)
 	    remain_left(&m->rest) == 0)
 		return;
 	set_out(m, HUB_OUT_MIDLINE);
-	w = send(m->tcp, remain_data(&m->rest), remain_left(&m->rest),
-	    MSG_DONTWAIT | MSG_NOSIGNAL);
+	w = client_send(m, remain_data(&m->rest), remain_left(&m->rest));
 	if (w > 0) {
 		sent_out(m, (size_t)w);
 		remain_sent(&m->rest, (size_t)w);
-	} else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+	} else if (w < 0) {
 		queue_drop(id, "closed");
 	}
 	set_out(m, m->rest.midline ? HUB_OUT_MIDLINE : HUB_OUT_LINE);
@@ -550,8 +628,9 @@ member_release(uint32_t id, bool part)
 	/* Our last word is in the LINK_DONE; should the worker not get it,
 	 * it must not write after what we left. When stopping, though, it
 	 * may: it says BYE shutdown itself. */
-	set_out(m, part ? HUB_OUT_ENDED :
-	    midline	? HUB_OUT_MIDLINE :
+	set_out(m,
+	    part	? HUB_OUT_ENDED :
+		midline ? HUB_OUT_MIDLINE :
 			  HUB_OUT_LINE);
 	m->dropping = false;
 	r = send(m->fd, hub.done, n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -578,28 +657,23 @@ run_drops(void)
  * what we ask, the other half paying for its bookkeeping (struct sk_buff
  * and the rest), and counts that bookkeeping against the limit too: so we
  * ask for max_backlog / 2, and a send finds no room once the bytes queued
- * (SIOCOUTQ: unsent or not yet acknowledged) plus that overhead reach
- * max_backlog. Bytes for a client that does not read are packed into
- * large buffers, so that overhead stays a few percent. SO_SNDBUF is capped
- * by net.core.wmem_max; SO_SNDBUFFORCE passes it where we may
- * (CAP_NET_ADMIN), else the member gets what the kernel grants.
+ * plus that overhead reach max_backlog. Bytes for a client that does not
+ * read are packed into large buffers, so there the overhead stays a few
+ * percent and the member is found slow with a little under max_backlog
+ * unsent. Where bytes the client already has but has not acknowledged use
+ * up the limit instead, member_grow raises it.
  */
 static void
-member_sndbuf(int tcp)
+member_sndbuf(struct member *m)
 {
-	int want = (int)(hub.cfg.max_backlog / 2), got = 0;
-	socklen_t len = sizeof(got);
+	int want = (int)(hub.cfg.max_backlog / 2);
 
-	(void)setsockopt(tcp, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
-	if (getsockopt(tcp, SOL_SOCKET, SO_SNDBUF, &got, &len) == 0 &&
-	    got / 2 < want &&
-	    setsockopt(tcp, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) ==
-		-1 &&
-	    !hub.warned_sndbuf) {
+	m->sndbuf = set_sndbuf(m->tcp, want);
+	if (m->sndbuf < want && !hub.warned_sndbuf) {
 		hub.warned_sndbuf = true;
 		log_notice("hub: max_backlog %u is more than "
 			   "net.core.wmem_max allows; members get about %d",
-		    hub.cfg.max_backlog, got);
+		    hub.cfg.max_backlog, 2 * m->sndbuf);
 	}
 }
 
@@ -641,7 +715,7 @@ member_new(int fd, int tcp, const struct link_door *d)
 	m->doom_next = ROOMS_NONE;
 	m->peerlen = d->peerlen <= sizeof(m->peer) ? d->peerlen : 0;
 	memcpy(&m->peer, &d->peer, m->peerlen);
-	member_sndbuf(tcp);
+	member_sndbuf(m);
 	/* The link carries little our way, but a LINK_DONE must fit. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &linkbuf, sizeof(linkbuf));
 	ev.data.u64 = (uint64_t)m->gen << 32 | id;
