@@ -616,7 +616,8 @@ member_release(uint32_t id, bool part)
 		leave_room(id, why);
 	else if (room != NULL)
 		rooms_leave(&hub.rooms, id);
-	memcpy(hub.done + n, remain_data(&m->rest), left);
+	if (left > 0)
+		memcpy(hub.done + n, remain_data(&m->rest), left);
 	n += left;
 	if (strcmp(why, "closed") != 0 && !cut &&
 	    (k = chat_fmt_bye(hub.done + n, sizeof(hub.done) - n, why)) > 0)
