@@ -346,9 +346,30 @@ client_send(struct member *m, const char *p, size_t n)
 	}
 }
 
+/* The client's socket has room again: finish the rest (one send). */
+static void
+client_writable(uint32_t id)
+{
+	struct member *m = &hub.m[id];
+	ssize_t w;
+
+	if (m->dropping || (m->state != M_NEW && m->state != M_IN) ||
+	    remain_left(&m->rest) == 0)
+		return;
+	set_out(m, HUB_OUT_MIDLINE);
+	w = client_send(m, remain_data(&m->rest), remain_left(&m->rest));
+	if (w > 0) {
+		sent_out(m, (size_t)w);
+		remain_sent(&m->rest, (size_t)w);
+	} else if (w < 0) {
+		queue_drop(id, "closed");
+	}
+	set_out(m, m->rest.midline ? HUB_OUT_MIDLINE : HUB_OUT_LINE);
+}
+
 /*
  * One write of whole lines to one member's client, never blocking. A
- * member still behind (a rest pending) or without room is slow.
+ * member still behind (a rest it cannot take yet) or without room is slow.
  */
 static void
 send_client(uint32_t id, const char *p, size_t n)
@@ -358,6 +379,8 @@ send_client(uint32_t id, const char *p, size_t n)
 
 	if (m->dropping || (m->state != M_NEW && m->state != M_IN))
 		return;
+	if (remain_left(&m->rest) > 0)
+		client_writable(id); /* its EPOLLOUT may be queued still */
 	if (remain_left(&m->rest) > 0) {
 		queue_drop(id, "slow");
 		return;
@@ -378,27 +401,6 @@ send_client(uint32_t id, const char *p, size_t n)
 	sent_out(m, (size_t)w);
 	if (remain_keep(&m->rest, p, n, (size_t)w) == -1) {
 		log_warn("hub: the rest of a write");
-		queue_drop(id, "closed");
-	}
-	set_out(m, m->rest.midline ? HUB_OUT_MIDLINE : HUB_OUT_LINE);
-}
-
-/* The client's socket has room again: finish the rest (one send). */
-static void
-client_writable(uint32_t id)
-{
-	struct member *m = &hub.m[id];
-	ssize_t w;
-
-	if (m->dropping || (m->state != M_NEW && m->state != M_IN) ||
-	    remain_left(&m->rest) == 0)
-		return;
-	set_out(m, HUB_OUT_MIDLINE);
-	w = client_send(m, remain_data(&m->rest), remain_left(&m->rest));
-	if (w > 0) {
-		sent_out(m, (size_t)w);
-		remain_sent(&m->rest, (size_t)w);
-	} else if (w < 0) {
 		queue_drop(id, "closed");
 	}
 	set_out(m, m->rest.midline ? HUB_OUT_MIDLINE : HUB_OUT_LINE);
