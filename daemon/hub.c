@@ -44,13 +44,17 @@
  * it for HUB_DONE_GRACE_USEC, then the link is just closed.
  *
  * What a compromised hub could do with the client sockets it holds: it
- * could already say any line to any member; now it can also write any
- * bytes to a member's connection, cut it (shutdown), change its socket
- * options and keep it open after its worker is gone. It could also read
- * what the client sends from then on, racing the worker, but this code
- * never does: it never calls recv() on them nor asks epoll for input. It
- * cannot get at what the worker already read, at echo connections or at
- * any socket not passed to it: it only ever holds chat members' sockets.
+ * could already say any line to any member (and write the shared
+ * counters); now it can also write any bytes, not just lines, to a
+ * member's connection, cut it (shutdown, or SO_LINGER 0 for a reset),
+ * change its other socket options and keep it open after its worker is
+ * gone. It could also read what the client sends from then on, racing the
+ * worker; this code never does (no recv() on them, no EPOLLIN asked), so
+ * the input side stays the worker's alone. It cannot get at bytes the
+ * worker already read, at echo connections, at the listeners or at any
+ * socket no chat worker passed it. A compromised worker, for its part, can
+ * pass the hub any descriptor of its own (the hub only writes to it, and
+ * only if it is a stream socket) and name any slot to be counted in.
  *
  * Decisions where PROTOCOL.md is silent (chat.c has the worker's):
  * - Who gets what: the member who acts gets OK; the others in the room get
