@@ -1,29 +1,40 @@
 /*
  * Chat session (PROTOCOL.md section 3): the worker side of one member.
  *
- * The worker owns the client's connection; the hub (hub.c) owns the rooms.
+ * The worker keeps the input side of its client; the hub (hub.c) owns the
+ * rooms and, once the member is handed to it, writes to the client itself.
  * Every client line is checked here first (length, UTF-8, command syntax,
- * nick and room syntax) and refused with ERR without the hub hearing of
- * it; text is sanitized (C0/C1 controls but TAB become U+FFFD) before it
- * leaves this process. At the first valid greeting the worker makes its
- * link to the hub (socketpair SOCK_SEQPACKET), passes one end through the
- * door and speaks chatlink.h over the other.
+ * nick and room syntax); text is sanitized (C0/C1 controls but TAB become
+ * U+FFFD) before it leaves this process. At the first valid greeting the
+ * worker makes its link to the hub (socketpair SOCK_SEQPACKET) and passes
+ * the hub, through the door, its end and the client's socket (SCM_RIGHTS
+ * gives the hub its own descriptor for it); then it speaks chatlink.h over
+ * the link.
  *
- * One poll loop, non-blocking on both sockets. Lines from the hub are moved
- * to the client in batches: up to CHAT_LINK_BATCH packets are read from the
- * link straight into the output buffer, then one send() takes them all.
- * Everything is bounded:
+ * One writer to the client at any moment (chatlink.h has the rule):
+ * - this worker until the handover: ERRs to lines before a valid greeting,
+ *   and the BYE if the session ends there. The handover waits until those
+ *   bytes are all in the socket, so the hub's can only come after them.
+ * - the hub from then on: room lines, answers, and the ERRs this worker
+ *   gives, which it hands the hub as LINK_SAY so they keep their place
+ *   among the hub's lines. So only a greeting waits for the hub's answer
+ *   (the next line is parsed as a greeting or not by it); everything else
+ *   is sent on at once, in order, and the hub answers in that order.
+ * - this worker again once the hub let go: LINK_DONE brings the hub's last
+ *   bytes and BYE, which the worker writes; or the link is lost without it
+ *   (the hub died): then BYE restart, unless slot.hub_out says the hub may
+ *   have left the client inside a line: then nothing more is written.
+ * Why the hub writes: so a line said in a room wakes no worker (hub.c has
+ * the numbers). The worker only wakes for its client's input.
+ *
+ * One poll loop, non-blocking on both sockets. Everything is bounded:
  * - client input: one linebuf of max_line plus some slack; a line is only
  *   read while the previous one is done with (a greeting waits for the
  *   hub's answer, a packet the link cannot take yet waits for room), so a
  *   client that outpaces the hub is held back by TCP flow control;
- * - client output: max_backlog plus one largest packet (LINK_PKT_MAX) plus
- *   room for a BYE line. The member's backlog is what this worker holds for
- *   it: that buffer plus the kernel's unsent TCP queue (SIOCOUTQ). Past
- *   max_backlog the member is slow: BYE slow goes behind the backlog, the
- *   hub is told (LINK_LEAVE slow: PART slow for the others) and the link
- *   closed. The link itself is never left unread for long, so the hub,
- *   which drops a member whose link is full, rarely has to.
+ * - client output: only what this worker writes itself (ERRs before the
+ *   handover, a LINK_DONE's bytes, a BYE): at most LINK_DONE_MAX and a BYE.
+ *   The member's backlog while the hub writes is the hub's business.
  *
  * Decisions where PROTOCOL.md is silent (hub.c has the room ones):
  * - BYE restart: the hub died, or could not be reached; the client may
@@ -32,29 +43,27 @@
  *   (0: never). Room traffic does not count: a silent client keeps its
  *   session alive with PING. The others see PART idle.
  * - Ten ERRs in a row: the tenth ERR, then BYE too-many-errors (PART
- *   too-many-errors). A line the hub accepts (OK) or any MSG, ME, WHO or
- *   PING resets the count; ERRs from the hub (nick-taken, room-full) count.
+ *   too-many-errors). Counted here before the handover, by the hub after
+ *   it (it sees every ERR, this worker's included); the count goes along
+ *   in the door packet.
  * - ERR line-too-long text names the limit; other ERR texts are the
  *   defaults of chatproto.c.
- * - Answers come in the order of the client's lines: after a line the hub
- *   answers (greeting, NICK, JOIN, WHO, PING) the next one waits for that
- *   answer. So "CHAT/1 bob\nMSG hi\n" in one packet works, and an ERR the
- *   worker gives never overtakes the hub's answer to an earlier line.
- *   MSG and ME are not waited for: their echo is room traffic.
  * - QUIT's reason is not relayed (PART carries the word quit).
  * - A last line without LF at EOF is ignored.
- * - When the client closes its side, what the room said up to the
- *   client's own last line is still delivered (LINK_SYNC to the hub, wait
- *   for LINK_SYNCED, at most CHAT_LINGER_USEC), then the connection
- *   closes; the others see PART closed. So `printf 'CHAT/1 bob\nMSG hi\n'
- *   | nc host 5188` prints the OK and the MSG.
- * - SIGTERM: BYE shutdown after the lines already queued; the hub says the
- *   same if it hears first, and the client gets one BYE either way.
+ * - When the client closes its side: once its lines are all handled,
+ *   LINK_LEAVE closed; the hub writes what the room said up to then and
+ *   lets go, the worker writes what the hub left it and closes. So
+ *   `printf 'CHAT/1 bob\nMSG hi\n' | nc host 5188` prints the OK and the
+ *   MSG. The others see PART closed.
+ * - SIGTERM: LINK_LEAVE shutdown; the hub, stopping too, hands every member
+ *   its BYE shutdown: the client gets one BYE either way.
+ * - After LINK_LEAVE the worker waits up to CHAT_LINGER_USEC for LINK_DONE.
+ *   Should it not come, the worker shuts the socket for writing, which
+ *   also ends the hub's writing (EPIPE), and says nothing more.
  * - After BYE the worker shuts its side, waits up to CHAT_LINGER_USEC for
  *   the client to close (so the BYE is not lost to a reset), and exits.
  */
 #include <errno.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -63,7 +72,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,9 +85,8 @@
 #include "worker.h"
 
 #define CHAT_MAX_ERRS 10
-#define CHAT_LINK_BATCH 64 /* hub packets per client write */
+#define CHAT_LINK_BATCH 16 /* hub packets per wakeup */
 #define CHAT_READ_SLACK 16384 /* linebuf beyond one line: fewer reads */
-#define CHAT_BYE_RESERVE 64 /* output kept free for the last BYE */
 #define CHAT_LINGER_USEC 1000000
 #define CHAT_DOOR_WAIT_USEC 10000000 /* the door full: hub long gone */
 #define CHAT_ERR_MAX 256 /* an ERR line we make */
@@ -87,8 +94,9 @@
 struct chat {
 	struct session *s;
 	const struct config *cfg;
+	struct slot *sl; /* ours in the shared counters */
 	int fd; /* the client */
-	int link; /* to the hub, -1 before the first greeting */
+	int link; /* to the hub; while open, the hub writes to the client */
 
 	struct linebuf lb;
 	char *lbstore;
@@ -96,38 +104,36 @@ struct chat {
 	size_t npre;
 	bool lb_dry; /* lb_next said LB_NONE: time to read the client */
 	bool eof; /* the client closed its side */
-	int64_t sync_at; /* after eof: LINK_SYNC sent, wait until then */
-	bool synced; /* LINK_SYNCED came back */
 	bool gone; /* sending to the client failed */
 	int64_t last_in;
 
-	char *out; /* to the client: out[off..len) unsent */
+	char *out; /* ours to write (link closed): out[off..len) unsent */
 	size_t cap, off, len;
-	size_t outq_max; /* the kernel's unsent bytes are at most this */
-	bool appended; /* out grew since the last backlog check */
 
 	char *pkt; /* the packet to the hub being sent */
 	size_t npkt;
 	bool pkt_wait; /* it waits for room in the link */
-	bool reply_wait; /* a request waits for the hub's answer */
+	bool hello_held; /* a greeting waits for out to drain: handover */
+	bool hello_wait; /* a greeting waits for the hub's answer */
 	bool greeted;
-	unsigned errs; /* ERRs in a row */
+	unsigned errs; /* ERRs in a row, until the handover */
 
 	sigset_t waitmask; /* SIGTERM is let in only while we sleep */
 
 	const char *end; /* set once: why the session ends */
-	const char *bye; /* BYE reason to send, or NULL */
-	bool leave; /* tell the hub why (LINK_LEAVE end) */
+	const char *bye; /* BYE reason, should this worker write the end */
+	bool leave_sent; /* LINK_LEAVE is sent or in pkt */
+	int64_t done_by; /* wait for LINK_DONE until then */
 };
 
 static void
-chat_end(struct chat *c, const char *why, const char *bye, bool leave)
+chat_end(struct chat *c, const char *why, const char *bye)
 {
 	if (c->end != NULL)
 		return;
 	c->end = why;
 	c->bye = bye;
-	c->leave = leave;
+	c->done_by = now_mono_usec() + CHAT_LINGER_USEC;
 }
 
 /*
@@ -146,27 +152,23 @@ chat_poll(struct chat *c, struct pollfd *pfd, nfds_t n, int timeout_ms)
 static bool
 blocked(const struct chat *c)
 {
-	return c->reply_wait || c->pkt_wait;
+	return c->pkt_wait || c->hello_held || c->hello_wait;
 }
 
-/* ------------------------------------------------------ to the client */
+/* ------------------------------------- to the client, while ours to write */
 
-/* Queue bytes for the client, keeping the BYE reserve unless last. */
 static bool
-out_put(struct chat *c, const char *p, size_t n, bool last)
+out_put(struct chat *c, const char *p, size_t n)
 {
-	size_t cap = last ? c->cap : c->cap - CHAT_BYE_RESERVE;
-
-	if (cap - c->len < n && c->off > 0) {
+	if (c->cap - c->len < n && c->off > 0) {
 		memmove(c->out, c->out + c->off, c->len - c->off);
 		c->len -= c->off;
 		c->off = 0;
 	}
-	if (cap - c->len < n)
+	if (c->cap - c->len < n)
 		return false;
 	memcpy(c->out + c->len, p, n);
 	c->len += n;
-	c->appended = true;
 	return true;
 }
 
@@ -186,73 +188,40 @@ flush(struct chat *c)
 			chat_end(c,
 			    errno == EPIPE || errno == ECONNRESET ? "reset" :
 								    "error",
-			    NULL, false);
+			    NULL);
 			c->gone = true;
 			c->off = c->len = 0; /* nobody to send it to */
 			return;
 		}
 		c->off += (size_t)w;
-		c->outq_max += (size_t)w;
 		c->s->bytes_out += (uint64_t)w;
+		atomic_fetch_add_explicit(&c->sl->bytes_out, (uint64_t)w,
+		    memory_order_relaxed);
 	}
 	if (c->off == c->len)
 		c->off = c->len = 0;
 }
 
-/*
- * The member's backlog: our unsent bytes and the kernel's. The kernel is
- * asked (SIOCOUTQ) only when the bound we keep, its last answer plus what
- * we sent since, could be past max_backlog: for a client that keeps up,
- * about once per max_backlog bytes.
- */
-static bool
-over_backlog(struct chat *c)
-{
-	size_t unsent = c->len - c->off;
-	int q = 0;
-
-	if (unsent + c->outq_max <= c->cfg->max_backlog)
-		return false;
-	if (unsent <= c->cfg->max_backlog && ioctl(c->fd, SIOCOUTQ, &q) == 0)
-		c->outq_max = q > 0 ? (size_t)q : 0;
-	return unsent + c->outq_max > c->cfg->max_backlog;
-}
-
-static void
-count_error(struct chat *c)
-{
-	if (++c->errs >= CHAT_MAX_ERRS)
-		chat_end(c, "too-many-errors", "too-many-errors", true);
-}
-
-static void
-refuse(struct chat *c, enum chat_err code)
-{
-	char line[CHAT_ERR_MAX];
-	int n;
-
-	if (code == CHAT_ERR_LINE_TOO_LONG)
-		n = chat_fmt_err(line, sizeof(line), code,
-		    "a line may have at most %u bytes", c->cfg->max_line);
-	else
-		n = chat_fmt_err(line, sizeof(line), code, "%s",
-		    chat_err_text(code));
-	if (n > 0 && !out_put(c, line, (size_t)n, false))
-		chat_end(c, "slow", "slow", true);
-	count_error(c);
-}
-
 /* ----------------------------------------------------------- the link */
 
+/* The link is gone without LINK_DONE: the hub died (or gave us up). */
 static void
 link_lost(struct chat *c)
 {
+	unsigned char where = atomic_load(&c->sl->hub_out);
+
 	close(c->link);
 	c->link = -1;
-	if (worker_terminate)
-		chat_end(c, "shutdown", "shutdown", false);
+	if (where == HUB_OUT_ENDED)
+		chat_end(c, "dropped", NULL);
+	else if (worker_terminate)
+		chat_end(c, "shutdown", "shutdown");
 	else
-		chat_end(c, "restart", "restart", false);
+		chat_end(c, "restart", "restart");
+	/* The BYE the hub would have said (quit, idle...) is ours now, if
+	 * the client's stream stands at a line boundary. */
+	if (where != HUB_OUT_LINE)
+		c->bye = NULL;
 }
 
 /* Send c->pkt[0..npkt) to the hub; if the link is full, wait for room. */
@@ -273,33 +242,59 @@ static void
 to_hub(struct chat *c, enum link_type t, const char *p, size_t n)
 {
 	c->pkt[0] = (char)t;
-	if (n > 0) /* p may be NULL then (a bare PING) */
-		memcpy(c->pkt + 1, p, n);
+	if (n > 0 && p != c->pkt + 1) /* p may be NULL then (a bare PING) */
+		memmove(c->pkt + 1, p, n);
 	c->npkt = n + 1;
 	pkt_send(c);
 }
 
-/* A request the hub answers: the client's next line waits for that. */
 static void
-ask_hub(struct chat *c, enum link_type t, const char *p, size_t n)
+count_error(struct chat *c)
 {
-	c->reply_wait = true;
-	to_hub(c, t, p, n);
+	if (++c->errs >= CHAT_MAX_ERRS)
+		chat_end(c, "too-many-errors", "too-many-errors");
+}
+
+/* Refuse a line: ours to write before the handover, the hub's after. */
+static void
+refuse(struct chat *c, enum chat_err code)
+{
+	char line[CHAT_ERR_MAX];
+	int n;
+
+	if (code == CHAT_ERR_LINE_TOO_LONG)
+		n = chat_fmt_err(line, sizeof(line), code,
+		    "a line may have at most %u bytes", c->cfg->max_line);
+	else
+		n = chat_fmt_err(line, sizeof(line), code, "%s",
+		    chat_err_text(code));
+	if (n <= 0)
+		return;
+	if (c->link != -1) {
+		to_hub(c, LINK_SAY, line, (size_t)n);
+		return;
+	}
+	if (!out_put(c, line, (size_t)n))
+		chat_end(c, "slow", NULL); /* ten ERRs never fill it */
+	count_error(c);
 }
 
 /*
- * Make the link and pass the hub its end through the door. The door is
- * shared by every worker and buffered by the kernel; it is only full if
- * the hub has been gone a while, so wait for it a bounded time.
+ * Make the link and pass the hub its end and the client's socket through
+ * the door: from then on the hub writes to the client. The door is shared
+ * by every worker and buffered by the kernel; it is only full if the hub
+ * has been gone a while, so wait for it a bounded time.
  */
 static int
 open_link(struct chat *c)
 {
 	struct worker_ctx *w = c->s->w;
-	struct link_door d = { .magic = LINK_DOOR_MAGIC };
+	struct link_door d = { .magic = LINK_DOOR_MAGIC,
+		.slot = w->slot,
+		.errs = c->errs };
 	union {
 		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 	} cm;
 	struct iovec iov = { .iov_base = &d, .iov_len = sizeof(d) };
 	struct msghdr msg = { .msg_iov = &iov,
@@ -308,7 +303,7 @@ open_link(struct chat *c)
 		.msg_controllen = sizeof(cm.buf) };
 	struct cmsghdr *cmsg;
 	int64_t deadline = now_mono_usec() + CHAT_DOOR_WAIT_USEC;
-	int sp[2];
+	int sp[2], fds[2];
 	ssize_t r;
 
 	if (w->door == -1 ||
@@ -316,17 +311,20 @@ open_link(struct chat *c)
 		0, sp) == -1) {
 		if (w->door != -1)
 			log_warn("chat: socketpair");
-		chat_end(c, "restart", "restart", false);
+		chat_end(c, "restart", "restart");
 		return -1;
 	}
 	d.peerlen = w->peerlen;
 	memcpy(&d.peer, &w->peer, sizeof(d.peer));
+	fds[0] = sp[1];
+	fds[1] = c->fd;
 	memset(&cm, 0, sizeof(cm));
 	cmsg = CMSG_FIRSTHDR(&msg);
 	cmsg->cmsg_level = SOL_SOCKET;
 	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &sp[1], sizeof(int));
+	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+	atomic_store(&c->sl->hub_out, HUB_OUT_LINE);
 	for (;;) {
 		struct pollfd pfd = { .fd = w->door, .events = POLLOUT };
 		int64_t left = deadline - now_mono_usec();
@@ -339,72 +337,106 @@ open_link(struct chat *c)
 		(void)chat_poll(c, &pfd, 1, (int)(left / 1000) + 1);
 	}
 	close(sp[1]);
-	c->link = sp[0];
 	if (r != (ssize_t)sizeof(d)) {
+		/* The hub never got the socket: still ours to write. */
+		close(sp[0]);
 		if (!worker_terminate)
 			log_warn("chat: cannot reach the hub");
-		link_lost(c);
+		chat_end(c, worker_terminate ? "shutdown" : "restart",
+		    worker_terminate ? "shutdown" : "restart");
 		return -1;
 	}
+	c->link = sp[0];
 	return 0;
 }
 
-/* An OK from the hub: we are (still) in; note nick and room. */
+/* Our output is in the socket: hand over, and greet. */
 static void
-got_ok(struct chat *c, const char *line, size_t n)
+hello_release(struct chat *c)
 {
-	struct chat_server_evt evt;
-
-	c->greeted = true;
-	c->errs = 0;
-	if (n > 0 && chat_parse_server(line, n - 1, &evt) == 0 &&
-	    evt.type == CHAT_EVT_OK) {
-		memcpy(c->s->nick, evt.nick.p, evt.nick.n);
-		c->s->nick[evt.nick.n] = '\0';
-		memcpy(c->s->room, evt.room.p, evt.room.n);
-		c->s->room[evt.room.n] = '\0';
-	}
+	c->hello_held = false;
+	if (open_link(c) == -1)
+		return;
+	c->hello_wait = true;
+	pkt_send(c);
 }
 
-/* What a LINK_BYE line says, as one of our static reason strings. */
+/* "<nick> <room>" (LINK_OK) or from a LINK_DONE: for the close log. */
+static void
+note_names(struct chat *c, const char *p, size_t n)
+{
+	const char *sp = memchr(p, ' ', n);
+	size_t nl;
+
+	if (sp == NULL)
+		return;
+	nl = (size_t)(sp - p);
+	if (!chat_valid_name(p, nl) || !chat_valid_name(sp + 1, n - nl - 1))
+		return;
+	memcpy(c->s->nick, p, nl);
+	c->s->nick[nl] = '\0';
+	memcpy(c->s->room, sp + 1, n - nl - 1);
+	c->s->room[n - nl - 1] = '\0';
+}
+
+/* A reason word from the hub, as one of our static strings. */
 static const char *
-bye_reason(const char *line, size_t n)
+hub_reason(const char *p, size_t n)
 {
-	static const char *const known[] = { "slow", "shutdown" };
+	static const char *const known[] = { "quit", "idle", "slow", "shutdown",
+		"too-many-errors", "closed" };
 
-	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
-		size_t k = strlen(known[i]);
-
-		if (n == 4 + k + 1 && memcmp(line + 4, known[i], k) == 0)
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (strlen(known[i]) == n && memcmp(known[i], p, n) == 0)
 			return known[i];
-	}
-	return "restart";
+	return "closed";
 }
 
-/* Move up to CHAT_LINK_BATCH hub packets straight into the output. */
+/*
+ * LINK_DONE, its n bytes at out[0..n): the hub let go of the client.
+ * "<reason>[ <nick> <room>]\n", then what we are to write.
+ */
+static void
+got_done(struct chat *c, size_t n)
+{
+	const char *p = c->out;
+	const char *lf = memchr(p, '\n', n);
+	const char *sp;
+	size_t hdr;
+
+	close(c->link);
+	c->link = -1;
+	if (lf == NULL) {
+		log_warnx("chat: bad LINK_DONE from the hub");
+		chat_end(c, "restart", NULL); /* where it left us: unknown */
+		c->bye = NULL;
+		return;
+	}
+	hdr = (size_t)(lf - p);
+	sp = memchr(p, ' ', hdr);
+	chat_end(c, hub_reason(p, sp != NULL ? (size_t)(sp - p) : hdr), NULL);
+	c->bye = NULL; /* the hub's BYE, if any, is in what follows */
+	if (sp != NULL)
+		note_names(c, sp + 1, (size_t)(lf - sp - 1));
+	c->off = hdr + 1;
+	c->len = n;
+	if (c->off == c->len)
+		c->off = c->len = 0;
+}
+
+/* Read what the hub sent: answers to greetings, and the end. */
 static void
 read_link(struct chat *c)
 {
-	for (int i = 0; i < CHAT_LINK_BATCH && c->link != -1 && !c->end; i++) {
+	for (int i = 0; i < CHAT_LINK_BATCH && c->link != -1; i++) {
 		unsigned char type = 0;
 		struct iovec iov[2];
 		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-		size_t room = c->cap - CHAT_BYE_RESERVE - c->len;
-		const char *line;
-		size_t n;
 		ssize_t r;
 
-		if (room < LINK_PKT_MAX - 1 && c->off > 0) {
-			memmove(c->out, c->out + c->off, c->len - c->off);
-			c->len -= c->off;
-			c->off = 0;
-			room = c->cap - CHAT_BYE_RESERVE - c->len;
-		}
-		/* Only past max_backlog: the slow check ends it. */
-		if (room < LINK_PKT_MAX - 1)
-			return;
+		/* While the hub writes, out is empty: room for a LINK_DONE. */
 		iov[0] = (struct iovec){ &type, 1 };
-		iov[1] = (struct iovec){ c->out + c->len, LINK_PKT_MAX - 1 };
+		iov[1] = (struct iovec){ c->out, c->cap };
 		r = recvmsg(c->link, &msg, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -414,45 +446,27 @@ read_link(struct chat *c)
 			link_lost(c);
 			return;
 		}
-		if (r == 1 && type == LINK_SYNCED) {
-			c->synced = true;
-			continue;
-		}
-		if (r < 2 || (msg.msg_flags & MSG_TRUNC)) {
-			log_warnx("chat: bad packet from the hub");
+		if (msg.msg_flags & MSG_TRUNC) {
+			log_warnx("chat: oversized packet from the hub");
 			link_lost(c);
 			return;
 		}
-		line = c->out + c->len;
-		n = (size_t)r - 1;
-		c->len += n;
-		c->appended = true;
 		switch (type) {
-		case LINK_LINES:
-			break;
 		case LINK_OK:
-			c->reply_wait = false;
-			got_ok(c, line, n);
+			c->hello_wait = false;
+			c->greeted = true;
+			note_names(c, c->out, (size_t)r - 1);
 			break;
 		case LINK_ERR:
-			c->reply_wait = false;
-			count_error(c);
+			c->hello_wait = false;
 			break;
-		case LINK_REPLY:
-			c->reply_wait = false;
-			break;
-		case LINK_BYE:
-			/* Dropped by the hub; the BYE line is queued already.
-			 */
-			close(c->link);
-			c->link = -1;
-			chat_end(c, bye_reason(line, n), NULL, false);
+		case LINK_DONE:
+			got_done(c, (size_t)r - 1);
 			return;
 		default:
 			log_warnx("chat: packet of unknown type %u from the "
 				  "hub",
 			    type);
-			c->len -= n;
 			link_lost(c);
 			return;
 		}
@@ -475,8 +489,6 @@ handle_line(struct chat *c, const char *line, size_t len)
 	}
 	switch (cmd.cmd) {
 	case CHAT_CMD_GREETING:
-		if (c->link == -1 && open_link(c) == -1)
-			return;
 		/* "nick" or "nick room": the hub fills in the default room. */
 		memcpy(body, cmd.nick.p, cmd.nick.n);
 		n = cmd.nick.n;
@@ -485,11 +497,17 @@ handle_line(struct chat *c, const char *line, size_t len)
 			memcpy(body + n, cmd.room.p, cmd.room.n);
 			n += cmd.room.n;
 		}
-		ask_hub(c, LINK_HELLO, body, n);
+		c->pkt[0] = (char)LINK_HELLO;
+		c->npkt = n + 1;
+		if (c->link == -1) {
+			c->hello_held = true; /* until out is in the socket */
+			return;
+		}
+		c->hello_wait = true;
+		pkt_send(c);
 		return;
 	case CHAT_CMD_MSG:
 	case CHAT_CMD_ME:
-		c->errs = 0;
 		/* max_line <= LINK_MAX_LINE, so 3x that fits a packet. */
 		n = utf8_sanitize((const unsigned char *)cmd.text.p, cmd.text.n,
 		    body, LINK_PKT_MAX - 1);
@@ -501,21 +519,19 @@ handle_line(struct chat *c, const char *line, size_t len)
 		    n);
 		return;
 	case CHAT_CMD_NICK:
-		ask_hub(c, LINK_NICK, cmd.nick.p, cmd.nick.n);
+		to_hub(c, LINK_NICK, cmd.nick.p, cmd.nick.n);
 		return;
 	case CHAT_CMD_JOIN:
-		ask_hub(c, LINK_JOIN, cmd.room.p, cmd.room.n);
+		to_hub(c, LINK_JOIN, cmd.room.p, cmd.room.n);
 		return;
 	case CHAT_CMD_WHO:
-		c->errs = 0;
-		ask_hub(c, LINK_WHO, "", 0);
+		to_hub(c, LINK_WHO, "", 0);
 		return;
 	case CHAT_CMD_PING:
-		c->errs = 0;
-		ask_hub(c, LINK_PING, cmd.text.p, cmd.text.n);
+		to_hub(c, LINK_PING, cmd.text.p, cmd.text.n);
 		return;
 	case CHAT_CMD_QUIT:
-		chat_end(c, "quit", "quit", true);
+		chat_end(c, "quit", "quit");
 		return;
 	}
 }
@@ -561,39 +577,48 @@ read_client(struct chat *c)
 	if (r > 0) {
 		lb_commit(&c->lb, (size_t)r);
 		c->s->bytes_in += (uint64_t)r;
+		atomic_store_explicit(&c->sl->bytes_in, c->s->bytes_in,
+		    memory_order_relaxed);
 		c->last_in = now_mono_usec();
 		c->lb_dry = false;
 	} else if (r == 0) {
 		c->eof = true;
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		chat_end(c, errno == ECONNRESET ? "reset" : "error", NULL,
-		    false);
+		chat_end(c, errno == ECONNRESET ? "reset" : "error", NULL);
 	}
 }
 
 /* ------------------------------------------------------------ session */
 
-/*
- * The client sent its last byte and every line of it is handled: let the
- * room's lines up to now reach it (LINK_SYNC), then end.
- */
-static void
-client_closed(struct chat *c)
+/* What the hub tells the room (PART) for the way we end. */
+static const char *
+leave_word(const char *end)
 {
-	if (c->link == -1 || !c->greeted || c->synced ||
-	    (c->sync_at > 0 && now_mono_usec() >= c->sync_at)) {
-		chat_end(c, "eof", NULL, false);
-		return;
-	}
-	if (c->sync_at == 0) {
-		c->sync_at = now_mono_usec() + CHAT_LINGER_USEC;
-		to_hub(c, LINK_SYNC, "", 0);
-	}
+	if (strcmp(end, "quit") == 0 || strcmp(end, "idle") == 0 ||
+	    strcmp(end, "shutdown") == 0 || strcmp(end, "slow") == 0)
+		return end;
+	return "closed";
 }
 
 /*
- * The end: tell the hub why, queue the BYE, give the client up to
- * CHAT_LINGER_USEC to take what is queued and close, then return.
+ * No LINK_DONE in time: take the client back without a word. Shutting
+ * the socket for writing also ends any writing of the hub's (EPIPE), so
+ * nothing can follow whatever it left.
+ */
+static void
+give_up(struct chat *c)
+{
+	log_warnx("chat: the hub did not let go of its client in time");
+	close(c->link);
+	c->link = -1;
+	c->bye = NULL;
+	shutdown(c->fd, SHUT_WR);
+	c->gone = true;
+}
+
+/*
+ * The end, with the client ours to write: queue the BYE, give the client
+ * up to CHAT_LINGER_USEC to take what is queued and close, then return.
  */
 static void
 finish(struct chat *c)
@@ -602,21 +627,10 @@ finish(struct chat *c)
 	char line[64];
 	int n;
 
-	if (c->link != -1) {
-		if (c->leave) {
-			if (c->pkt_wait)
-				pkt_send(c); /* one try: then PART closed */
-			if (c->link != -1 && !c->pkt_wait)
-				to_hub(c, LINK_LEAVE, c->end, strlen(c->end));
-		}
-		if (c->link != -1)
-			close(c->link);
-		c->link = -1;
-	}
 	c->s->reason = c->end;
 	if (c->bye != NULL &&
 	    (n = chat_fmt_bye(line, sizeof(line), c->bye)) > 0)
-		(void)out_put(c, line, (size_t)n, true);
+		(void)out_put(c, line, (size_t)n);
 	if (c->gone || strcmp(c->end, "reset") == 0 ||
 	    strcmp(c->end, "error") == 0)
 		return;
@@ -644,8 +658,11 @@ finish(struct chat *c)
 		r = recv(c->fd, worker_buf, WORKER_BUFSZ, MSG_DONTWAIT);
 		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
 			return;
-		if (r > 0)
-			c->s->bytes_in += (uint64_t)r; /* counted, ignored */
+		if (r > 0) { /* counted, ignored */
+			c->s->bytes_in += (uint64_t)r;
+			atomic_store_explicit(&c->sl->bytes_in, c->s->bytes_in,
+			    memory_order_relaxed);
+		}
 	}
 }
 
@@ -664,18 +681,20 @@ chat_init(struct chat *c, struct session *s, const char *pre, size_t npre)
 	sigdelset(&c->waitmask, SIGTERM);
 	c->s = s;
 	c->cfg = cfg;
+	c->sl = &s->ctr->slot[s->w->slot];
 	c->fd = s->w->fd;
 	c->link = -1;
 	c->pre = pre;
 	c->npre = npre;
 	c->last_in = now_mono_usec();
-	c->cap = (size_t)cfg->max_backlog + LINK_PKT_MAX + CHAT_BYE_RESERVE;
+	c->cap = LINK_DONE_MAX + 64; /* a LINK_DONE, or ERRs and a BYE */
 	c->out = malloc(c->cap);
 	c->pkt = malloc(LINK_PKT_MAX);
 	c->lbstore = malloc(lbcap);
 	if (c->out == NULL || c->pkt == NULL || c->lbstore == NULL ||
 	    lb_init(&c->lb, c->lbstore, lbcap, cfg->max_line) == -1)
 		return -1;
+	/* The hub writes whole lines or batches of them: send each now. */
 	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd_set_nonblock(c->fd, true);
 }
@@ -687,6 +706,9 @@ chat_session(struct session *s, const char *pre, size_t npre)
 
 	s->proto = "chat";
 	s->bytes_in += npre;
+	s->bytes_live = true;
+	atomic_store_explicit(&s->ctr->slot[s->w->slot].bytes_in, s->bytes_in,
+	    memory_order_relaxed);
 	atomic_store_explicit(&s->ctr->slot[s->w->slot].kind, SLOT_CHAT,
 	    memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->ctr->chat_sessions_total, 1,
@@ -697,62 +719,73 @@ chat_session(struct session *s, const char *pre, size_t npre)
 		goto out;
 	}
 	/*
-	 * One turn per wakeup: handle buffered lines, move what the hub sent
-	 * on, then sleep in poll. Ends on EOF, idle, BYE, an error or SIGTERM
-	 * (poll returns EINTR: no SA_RESTART).
+	 * One turn per wakeup: handle buffered lines, hand over once our
+	 * output is out, then sleep in poll. The session ends on EOF, idle,
+	 * QUIT, an error, SIGTERM (poll returns EINTR: no SA_RESTART) or the
+	 * hub's word; then, while the hub writes, tell it and wait for it to
+	 * let go.
 	 */
 	for (;;) {
 		struct pollfd pfd[2];
 		int64_t now, idle_at = 0;
 		int timeout = -1, r;
-		nfds_t n = 1;
 
 		if (worker_terminate)
-			chat_end(&c, "shutdown", "shutdown", true);
+			chat_end(&c, "shutdown", "shutdown");
 		if (c.end == NULL && !c.lb_dry)
 			process_lines(&c);
-		if (c.appended) {
-			c.appended = false;
+		if (c.link == -1 && c.off < c.len)
 			flush(&c);
-			if (c.end == NULL && over_backlog(&c))
-				chat_end(&c, "slow", "slow", true);
-		}
+		if (c.end == NULL && c.hello_held && c.off == c.len)
+			hello_release(&c);
 		if (c.end == NULL && c.eof && c.lb_dry && !blocked(&c))
-			client_closed(&c);
-		if (c.end != NULL)
-			break;
-
-		pfd[0].fd = c.fd;
-		pfd[0].events = c.off < c.len ? POLLOUT : 0;
-		if (!c.eof && c.lb_dry && !blocked(&c))
-			pfd[0].events |= POLLIN;
-		if (c.link != -1) {
-			pfd[1].fd = c.link;
-			pfd[1].events = POLLIN | (c.pkt_wait ? POLLOUT : 0);
-			n = 2;
-		}
+			chat_end(&c, "eof", NULL);
 		now = now_mono_usec();
-		if (c.sync_at > 0)
-			timeout = (int)((c.sync_at - now + 999) / 1000);
-		else if (s->cfg->idle_timeout > 0) {
+		if (c.end != NULL) {
+			if (c.link != -1 && !c.leave_sent && !c.pkt_wait) {
+				const char *w = leave_word(c.end);
+
+				c.leave_sent = true;
+				to_hub(&c, LINK_LEAVE, w, strlen(w));
+			}
+			if (c.link == -1)
+				break;
+			if (now >= c.done_by) {
+				give_up(&c);
+				break;
+			}
+			timeout = (int)((c.done_by - now + 999) / 1000);
+		} else if (s->cfg->idle_timeout > 0) {
 			idle_at =
 			    c.last_in + (int64_t)s->cfg->idle_timeout * 1000000;
 			if (now >= idle_at) {
-				chat_end(&c, "idle", "idle", true);
-				break;
+				chat_end(&c, "idle", "idle");
+				continue;
 			}
 			timeout = (int)((idle_at - now + 999) / 1000);
 		}
-		r = chat_poll(&c, pfd, n, timeout);
+
+		/* The client: not at all once the end is decided. */
+		pfd[0].fd = c.end == NULL ? c.fd : -1;
+		pfd[0].events = c.link == -1 && c.off < c.len ? POLLOUT : 0;
+		if (!c.eof && c.lb_dry && !blocked(&c))
+			pfd[0].events |= POLLIN;
+		pfd[0].revents = 0;
+		pfd[1].fd = c.link;
+		pfd[1].events = POLLIN | (c.pkt_wait ? POLLOUT : 0);
+		pfd[1].revents = 0;
+		r = chat_poll(&c, pfd, 2, timeout);
 		if (r < 0 && errno != EINTR) {
-			chat_end(&c, "error", NULL, false);
-			break;
+			chat_end(&c, "error", NULL);
+			if (c.link == -1)
+				break;
+			continue;
 		}
 		if (r <= 0)
 			continue;
-		if (n == 2 && (pfd[1].revents & POLLOUT))
+		if (pfd[1].revents & POLLOUT)
 			pkt_send(&c);
-		if (n == 2 && c.link != -1 &&
+		if (c.link != -1 &&
 		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			read_link(&c);
 		if (pfd[0].revents & POLLOUT)
@@ -760,7 +793,7 @@ chat_session(struct session *s, const char *pre, size_t npre)
 		if (pfd[0].revents & POLLIN)
 			read_client(&c);
 		else if (pfd[0].revents & (POLLERR | POLLHUP))
-			chat_end(&c, "reset", NULL, false); /* an RST */
+			chat_end(&c, "reset", NULL); /* an RST */
 	}
 	finish(&c);
 out:

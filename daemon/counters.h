@@ -25,14 +25,19 @@ enum slot_kind { SLOT_FREE = 0, SLOT_STARTING, SLOT_ECHO, SLOT_CHAT };
  * (comm, exe, cgroup, unit...) for every connection, which cost far more
  * than the log line itself, and it still logs a worker killed by kill -9.
  * The worker updates its bytes as it goes and sets reason, nick and room;
- * the supervisor reads the slot only after the worker is gone.
+ * the supervisor reads the slot only after the worker is gone. A chat
+ * member's bytes_out is added to by the hub too, which writes to the
+ * client's socket itself (chatlink.h).
  */
 struct slot {
 	atomic_uchar kind; /* enum slot_kind */
 	char reason[23];   /* why the session ended; "" if it never said */
 	atomic_uint_least64_t bytes_in, bytes_out;
 	char nick[33], room[33]; /* chat only */
-	char pad[128 - 24 - 16 - 66];
+	/* Chat: written by the hub while it writes to this client, read by
+	 * the worker if the hub dies (enum hub_out, chatlink.h). */
+	atomic_uchar hub_out;
+	char pad[128 - 24 - 16 - 66 - 1];
 };
 _Static_assert(sizeof(struct slot) == 128, "a slot is two cache lines");
 

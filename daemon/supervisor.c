@@ -317,6 +317,7 @@ slot_clear(struct slot *sl)
 {
 	atomic_store(&sl->bytes_in, 0);
 	atomic_store(&sl->bytes_out, 0);
+	atomic_store(&sl->hub_out, 0);
 	sl->reason[0] = sl->nick[0] = sl->room[0] = '\0';
 	atomic_store(&sl->kind, SLOT_FREE);
 }

@@ -71,9 +71,12 @@ publish_end(const struct session *s)
 {
 	struct slot *sl = &s->ctr->slot[s->w->slot];
 
-	atomic_store_explicit(&sl->bytes_in, s->bytes_in, memory_order_relaxed);
-	atomic_store_explicit(&sl->bytes_out, s->bytes_out,
-	    memory_order_relaxed);
+	if (!s->bytes_live) {
+		atomic_store_explicit(&sl->bytes_in, s->bytes_in,
+		    memory_order_relaxed);
+		atomic_store_explicit(&sl->bytes_out, s->bytes_out,
+		    memory_order_relaxed);
+	}
 	slot_set(sl->nick, sizeof(sl->nick), s->nick);
 	slot_set(sl->room, sizeof(sl->room), s->room);
 	slot_set(sl->reason, sizeof(sl->reason), s->reason);

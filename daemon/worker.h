@@ -43,6 +43,8 @@ struct session {
 	const char *proto;      /* "echo" or "chat" */
 	const char *reason;     /* why it ended: eof, idle, reset, ... */
 	uint64_t bytes_in, bytes_out;
+	bool bytes_live; /* kept current in the slot as they go (chat: the
+			    hub adds bytes_out there too): not stored at end */
 	char nick[33], room[33]; /* chat only, for the close log line */
 };
 

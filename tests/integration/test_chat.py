@@ -18,6 +18,7 @@ from echodtest import (Echod, TestFailure, check, connect, echo_roundtrip,
                        proc_comm, wait_for)
 
 TIMEOUTS = {"test_stalled_member_is_dropped_and_others_lose_nothing": 90,
+            "test_partial_writes_never_cut_or_mix_lines": 90,
             "test_stalled_member_does_not_hold_back_the_room": 90}
 
 MSG_RX = re.compile(rb"^(MSG|ME) (\d+) (\S+) (.*)$")
@@ -180,6 +181,47 @@ def worker_of(d, client):
         if inode in socket_inodes(pid):
             return pid
     raise TestFailure("no worker holds the connection of %s" % client.nick)
+
+
+def server_tx_queue(d, client):
+    """Bytes in echod's send queue for a client's connection (/proc/net/tcp)."""
+    lport = client.s.getsockname()[1]
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            p = line.split()
+            if (int(p[1].rsplit(":", 1)[1], 16) == d.port
+                    and int(p[2].rsplit(":", 1)[1], 16) == lport):
+                return int(p[4].split(":")[0], 16)
+    raise TestFailure("no server socket for local port %d" % lport)
+
+
+SERVER_LINE = re.compile(rb"^(OK \S+ \S+ \d+|(MSG|ME) \d+ \S+ .+|JOIN \d+ \S+|PART \d+ \S+ \S+"
+                         rb"|NICK \d+ \S+ \S+|WHO( \S+)*|PONG( \S+)?|ERR \S+( .*)?|BYE \S+)$")
+
+
+def whole_lines(data, who):
+    """The lines of a byte stream read to EOF; every complete line must be a
+    well-formed server line. Returns (lines, fragment after the last LF)."""
+    parts = data.split(b"\n")
+    frag = parts.pop()
+    for x in parts:
+        check(SERVER_LINE.match(x), "%s got a cut or mixed line: %r" % (who, x[:120]))
+    return parts, frag
+
+
+def read_to_eof(sock, timeout=10.0):
+    """Every byte until EOF (a reset counts as EOF)."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            d = sock.recv(65536)
+            if not d:
+                return data
+            data += d
+    except ConnectionResetError:
+        return data
 
 
 # ------------------------------------------------------------------ basics
@@ -449,6 +491,25 @@ def test_errors_before_the_greeting_count_too():
               "codes: %r" % lines[:2])
 
 
+def test_local_errs_keep_their_place_among_room_lines():
+    # The worker refuses bad lines itself but hands its ERRs to the hub,
+    # which writes them in their place among the room lines and answers.
+    with Echod() as d:
+        a = Chat(d.port, "a")
+        b = Chat(d.port, "b")
+        a.expect("JOIN ")
+        a.s.sendall(b"MSG one\nBOGUS\nWHO\nMSG \xff\xfe\nPING p\nME two\n"
+                    + b"MSG " + b"x" * 2000 + b"\nMSG three\n")
+        got = [a.line() for _ in range(8)]
+        want = [b"MSG", b"ERR unknown-command", b"WHO a b", b"ERR bad-utf8",
+                b"PONG p", b"ME", b"ERR line-too-long", b"MSG"]
+        check(all(g.startswith(w) for g, w in zip(got, want)), "order: %r" % got)
+        check([msg_fields(got[i])[3] for i in (0, 5, 7)] == [b"one", b"two", b"three"],
+              "texts: %r" % got)
+        check([msg_fields(b.line())[3] for _ in range(3)] == [b"one", b"two", b"three"],
+              "the other member")
+
+
 # ------------------------------------------------------------ slow member
 
 def talk(d, nick_prefix, talkers, lines_each, size, stalled_gone=None, seconds=None):
@@ -557,15 +618,18 @@ def test_stalled_member_does_not_hold_back_the_room():
         check(not any(x.startswith(b"PART ") for g in got for x in g), "someone left")
         cs[0].send("WHO")
         check(cs[0].line() == b"WHO stalled t0 t1 t2", "stalled member gone")
-        # And it is stalled for real: its worker holds a backlog.
-        stalled.s.setblocking(False)
-        pid = worker_of(d, stalled)
-        check(proc_comm(pid) == "echod-worker", "worker")
+        # And it is stalled for real: its socket holds a backlog (the hub
+        # writes to it; the kernel's send queue is the member's queue).
+        check(server_tx_queue(d, stalled) > 1 << 20,
+              "stalled member's send queue: %d bytes" % server_tx_queue(d, stalled))
+        check(proc_comm(worker_of(d, stalled)) == "echod-worker", "worker")
 
 
-def test_stopped_worker_is_dropped_by_the_hub():
-    # A worker that cannot even drain its link (SIGSTOP) fills it: the hub
-    # drops it as slow, and says BYE slow once the worker runs again.
+def test_stopped_worker_does_not_stop_its_clients_lines():
+    # The hub writes to the client itself: a worker that is not running
+    # (SIGSTOP) does not hold its client's lines back. Its client then
+    # stops reading: the hub drops it as slow, and the worker, once it
+    # runs again, writes what the hub left it and BYE slow.
     with Echod(ini={"chat": {"max_backlog": "16K"}}) as d:
         a = Chat(d.port, "a")
         s = Chat(d.port, "stopped")
@@ -573,6 +637,11 @@ def test_stopped_worker_is_dropped_by_the_hub():
         pid = worker_of(d, s)
         os.kill(pid, signal.SIGSTOP)
         try:
+            for k in range(50):
+                a.send("MSG while stopped %d" % k)
+            for k in range(50):
+                check(msg_fields(s.line())[3] == b"while stopped %d" % k,
+                      "a stopped worker's client missed a line")
             pad = "q" * 900
             n = 0
             while n < 20000:
@@ -589,9 +658,127 @@ def test_stopped_worker_is_dropped_by_the_hub():
         lines = s.rest_until_eof(timeout=10)
         body = [x for x in lines if x]
         check(body and body[-1] == b"BYE slow", "stopped member's last line: %r" % body[-1:])
+        check(all(x.startswith(b"MSG ") for x in body[:-1]), "cut lines: %r" %
+              [x[:40] for x in body[:-1] if not x.startswith(b"MSG ")][:3])
         a.send("MSG after")
         a.until_msg(b"after")
         d.wait_log(r"slow member dropped .*: stopped in lobby", what="slow event")
+        d.wait_log(r"close .* chat: .* slow", what="close line with reason slow")
+
+
+def test_bursty_reader_is_not_dropped_under_max_backlog():
+    # A reader that takes its lines in bursts, never more than a third of
+    # max_backlog behind, keeps up over many times max_backlog; a stalled
+    # one in the same room is dropped. Paced by what arrives, not by time.
+    with Echod(ini={"chat": {"max_backlog": "64K"}}) as d:
+        bursty = Chat(d.port, "bursty", rcvbuf=4096)
+        stalled = Chat(d.port, "stalled", rcvbuf=4096)
+        t = Chat(d.port, "t")
+        t.sync()
+        bursty.sync()  # past the JOINs
+        pad = "b" * 480
+        seen = []
+        for burst in range(40):  # 40 x 40 lines of 500 bytes: 800K, 12x max_backlog
+            for k in range(40):
+                t.send("MSG %d %d %s" % (burst, k, pad))
+            t.until_msg(b"%d 39 %s" % (burst, pad.encode()))
+            time.sleep(0.05)  # bursty is not reading meanwhile
+            while len(seen) < 40 * (burst + 1):
+                line = bursty.line()
+                if line.startswith(b"PART "):  # the stalled one, once
+                    check(line.endswith(b" stalled slow"), "bursty got %r" % line)
+                    continue
+                check(line.startswith(b"MSG "), "bursty got %r" % line[:80])
+                seen.append(msg_fields(line)[3].split()[:2])
+        check(seen == [[b"%d" % i, b"%d" % k] for i in range(40) for k in range(40)],
+              "bursty lost or reordered lines")
+        t.send("WHO")
+        who = t.until("WHO")[-1]
+        check(who == b"WHO bursty t", "members: %r" % who)
+        # Whole lines, then BYE slow if it could still be delivered, else
+        # EOF, maybe after the first part of a line.
+        lines, frag = whole_lines(read_to_eof(stalled.s), "stalled")
+        check(lines[-1] == b"BYE slow" and not frag or frag.startswith(b"MSG ")
+              or not frag and lines[-1].startswith(b"MSG "),
+              "stalled's end: %r %r" % (lines[-1:], frag[:80]))
+
+
+def test_partial_writes_never_cut_or_mix_lines():
+    # Pairs of lines of max_line (8K) to members with 4K receive buffers
+    # and a 16K max_backlog: the second line of a pair does not fit whole
+    # in the socket, the hub keeps its rest and finishes it later (a third
+    # line before that would find the member past max_backlog).
+    # Whatever anyone gets is whole lines in the room's order; whoever is
+    # dropped (a reader that fell further behind) gets BYE slow after whole
+    # lines, or EOF; the others get every line.
+    with Echod(ini={"chat": {"max_line": "8192", "max_backlog": "16K"}}) as d:
+        readers = [Chat(d.port, "r%d" % i, rcvbuf=4096) for i in range(4)]
+        senders = [Chat(d.port, "s%d" % i) for i in range(3)]
+        for c in readers + senders:
+            c.sync()
+        per, text_len = 15, 8192 - 4
+        total = per * len(senders)
+        got = {}
+        errors = []
+
+        def text(i, k):
+            head = "%d %d " % (i, k)
+            return head + chr(ord("a") + (i * 7 + k) % 26) * (text_len - len(head))
+
+        def reader(c):
+            data, nmsg = b"", 0
+            try:
+                c.s.settimeout(20)
+                while nmsg < total:
+                    chunk = c.s.recv(4096)
+                    if not chunk:
+                        break
+                    nmsg += ((data or b"\n")[-4:] + chunk).count(b"\nMSG ")
+                    data += chunk
+                    if b"\nBYE slow\n" in data[-4000:]:
+                        data += read_to_eof(c.s)
+                        break
+            except Exception as e:  # noqa: B902 - reported below
+                errors.append("%s: %s" % (c.nick, e))
+            got[c.nick] = data
+
+        def sender():
+            try:
+                for j in range(total):  # s0 s1, s2 s0, s1 s2...
+                    senders[j % 3].send("MSG " + text(j % 3, j // 3))
+                    if j % 2:
+                        time.sleep(0.15)
+            except Exception as e:  # noqa: B902
+                errors.append("sender: %s" % e)
+
+        rs = [threading.Thread(target=reader, args=(c,)) for c in readers + senders]
+        ws = [threading.Thread(target=sender)]
+        for th in rs + ws:
+            th.start()
+        for th in ws + rs:
+            th.join(40)
+        check(not errors, "failed: %s; log: %s" % (errors[:3], d.log()[-1500:]))
+        views, kept = [], 0
+        for c in readers + senders:
+            lines, frag = whole_lines(got[c.nick], c.nick)
+            msgs = [msg_fields(x) for x in lines if x.startswith(b"MSG ")]
+            for kind, _, nick, body in msgs:
+                i, k = (int(x) for x in body.split()[:2])
+                check(nick == "s%d" % i and body == text(i, k).encode(),
+                      "%s: a line changed in transit" % c.nick)
+            views.append([m[3][:10] for m in msgs])
+            if b"BYE slow" in lines or frag:
+                check(lines[-1] == b"BYE slow" and not frag or b"BYE" not in lines
+                      and frag.startswith(b"MSG "),
+                      "%s: the end: %r %r" % (c.nick, lines[-1:], frag[:40]))
+            else:
+                kept += 1
+                check(len(msgs) == total and not frag,
+                      "%s got %d lines and %r" % (c.nick, len(msgs), frag[:40]))
+        # One order for the room: every view is a prefix of the longest.
+        longest = max(views, key=len)
+        for v in views:
+            check(v == longest[:len(v)], "two members saw different orders")
 
 
 # ------------------------------------------------------------ processes
@@ -632,6 +819,56 @@ def test_kill_9_of_the_hub():
         check(time.monotonic() - t0 < 1.0, "chat back only after %.2fs" % (time.monotonic() - t0))
         check(hub_pid(d) != old, "same hub?")
         d.wait_log(r"chat hub killed by signal KILL", what="hub restart logged")
+
+
+def test_kill_9_of_a_worker_while_the_hub_writes_to_its_client():
+    # The hub holds the client's socket: when the worker dies, the hub
+    # drops the member (PART closed), lets the connection close, and the
+    # others lose nothing.
+    with Echod() as d:
+        v = Chat(d.port, "victim", rcvbuf=4096)  # reads nothing: a backlog
+        hub = hub_pid(d)
+        pid = worker_of(d, v)
+        killer = threading.Timer(1.0, os.kill, (pid, signal.SIGKILL))
+        killer.start()
+        cs, got, sent = talk(d, "t", 3, 300, 300, seconds=3)
+        killer.join()
+        check_nothing_lost(got, sent)
+        for g in got:
+            parts = [x for x in g if x.startswith(b"PART ")]
+            check(parts == [parts[0]] and parts[0].endswith(b" victim closed"),
+                  "PART lines: %r" % parts)
+        lines, frag = whole_lines(read_to_eof(v.s), "victim")
+        check(all(x.startswith((b"MSG ", b"JOIN ")) for x in lines), "victim got %r" % lines[-2:])
+        check(hub_pid(d) == hub, "the hub died")
+        d.wait_log(r"close .* chat: .* killed-KILL", what="close line of the killed worker")
+
+
+def test_kill_9_of_the_hub_leaves_no_half_line_followed_by_more():
+    # One member is left inside a line (a 60K line into a full socket: the
+    # hub keeps the rest) when the hub dies: it gets the part that was
+    # sent, then EOF, no BYE glued to it. A member at a line boundary gets
+    # BYE restart.
+    with Echod(ini={"chat": {"max_line": "65536", "max_backlog": "16K"}}) as d:
+        r = Chat(d.port, "reader")
+        s = Chat(d.port, "stuck", rcvbuf=4096)
+        a = Chat(d.port, "a")
+        r.sync()
+        s.sync()
+        a.sync()
+        a.send("MSG " + "z" * 60000)
+        for c in (r, a):
+            check(len(msg_fields(c.line())[3]) == 60000, "the long line")
+        wait_for(lambda: server_tx_queue(d, s) > 0, 5, what="a backlog for stuck")
+        os.kill(hub_pid(d), signal.SIGKILL)
+        for c in (r, a):
+            rest = c.rest_until_eof(timeout=5)
+            check(rest in ([b"BYE restart", b""], [b""]), "%s after hub death: %r" % (c.nick, rest))
+        data = b"".join(x + b"\n" for x in s.lines) + s.buf + read_to_eof(s.s)
+        lines, frag = whole_lines(data, "stuck")
+        check(frag and b"z" * 100 in frag and frag.strip(b"z") .startswith(b"MSG ")
+              and not frag.endswith(b"BYE restart"), "stuck's last bytes: %r" % frag[-60:])
+        check(b"BYE" not in frag, "BYE after a half line: %r" % frag[-60:])
 
 
 def test_sigterm_says_bye_shutdown_to_everyone():
