@@ -76,7 +76,8 @@ DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
               daemon/counters.c daemon/conntable.c daemon/classify.c \
               daemon/listener.c daemon/supervisor.c daemon/control.c \
               daemon/worker.c daemon/echo.c daemon/chat.c daemon/hub.c \
-              daemon/rooms.c daemon/remain.c daemon/sanitize.c
+              daemon/rooms.c daemon/remain.c daemon/sanitize.c \
+              daemon/forkprep.c
 
 CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/args.c ctl/target.c ctl/conn.c \
               ctl/display.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \

@@ -331,3 +331,43 @@ def test_port_in_use_is_a_clear_error():
             check("Address already in use" in d.log(), "unclear error: %s" % d.log())
         finally:
             d.kill_all()
+
+
+def exe_segments(pid):
+    """{perms: (size_kb, rss_kb, anon_kb)} of the echod binary's read-only
+    mappings in pid, from smaps."""
+    exe = os.readlink("/proc/%d/exe" % pid)
+    out, cur = {}, None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and ":" in head[3]:
+                cur = None
+                if head[-1] == exe and "w" not in head[1]:
+                    cur = head[1] + "@" + head[0]
+                    out[cur] = [0, 0, 0]
+            elif cur is not None and head[0] in ("Size:", "Rss:", "Anonymous:"):
+                out[cur][("Size:", "Rss:", "Anonymous:").index(head[0])] = int(head[1])
+    return out
+
+
+def test_children_inherit_the_code_page_tables():
+    # forkprep.c: the supervisor maps its code and rodata whole and gives
+    # each segment an anon_vma, so fork copies their page table entries: a
+    # spare that has run nothing of its own already maps all of its code.
+    with Echod(ini={"server": {"spares": "1"}}) as d:
+        wait_for(lambda: d.children_by_comm("echod-spare"), 5, what="a spare")
+        sup = exe_segments(d.pid)
+        check(len(sup) >= 2, "no read-only segments of the binary: %s" % sup)
+        for seg, (size, rss, anon) in sup.items():
+            check(rss == size, "supervisor %s: %d of %d kB mapped" % (seg, rss, size))
+            # Code and rodata: one private page, the rest shared with the
+            # page cache. (RELRO was written by the loader: all private.)
+            check(anon > 0, "supervisor %s: no anonymous page" % seg)
+            if seg.startswith("r-xp"):
+                check(anon <= 8, "supervisor code: %d kB private, want one page" % anon)
+        spare = exe_segments(d.children_by_comm("echod-spare")[0])
+        code = [v for k, v in spare.items() if k.startswith("r-xp")]
+        check(code and code[0][1] == code[0][0],
+              "the spare's code is not mapped whole: %s" % spare)
+        check(echo_roundtrip(d.port, b"after") == b"after", "echo broken")
