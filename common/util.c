@@ -193,14 +193,6 @@ strlcpy_checked(char *dst, const char *src, size_t cap)
 	return 0;
 }
 
-static int
-cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
-}
-
 int
 close_fds_except(const int *keep, size_t nkeep)
 {
@@ -211,8 +203,15 @@ close_fds_except(const int *keep, size_t nkeep)
 		errno = EINVAL;
 		return -1;
 	}
-	memcpy(sorted, keep, nkeep * sizeof(int));
-	qsort(sorted, nkeep, sizeof(int), cmp_int);
+	/* Insertion sort: a handful of fds, and no qsort (which may
+	 * allocate) in a child just forked. */
+	for (size_t i = 0; i < nkeep; i++) {
+		size_t j = i;
+
+		for (; j > 0 && sorted[j - 1] > keep[i]; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = keep[i];
+	}
 	for (size_t i = 0; i < nkeep; i++) {
 		if (sorted[i] < (int)from)
 			continue;

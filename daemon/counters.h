@@ -51,8 +51,13 @@ struct counters {
 	/* Written by the hub only; reset by the supervisor if it dies. */
 	atomic_uint chat_members;
 	atomic_uint rooms;
-	/* One per worker slot, indexed by the slot the supervisor assigns. */
-	struct slot slot[ECHOD_MAX_CONNECTIONS];
+	/*
+	 * One per worker slot, indexed by the slot the supervisor assigns.
+	 * Aligned so that no slot straddles two pages: the shared mapping is
+	 * not copied at fork, and each page a worker touches in it is a page
+	 * fault.
+	 */
+	_Alignas(128) struct slot slot[ECHOD_MAX_CONNECTIONS];
 };
 
 /* Map the counters; NULL with errno on failure. */

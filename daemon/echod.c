@@ -18,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "supervisor.h"
+#include "worker.h"
 
 #ifndef ECHOD_VERSION
 #define ECHOD_VERSION "0.1.0"
@@ -147,5 +148,6 @@ main(int argc, char **argv)
 	/* Before the first fork: cheaper children (forkprep.c). */
 	log_debug("fork: page tables of %u read-only segments shared with "
 	    "children", forkprep());
+	worker_prefault();
 	return supervisor_run(&sv);
 }

@@ -388,6 +388,7 @@ dispatch(struct supervisor *sv, int fd, const struct sockaddr_storage *peer,
 			memcpy(&w.peer, peer, plen);
 			child_close_fds(fd, sv->door[1]);
 			worker_child_init();
+			worker_set_role("worker");
 			worker_run(&sv->cfg, sv->ctr, &w);
 		}
 		if (pid == -1 || (c = ct_add(&sv->ct, pid, CHILD_WORKER)) ==

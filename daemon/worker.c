@@ -27,6 +27,18 @@ on_term(int sig)
 }
 
 void
+worker_prefault(void)
+{
+	/*
+	 * The first page of the buffer, and the flag that may sit on a page of
+	 * its own, made present in the supervisor so that fork copies them:
+	 * a worker's first read of the flag is then no page fault.
+	 */
+	worker_terminate = 0;
+	memset(worker_buf, 0, 1);
+}
+
+void
 worker_child_init(void)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -48,16 +60,21 @@ worker_child_init(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	worker_set_role("worker");
 }
 
 void
 worker_set_role(const char *role)
 {
-	char name[16];
+	char name[16] = "echod-";
+	size_t n = strnlen(role, sizeof(name) - 7);
 
-	/* ps, top and pgrep -x echod tell the supervisor from its children. */
-	snprintf(name, sizeof(name), "echod-%s", role);
+	/*
+	 * ps, top and pgrep -x echod tell the supervisor from its children.
+	 * No snprintf: this runs in every new child, where each code and
+	 * stack page touched for the first time is a page fault.
+	 */
+	memcpy(name + 6, role, n);
+	name[6 + n] = '\0';
 	prctl(PR_SET_NAME, name);
 	log_set_role(role);
 }
@@ -111,9 +128,18 @@ read_greeting(struct session *s, enum classify_result *cls)
 		}
 		if (r > 0)
 			n += (size_t)r;
-		if (deadline < 0)
+		/*
+		 * Almost every connection is decided by its first read; only
+		 * a partial greeting needs the clock (and a child's first
+		 * clock read is a page fault on the vDSO).
+		 */
+		if (deadline < 0) {
+			*cls = classify(worker_buf, n, false);
+			if (*cls != CLASSIFY_NEED_MORE)
+				return (ssize_t)n;
 			deadline = now_mono_usec() +
 			    (int64_t)s->cfg->greeting_wait * 1000;
+		}
 		*cls = classify(worker_buf, n, now_mono_usec() >= deadline);
 		if (*cls != CLASSIFY_NEED_MORE)
 			return (ssize_t)n;

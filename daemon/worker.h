@@ -59,6 +59,9 @@ void worker_child_init(void);
 /* Name this process "echod-<role>" (comm) and tag its log entries. */
 void worker_set_role(const char *role);
 
+/* In the supervisor, before the first fork (see forkprep.h). */
+void worker_prefault(void);
+
 noreturn void worker_run(const struct config *cfg, struct counters *ctr,
     struct worker_ctx *w);
 
