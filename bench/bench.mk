@@ -22,13 +22,18 @@ bench/epoll_echo: bench/epoll_echo.c
 bench/forkloop_echo: bench/forkloop_echo.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNFLAGS) -o $@ bench/forkloop_echo.c
 
+# The same loop linked statically: what any server paying one fork per
+# connection can reach on this machine, the practical ceiling for echod.
+bench/forkloop_echo_static: bench/forkloop_echo.c
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNFLAGS) -static -o $@ bench/forkloop_echo.c
+
 # Side-by-side comparison, about 7 minutes; the table goes to stdout and to
 # bench/results/latest.md. Needs root (installs peers, boots a container).
-bench: bench/echobench bench/epoll_echo bench/forkloop_echo daemon/echod
+bench: bench/echobench bench/epoll_echo bench/forkloop_echo bench/forkloop_echo_static daemon/echod
 	bench/compare --echod daemon/echod
 
 bench-clean:
-	rm -f bench/echobench bench/epoll_echo bench/forkloop_echo
+	rm -f bench/echobench bench/epoll_echo bench/forkloop_echo bench/forkloop_echo_static
 	rm -rf bench/results
 
 .PHONY: bench bench-clean
