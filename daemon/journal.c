@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -71,9 +72,26 @@ journal_open(const char *path)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/*
+	 * Blocking, like sd_journal_send's socket, but bounded: a journald
+	 * that is behind slows the sender down (no line lost), one that is
+	 * hung costs one JOURNAL_SEND_WAIT_USEC (log.c then stops waiting
+	 * until it answers again). A large send buffer, as libsystemd asks
+	 * for, lets a burst queue up to journald's datagram limit.
+	 */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
+	{
+		struct timeval tv = { .tv_usec = JOURNAL_SEND_WAIT_USEC };
+		int sz = 8 << 20;
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz,
+		    sizeof(sz)) == -1)
+			(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz,
+			    sizeof(sz));
+	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		int e = errno;
 
@@ -85,12 +103,15 @@ journal_open(const char *path)
 }
 
 int
-journal_send(int fd, const char *buf, size_t len)
+journal_send(int fd, const char *buf, size_t len, bool wait)
 {
+	int flags = MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT);
 	ssize_t r;
 
 	do {
-		r = send(fd, buf, len, MSG_NOSIGNAL);
+		r = send(fd, buf, len, flags);
 	} while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == EWOULDBLOCK)
+		errno = EAGAIN;
 	return r < 0 ? -1 : 0;
 }

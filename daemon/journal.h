@@ -28,10 +28,21 @@ bool journal_valid_name(const char *name);
 int journal_append(char *buf, size_t cap, size_t *len, const char *name,
     const char *value, size_t vlen);
 
-/* A non-blocking datagram socket connected to journald, or -1. */
+/*
+ * How long one entry may wait for room in journald's socket queue: long
+ * enough to ride out a burst (journald is a process like any other on a
+ * busy machine), short enough that a hung journald cannot stall echod.
+ */
+#define JOURNAL_SEND_WAIT_USEC 100000
+
+/* A datagram socket connected to journald (sends time out after
+ * JOURNAL_SEND_WAIT_USEC), or -1. */
 int journal_open(const char *path);
 
-/* Send one entry; 0 or -1 with errno (EAGAIN: journald is behind). */
-int journal_send(int fd, const char *buf, size_t len);
+/*
+ * Send one entry; 0 or -1 with errno (EAGAIN: journald had no room, after
+ * waiting up to JOURNAL_SEND_WAIT_USEC, or at once if !wait).
+ */
+int journal_send(int fd, const char *buf, size_t len, bool wait);
 
 #endif

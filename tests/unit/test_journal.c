@@ -1,4 +1,5 @@
 /* cmocka: the journal native protocol encoder and the notify env rules. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,7 +109,7 @@ test_send_datagram(void **state)
 	fd = journal_open(sun.sun_path);
 	assert_true(fd >= 0);
 	journal_append(buf, sizeof(buf), &len, "MESSAGE", "hi", 2);
-	assert_int_equal(journal_send(fd, buf, len), 0);
+	assert_int_equal(journal_send(fd, buf, len, true), 0);
 	assert_int_equal(recv(srv, got, sizeof(got), 0), (ssize_t)len);
 	assert_memory_equal(got, "MESSAGE=hi\n", len);
 	close(fd);
@@ -116,6 +117,43 @@ test_send_datagram(void **state)
 	unlink(sun.sun_path);
 	rmdir(path);
 	assert_int_equal(journal_open("/nonexistent/socket"), -1);
+}
+
+/*
+ * A journald that never reads: sends fill its queue, then fail with EAGAIN
+ * (after the bounded wait, or at once without it) instead of blocking the
+ * sender for ever; once it reads again, sends go through.
+ */
+static void
+test_send_to_a_stuck_journald(void **state)
+{
+	char path[] = "/tmp/echod-journal-test.XXXXXX";
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[256], got[256];
+	size_t len = 0;
+	int srv, fd, sent = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/socket", path);
+	srv = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_int_equal(bind(srv, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	fd = journal_open(sun.sun_path);
+	assert_true(fd >= 0);
+	journal_append(buf, sizeof(buf), &len, "MESSAGE", "queued", 6);
+	/* Bounded: the receiver's queue holds at most max_dgram_qlen. */
+	while (sent < 100000 && journal_send(fd, buf, len, false) == 0)
+		sent++;
+	assert_true(sent > 0 && sent < 100000);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(journal_send(fd, buf, len, true), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(recv(srv, got, sizeof(got), 0), (ssize_t)len);
+	assert_int_equal(journal_send(fd, buf, len, true), 0);
+	close(fd);
+	close(srv);
+	unlink(sun.sun_path);
+	rmdir(path);
 }
 
 static void
@@ -139,6 +177,7 @@ main(void)
 		cmocka_unit_test(test_no_overflow),
 		cmocka_unit_test(test_long_value_cut),
 		cmocka_unit_test(test_send_datagram),
+		cmocka_unit_test(test_send_to_a_stuck_journald),
 		cmocka_unit_test(test_env_pid_guard),
 	};
 
