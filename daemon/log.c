@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,8 +40,48 @@ static struct {
 	int level;
 	bool tty;
 	const char *role;
-	unsigned long dropped; /* entries journald had no room for */
-} lg = { -1, LOG_INFO, false, "supervisor", 0 };
+	/*
+	 * Entries journald had no room for. After a send that timed out, we
+	 * stop waiting (congested) until one goes through; then the count is
+	 * logged, so a gap in the journal is never silent.
+	 */
+	unsigned long dropped;
+	bool congested;
+} lg = { -1, LOG_INFO, false, "supervisor", 0, false };
+
+/*
+ * The supervisor formats its log lines (two per connection) in scratch
+ * memory mapped MADV_DONTFORK, not on its stack. After every fork the
+ * supervisor's stack pages are shared copy-on-write with the new child,
+ * so the 9 KiB a line needs there meant a page fault or three per line;
+ * pages children never inherit are never write-protected. Children do not
+ * have this mapping: they (rarely) log from their own stack.
+ */
+struct log_scratch {
+	char msg[1024];
+	char entry[JOURNAL_MAX_ENTRY];
+};
+static struct log_scratch *scratch;
+static pid_t scratch_pid;
+
+static void
+scratch_init(void)
+{
+	void *p;
+
+	if (scratch != NULL)
+		return;
+	p = mmap(NULL, sizeof(*scratch), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return; /* the stack will do */
+	if (madvise(p, sizeof(*scratch), MADV_DONTFORK) == -1) {
+		munmap(p, sizeof(*scratch));
+		return;
+	}
+	scratch = p;
+	scratch_pid = getpid();
+}
 
 /* True if $JOURNAL_STREAM ("dev:inode") names our stderr. */
 static bool
@@ -67,6 +108,7 @@ log_init(bool force_stderr)
 	}
 	if (!force_stderr && stderr_is_journal())
 		lg.journal_fd = journal_open(JOURNAL_SOCKET);
+	scratch_init();
 }
 
 void
@@ -139,28 +181,51 @@ emit_stderr(int prio, const char *msg)
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
+static void emit_journal(int, enum log_ev, const struct log_field *, size_t,
+    const char *, char *);
+
+static void
+report_dropped(void)
+{
+	char msg[160], entry[512];
+	unsigned long n = lg.dropped;
+
+	lg.dropped = 0;
+	snprintf(msg, sizeof(msg), "journald fell behind by more than %d ms: "
+	    "%lu log line%s lost", JOURNAL_SEND_WAIT_USEC / 1000, n,
+	    n == 1 ? "" : "s");
+	emit_journal(LOG_WARNING, EV_NONE, NULL, 0, msg, entry);
+}
+
+/* buf: JOURNAL_MAX_ENTRY bytes of scratch (see struct log_scratch). */
 static void
 emit_journal(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
-    const char *msg)
+    const char *msg, char *buf)
 {
-	char buf[JOURNAL_MAX_ENTRY];
 	char prio_s[2] = { (char)('0' + prio), '\0' };
 	size_t len = 0;
 	const char *id = log_msgid(ev);
 
-	journal_append(buf, sizeof(buf), &len, "MESSAGE", msg, strlen(msg));
-	journal_append(buf, sizeof(buf), &len, "PRIORITY", prio_s, 1);
-	journal_append(buf, sizeof(buf), &len, "SYSLOG_IDENTIFIER", "echod", 5);
-	journal_append(buf, sizeof(buf), &len, "ECHOD_ROLE", lg.role,
+	journal_append(buf, JOURNAL_MAX_ENTRY, &len, "MESSAGE", msg,
+	    strlen(msg));
+	journal_append(buf, JOURNAL_MAX_ENTRY, &len, "PRIORITY", prio_s, 1);
+	journal_append(buf, JOURNAL_MAX_ENTRY, &len, "SYSLOG_IDENTIFIER",
+	    "echod", 5);
+	journal_append(buf, JOURNAL_MAX_ENTRY, &len, "ECHOD_ROLE", lg.role,
 	    strlen(lg.role));
 	if (id != NULL)
-		journal_append(buf, sizeof(buf), &len, "MESSAGE_ID", id, 32);
+		journal_append(buf, JOURNAL_MAX_ENTRY, &len, "MESSAGE_ID", id,
+		    32);
 	for (size_t i = 0; i < nf && i < LOG_MAX_FIELDS; i++)
 		if (f[i].value != NULL)
-			journal_append(buf, sizeof(buf), &len, f[i].name,
+			journal_append(buf, JOURNAL_MAX_ENTRY, &len, f[i].name,
 			    f[i].value, strlen(f[i].value));
-	if (journal_send(lg.journal_fd, buf, len) == 0)
+	if (journal_send(lg.journal_fd, buf, len, !lg.congested) == 0) {
+		lg.congested = false;
+		if (lg.dropped > 0)
+			report_dropped();
 		return;
+	}
 	if (errno == ECONNREFUSED || errno == ENOTCONN) {
 		/* journald restarted: its socket is new. Try once more. */
 		int fd = journal_open(JOURNAL_SOCKET);
@@ -172,30 +237,49 @@ emit_journal(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
 			} else {
 				close(fd);
 			}
-			if (journal_send(lg.journal_fd, buf, len) == 0)
+			if (journal_send(lg.journal_fd, buf, len, false) == 0)
 				return;
 		}
 	}
 	if (errno == EAGAIN) {
 		lg.dropped++;
+		lg.congested = true;
 		return;
 	}
 	emit_stderr(prio, msg); /* journald gone: keep the line somewhere */
 }
 
 static void
+emit(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
+    const char *fmt, va_list ap, struct log_scratch *s)
+{
+	vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
+	if (lg.journal_fd != -1)
+		emit_journal(prio, ev, f, nf, s->msg, s->entry);
+	else
+		emit_stderr(prio, s->msg);
+}
+
+/* A child's log lines: rare, and a child may not touch the scratch. */
+static __attribute__((noinline)) void
+emit_on_stack(int prio, enum log_ev ev, const struct log_field *f,
+    size_t nf, const char *fmt, va_list ap)
+{
+	struct log_scratch s;
+
+	emit(prio, ev, f, nf, fmt, ap, &s);
+}
+
+static void
 vlog_event(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
     const char *fmt, va_list ap)
 {
-	char msg[1024];
-
 	if (!log_enabled(prio))
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (lg.journal_fd != -1)
-		emit_journal(prio, ev, f, nf, msg);
+	if (scratch != NULL && getpid() == scratch_pid)
+		emit(prio, ev, f, nf, fmt, ap, scratch);
 	else
-		emit_stderr(prio, msg);
+		emit_on_stack(prio, ev, f, nf, fmt, ap);
 }
 
 void
