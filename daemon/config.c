@@ -26,7 +26,7 @@
 #include "util.h"
 
 enum key_type { K_UINT, K_PORT, K_SIZE, K_BOOL, K_STR, K_ROOM, K_LEVEL,
-	K_PATH, K_MODE };
+	K_PATH, K_MODE, K_LOGCONN };
 
 struct key_def {
 	const char *section;
@@ -64,7 +64,7 @@ static const struct key_def keys[] = {
 	U("chat", "max_members_per_room", max_members_per_room, 1,
 	    ECHOD_MAX_CONNECTIONS),
 	U("chat", "greeting_wait", greeting_wait, 0, 10000),
-	S("log", "connections", K_BOOL, log_connections),
+	S("log", "connections", K_LOGCONN, log_connections),
 	S("log", "peer_addresses", K_BOOL, log_peer_addresses),
 	S("log", "level", K_LEVEL, log_level),
 	S("control", "socket", K_PATH, control_socket),
@@ -101,7 +101,7 @@ config_defaults(struct config *cfg)
 	cfg->max_rooms = 1024;
 	cfg->max_members_per_room = 1024;
 	cfg->greeting_wait = 250;
-	cfg->log_connections = true;
+	cfg->log_connections = LOG_CONN_YES;
 	cfg->log_peer_addresses = true;
 	cfg->log_level = LOG_INFO;
 	strcpy(cfg->control_socket, ECHOD_DEFAULT_CONTROL);
@@ -306,6 +306,18 @@ set_value(struct parse *p, const struct key_def *k, const char *value)
 			return;
 		}
 		*(bool *)(void *)field = b;
+		return;
+	case K_LOGCONN:
+		if (strcmp(value, "close") == 0) {
+			*(int *)(void *)field = LOG_CONN_CLOSE;
+			return;
+		}
+		if (parse_bool(value, &b) == -1) {
+			add_error(p->errs, p->line, k->name,
+			    "\"%.40s\" is not yes, no or close", value);
+			return;
+		}
+		*(int *)(void *)field = b ? LOG_CONN_YES : LOG_CONN_NO;
 		return;
 	case K_LEVEL:
 		for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {

@@ -24,6 +24,9 @@
 #define ECHOD_MAX_CONNECTIONS 100000
 #define ECHOD_MAX_SPARES 64
 
+/* [log] connections: no lines, the close line only, or accept and close. */
+enum log_connections { LOG_CONN_NO, LOG_CONN_CLOSE, LOG_CONN_YES };
+
 struct config {
 	char path[PATH_MAX];
 
@@ -47,7 +50,7 @@ struct config {
 	unsigned greeting_wait; /* milliseconds */
 
 	/* [log] */
-	bool log_connections;
+	int log_connections; /* enum log_connections */
 	bool log_peer_addresses;
 	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
 

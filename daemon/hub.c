@@ -214,7 +214,7 @@ log_member(enum log_ev ev, uint32_t id, const char *nick, const char *room,
 	size_t nf = 0;
 	int prio = ev == EV_CHAT_SLOW ? LOG_NOTICE : LOG_INFO;
 
-	if ((ev != EV_CHAT_SLOW && !hub.cfg.log_connections) ||
+	if ((ev != EV_CHAT_SLOW && hub.cfg.log_connections != LOG_CONN_YES) ||
 	    !log_enabled(prio))
 		return;
 	if (hub.cfg.log_peer_addresses && m->peerlen > 0) {

@@ -255,7 +255,7 @@ log_accept(const struct supervisor *sv, const struct child *c)
 	struct log_field f[2];
 	size_t nf;
 
-	if (!sv->cfg.log_connections || !log_enabled(LOG_INFO))
+	if (sv->cfg.log_connections != LOG_CONN_YES || !log_enabled(LOG_INFO))
 		return;
 	nf = peer_fields(sv, c, f, host, port, who);
 	log_event(LOG_INFO, EV_ACCEPT, f, nf, "accept %s", who);
@@ -278,7 +278,7 @@ log_close(const struct supervisor *sv, const struct child *c, int status,
 	const char *proto;
 	size_t nf;
 
-	if (!sv->cfg.log_connections || !log_enabled(LOG_INFO))
+	if (sv->cfg.log_connections == LOG_CONN_NO || !log_enabled(LOG_INFO))
 		return;
 	nf = peer_fields(sv, c, f, host, port, who);
 	proto = atomic_load(&sl->kind) == SLOT_CHAT ? "chat" : "echo";

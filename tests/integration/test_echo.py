@@ -174,3 +174,12 @@ def test_connection_logging_off():
         time.sleep(0.3)
         check("accept" not in d.log() and "close" not in d.log(),
               "connection lines logged with connections = no")
+
+
+def test_connection_logging_close_only():
+    # connections = close: the close line alone, naming the client.
+    with Echod(ini={"log": {"connections": "close"}}) as d:
+        echo_roundtrip(d.port, b"xyz")
+        d.wait_log(r"close 127\.0\.0\.1:\d+ echo: 3 bytes in, 3 out")
+        check("accept" not in d.log(),
+              "an accept line logged with connections = close: %s" % d.log())

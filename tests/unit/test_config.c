@@ -57,7 +57,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg.default_room, "lobby");
 	assert_int_equal(cfg.max_line, 1024);
 	assert_int_equal(cfg.max_backlog, 256 * 1024);
-	assert_true(cfg.log_connections);
+	assert_int_equal(cfg.log_connections, LOG_CONN_YES);
 	assert_true(cfg.log_peer_addresses);
 	assert_int_equal(cfg.log_level, LOG_INFO);
 	assert_string_equal(cfg.control_socket, "/run/echod/control.sock");
@@ -127,7 +127,7 @@ test_every_key(void **state)
 	assert_int_equal(cfg.max_rooms, 5);
 	assert_int_equal(cfg.max_members_per_room, 6);
 	assert_int_equal(cfg.greeting_wait, 0);
-	assert_false(cfg.log_connections);
+	assert_int_equal(cfg.log_connections, LOG_CONN_NO);
 	assert_false(cfg.log_peer_addresses);
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
 	assert_string_equal(cfg.control_socket, "/tmp/x.sock");
@@ -199,6 +199,29 @@ test_other_value_errors(void **state)
 	    "t.ini:2: max_connections: 100001 is not between 1 and 100000");
 	expect_one("[server]\nspares = 65\n",
 	    "t.ini:2: spares: 65 is not between 0 and 64");
+	expect_one("[log]\nconnections = closed\n",
+	    "t.ini:2: connections: \"closed\" is not yes, no or close");
+}
+
+/* [log] connections takes the booleans and "close". */
+static void
+test_log_connections(void **state)
+{
+	const char *in[] = { "yes", "on", "close", "no", "false" };
+	const int want[] = { LOG_CONN_YES, LOG_CONN_YES, LOG_CONN_CLOSE,
+		LOG_CONN_NO, LOG_CONN_NO };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		char text[64];
+		struct config cfg;
+		struct config_errors errs;
+
+		snprintf(text, sizeof(text), "[log]\nconnections = %s\n",
+		    in[i]);
+		assert_int_equal(parse(text, &cfg, &errs), 0);
+		assert_int_equal(cfg.log_connections, want[i]);
+	}
 }
 
 static void
@@ -361,6 +384,7 @@ main(void)
 		cmocka_unit_test(test_port_errors),
 		cmocka_unit_test(test_other_value_errors),
 		cmocka_unit_test(test_structure_errors),
+		cmocka_unit_test(test_log_connections),
 		cmocka_unit_test(test_every_problem_reported),
 		cmocka_unit_test(test_long_line_and_nul),
 		cmocka_unit_test(test_binary_garbage),
