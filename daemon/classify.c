@@ -3,8 +3,9 @@
 #include <string.h>
 
 #include "chatproto.h"
+#include "util.h"
 
-enum classify_result
+CHILD_PATH enum classify_result
 classify(const char *buf, size_t n, bool wait_over)
 {
 	static const char greeting[] = CHAT_GREETING; /* "CHAT/1 " */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "util.h"
 
 static const char *const msgids[EV_COUNT] = {
 	[EV_START] = "46b1a8d719364f5487daf9bf3a6363ea",
@@ -123,13 +124,13 @@ log_level(void)
 	return lg.level;
 }
 
-void
+CHILD_PATH void
 log_set_role(const char *role)
 {
 	lg.role = role;
 }
 
-int
+CHILD_PATH int
 log_fd(void)
 {
 	return lg.journal_fd;

@@ -115,7 +115,7 @@ update_status(struct supervisor *sv, int64_t now, bool force)
  * signalfd, control socket, other spares' channels) is closed, so no child
  * can accept, reload or outlive its purpose holding a listener.
  */
-static void
+CHILD_PATH static void
 child_close_fds(int a, int b)
 {
 	int keep[3] = { a, b, log_fd() };
@@ -160,6 +160,17 @@ want_spare(const struct supervisor *sv, int64_t now)
 	    now >= sv->spare_retry_at;
 }
 
+/* The new child's side of fork_spare: waits for one connection. */
+CHILD_PATH noreturn static __attribute__((noinline)) void
+spare_child(struct supervisor *sv, int chan)
+{
+	child_close_fds(chan, sv->door[1]);
+	worker_child_init();
+	worker_set_role("spare");
+	worker_spare(&sv->cfg, sv->ctr, chan,
+	    sv->cfg.chat_enabled ? sv->door[1] : -1);
+}
+
 static void
 fork_spare(struct supervisor *sv, int64_t now)
 {
@@ -173,13 +184,8 @@ fork_spare(struct supervisor *sv, int64_t now)
 		return;
 	}
 	pid = fork();
-	if (pid == 0) {
-		child_close_fds(ch[1], sv->door[1]);
-		worker_child_init();
-		worker_set_role("spare");
-		worker_spare(&sv->cfg, sv->ctr, ch[1],
-		    sv->cfg.chat_enabled ? sv->door[1] : -1);
-	}
+	if (pid == 0)
+		spare_child(sv, ch[1]);
 	close(ch[1]);
 	if (pid == -1 || (c = ct_add(&sv->ct, pid, CHILD_SPARE)) == NULL) {
 		if (pid == -1)
@@ -361,6 +367,21 @@ hand_to_spare(struct supervisor *sv, int fd, const struct handover *h,
 	return false;
 }
 
+/* The new child's side of dispatch, when no spare was idle. */
+CHILD_PATH noreturn static __attribute__((noinline)) void
+worker_child(struct supervisor *sv, int fd, const struct handover *h)
+{
+	struct worker_ctx w = { .fd = fd, .slot = h->slot,
+		.door = sv->cfg.chat_enabled ? sv->door[1] : -1,
+		.accepted_usec = h->accepted_usec, .peerlen = h->peerlen };
+
+	memcpy(&w.peer, &h->peer, h->peerlen);
+	child_close_fds(fd, sv->door[1]);
+	worker_child_init();
+	worker_set_role("worker");
+	worker_run(&sv->cfg, sv->ctr, &w);
+}
+
 static void
 dispatch(struct supervisor *sv, int fd, const struct sockaddr_storage *peer,
     socklen_t plen, const struct addr_key *key, int64_t now)
@@ -380,17 +401,8 @@ dispatch(struct supervisor *sv, int fd, const struct sockaddr_storage *peer,
 	if (!hand_to_spare(sv, fd, &h, &c)) {
 		pid_t pid = fork();
 
-		if (pid == 0) {
-			struct worker_ctx w = { .fd = fd, .slot = h.slot,
-				.door = sv->cfg.chat_enabled ? sv->door[1] : -1,
-				.accepted_usec = now, .peerlen = plen };
-
-			memcpy(&w.peer, peer, plen);
-			child_close_fds(fd, sv->door[1]);
-			worker_child_init();
-			worker_set_role("worker");
-			worker_run(&sv->cfg, sv->ctr, &w);
-		}
+		if (pid == 0)
+			worker_child(sv, fd, &h);
 		if (pid == -1 || (c = ct_add(&sv->ct, pid, CHILD_WORKER)) ==
 		    NULL) {
 			char who[ADDR_STRLEN];

@@ -19,7 +19,7 @@
 volatile sig_atomic_t worker_terminate;
 char worker_buf[WORKER_BUFSZ];
 
-static void
+CHILD_PATH static void
 on_term(int sig)
 {
 	(void)sig;
@@ -38,7 +38,7 @@ worker_prefault(void)
 	memset(worker_buf, 0, 1);
 }
 
-void
+CHILD_PATH void
 worker_child_init(void)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -62,19 +62,18 @@ worker_child_init(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-void
+CHILD_PATH void
 worker_set_role(const char *role)
 {
 	char name[16] = "echod-";
-	size_t n = strnlen(role, sizeof(name) - 7);
 
 	/*
 	 * ps, top and pgrep -x echod tell the supervisor from its children.
-	 * No snprintf: this runs in every new child, where each code and
-	 * stack page touched for the first time is a page fault.
+	 * A plain loop, no snprintf: this runs in every new child, where the
+	 * first touch of each code page costs (see CHILD_PATH).
 	 */
-	memcpy(name + 6, role, n);
-	name[6 + n] = '\0';
+	for (size_t i = 0; role[i] != '\0' && 6 + i < sizeof(name) - 1; i++)
+		name[6 + i] = role[i];
 	prctl(PR_SET_NAME, name);
 	log_set_role(role);
 }
@@ -83,7 +82,7 @@ worker_set_role(const char *role)
  * What the supervisor logs at close (see struct slot): bytes as they stand,
  * why the session ended, and for chat the nick and room it last had.
  */
-static void
+CHILD_PATH static void
 publish_end(const struct session *s)
 {
 	struct slot *sl = &s->ctr->slot[s->w->slot];
@@ -104,7 +103,7 @@ publish_end(const struct session *s)
  * idle_timeout (SO_RCVTIMEO); a partial greeting waits greeting_wait more.
  * Returns the number of bytes read into worker_buf, or -1 (reason set).
  */
-static ssize_t
+CHILD_PATH static ssize_t
 read_greeting(struct session *s, enum classify_result *cls)
 {
 	int fd = s->w->fd;
@@ -154,7 +153,7 @@ read_greeting(struct session *s, enum classify_result *cls)
 	}
 }
 
-void
+CHILD_PATH void
 worker_run(const struct config *cfg, struct counters *ctr,
     struct worker_ctx *w)
 {
@@ -163,11 +162,6 @@ worker_run(const struct config *cfg, struct counters *ctr,
 	enum classify_result cls = CLASSIFY_ECHO;
 	ssize_t n = 0;
 
-	if (cfg->log_peer_addresses)
-		addr_format((struct sockaddr *)&w->peer, w->peerlen, s.peer,
-		    sizeof(s.peer));
-	else
-		snprintf(s.peer, sizeof(s.peer), "a client");
 	if (cfg->chat_enabled)
 		n = read_greeting(&s, &cls);
 	if (n >= 0) {
@@ -181,7 +175,7 @@ worker_run(const struct config *cfg, struct counters *ctr,
 	_exit(0);
 }
 
-void
+CHILD_PATH void
 worker_spare(const struct config *cfg, struct counters *ctr, int chan,
     int door)
 {

@@ -39,7 +39,6 @@ struct session {
 	const struct config *cfg;
 	struct counters *ctr;
 	struct worker_ctx *w;
-	char peer[ADDR_STRLEN]; /* "1.2.3.4:5" or "a client" */
 	const char *proto;      /* "echo" or "chat" */
 	const char *reason;     /* why it ended: eof, idle, reset, ... */
 	uint64_t bytes_in, bytes_out;
