@@ -27,7 +27,7 @@ bench/forkloop_echo: bench/forkloop_echo.c
 bench/forkloop_echo_static: bench/forkloop_echo.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNFLAGS) -static -o $@ bench/forkloop_echo.c
 
-# Side-by-side comparison, about 7 minutes; the table goes to stdout and to
+# Side-by-side comparison, about 8 minutes; the table goes to stdout and to
 # bench/results/latest.md. Needs root (installs peers, boots a container).
 bench: bench/echobench bench/epoll_echo bench/forkloop_echo bench/forkloop_echo_static daemon/echod
 	bench/compare --echod daemon/echod
