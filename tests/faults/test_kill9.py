@@ -10,13 +10,12 @@ restarted."""
 import os
 import random
 import signal
-import socket
 import threading
 import time
 
 from chatclient import Chat
-from echodtest import (Echod, check, connect, random_bytes, recv_exactly,
-                       recv_until_eof, scaled, wait_for)
+from echodtest import (Echod, check, connect, echo_halfclose, random_bytes,
+                       recv_exactly, recv_until_eof, scaled, wait_for)
 
 
 def chat_answers(port):
@@ -36,23 +35,7 @@ def load(port, stop, stats, seed):
     while not stop.is_set():
         data = random_bytes(r.randint(1, 64 << 10), seed=r.random())
         try:
-            with connect(port, timeout=10) as s:
-                got = bytearray()
-
-                def reader():
-                    try:
-                        got.extend(recv_until_eof(s, timeout=10))
-                    except OSError:
-                        pass
-
-                t = threading.Thread(target=reader)
-                t.start()
-                try:
-                    s.sendall(data)
-                    s.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
-                t.join(15)
+            got = echo_halfclose(port, data, timeout=10)
         except OSError:
             stats["refused"] += 1
             continue

@@ -5,24 +5,10 @@ no start fails with "Address already in use"."""
 
 import signal
 
-from echodtest import Echod, check, connect, echo_roundtrip, recv_exactly, recv_until_eof
+from echodtest import (Echod, check, connect, echo_roundtrip, recv_exactly,
+                       recv_until_eof, time_wait_on_port)
 
 TIMEOUTS = {"test_stop_start_twenty_times_with_time_wait": 120}
-
-
-def time_wait_on_port(port):
-    n = 0
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(path) as f:
-                next(f)
-                for line in f:
-                    parts = line.split()
-                    if parts[3] == "06" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                        n += 1
-        except FileNotFoundError:
-            pass
-    return n
 
 
 def test_stop_start_twenty_times_with_time_wait():

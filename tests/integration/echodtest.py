@@ -93,6 +93,46 @@ def recv_until_eof(s, timeout=10.0, limit=64 << 20):
     raise TestFailure("more than %d bytes before EOF" % limit)
 
 
+
+def echo_halfclose(port, data, timeout=10.0):
+    """Connect, send data and half-close while a thread reads to EOF: the
+    bytes that came back (a prefix if the worker died). OSError if the
+    connection could not be made."""
+    with connect(port, timeout=timeout) as s:
+        got = bytearray()
+
+        def reader():
+            try:
+                got.extend(recv_until_eof(s, timeout=timeout))
+            except OSError:
+                pass
+
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        t.join(timeout + 5)
+    return bytes(got)
+
+
+def time_wait_on_port(port):
+    """Sockets in TIME_WAIT whose local port is `port` (/proc/net/tcp*)."""
+    n = 0
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[3] == "06" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                        n += 1
+        except FileNotFoundError:
+            pass
+    return n
+
 def echo_roundtrip(port, data, timeout=10.0):
     """Send data on a new connection, half-close, return all that comes back."""
     with connect(port, timeout=timeout) as s:

@@ -4,29 +4,13 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 from echodtest import (ECHOD, Echod, TestFailure, check, connect, echo_roundtrip,
-                       jam, proc_comm, recv_exactly, recv_until_eof, scaled, wait_for)
+                       jam, proc_comm, recv_exactly, recv_until_eof, scaled,
+                       time_wait_on_port, wait_for)
 
 TIMEOUTS = {"test_two_thousand_connections_no_zombie_no_fd_leak": 180}
-
-
-def time_wait_on_port(port):
-    """Sockets in TIME_WAIT whose local port is `port` (/proc/net/tcp*)."""
-    n = 0
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(path) as f:
-                next(f)
-                for line in f:
-                    parts = line.split()
-                    if parts[3] == "06" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                        n += 1
-        except FileNotFoundError:
-            pass
-    return n
 
 
 def listening_inodes(pid):

@@ -28,8 +28,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "faults"))
 
 from chatclient import Chat  # noqa: E402
-from echodtest import (Echod, Skip, connect, fd_count, proc_status_kb,  # noqa: E402
-                       random_bytes, recv_until_eof, wait_for)
+from echodtest import (Echod, Skip, echo_halfclose, fd_count,  # noqa: E402
+                       proc_status_kb, random_bytes, wait_for)
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
 WARMUP = min(20, max(2, SECONDS // 10))
@@ -56,23 +56,7 @@ def echo_load(port, stop, st, seed):
         n = r.choice([1, 100, 4096, 65536, 1 << 20])
         data = random_bytes(n, seed=r.random())
         try:
-            with connect(port, timeout=30) as s:
-                got = bytearray()
-
-                def reader():
-                    try:
-                        got.extend(recv_until_eof(s, timeout=30))
-                    except OSError:
-                        pass
-
-                t = threading.Thread(target=reader)
-                t.start()
-                try:
-                    s.sendall(data)
-                    s.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
-                t.join(40)
+            got = echo_halfclose(port, data, timeout=30)
         except OSError:
             st.add("echo_refused")
             continue
