@@ -260,6 +260,7 @@ clean: bench-clean
 
 distclean: clean
 
+BENCH_DEPS = deps-check
 include bench/bench.mk
 
 -include $(wildcard $(B)/*/*.d $(B)/tests/*.d $(B)/fuzz/*.d)

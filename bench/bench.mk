@@ -29,7 +29,10 @@ bench/forkloop_echo_static: bench/forkloop_echo.c
 
 # Side-by-side comparison, about 8 minutes; the table goes to stdout and to
 # bench/results/latest.md. Needs root (installs peers, boots a container).
-bench: bench/echobench bench/epoll_echo bench/forkloop_echo bench/forkloop_echo_static daemon/echod
+# BENCH_DEPS: what must come first (the top-level Makefile: deps-check, so
+# that a fresh machine installs inih and friends before echod is built).
+bench: $(BENCH_DEPS) bench/echobench bench/epoll_echo bench/forkloop_echo \
+    bench/forkloop_echo_static daemon/echod
 	bench/compare --echod daemon/echod
 
 bench-clean:
