@@ -72,7 +72,15 @@ def test_restart_binds_at_once_with_time_wait():
         for s in socks:
             check(recv_until_eof(s, timeout=10) == b"", "idle socket got data")
             s.close()
-        wait_for(lambda: time_wait_on_port(port) >= 20, 5, what="TIME_WAIT on the port")
+        # At least one is enough for the point of the test (a CI run once
+        # saw fewer than all 20 within 5 s; the count goes in the message).
+        seen = []
+        try:
+            wait_for(lambda: seen.append(time_wait_on_port(port)) or seen[-1] > 0,
+                     10, what="TIME_WAIT on the port")
+        except TestFailure:
+            raise TestFailure("no TIME_WAIT on port %d (counts seen: %s); echod log:\n%s"
+                              % (port, sorted(set(seen)), d.log()))
         check(d.stop() == 0, "echod did not exit 0")
         check(time_wait_on_port(port) > 0, "TIME_WAIT gone before the restart")
         t0 = time.monotonic()
