@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "chatctl.h"
+#include "chatproto.h"
 
 int
 args_error(const char *cmd, const char *fmt, ...)
@@ -18,6 +19,15 @@ args_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return usage_of(cmd);
+}
+
+int
+args_name(const char *cmd, char opt, const char *what, const char *value)
+{
+	if (chat_valid_name(value, strlen(value)))
+		return 0;
+	return args_error(cmd, "-%c: \"%.40s\" is not a valid %s: use 1 to %d "
+	    "of A-Z a-z 0-9 _ . -", opt, value, what, CHAT_NAME_MAX);
 }
 
 int

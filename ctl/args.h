@@ -21,6 +21,13 @@ int args_next(const char *cmd, int argc, char **argv, const char *opts);
  */
 int args_target(const char *cmd, int argc, char **argv, struct target *t);
 
+/*
+ * The value of -n (what = "nick") or -r ("room"): 0 if it is a valid
+ * CHAT/1 name, else a usage error naming the option and the rule; 2.
+ */
+int args_name(const char *cmd, char opt, const char *what,
+    const char *value);
+
 /* "chatctl CMD: message" and the command's usage line; returns 2. */
 int args_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

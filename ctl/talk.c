@@ -661,20 +661,14 @@ cmd_talk(int argc, char **argv)
 	while ((c = args_next("talk", argc, argv, "n:r:")) != -1) {
 		switch (c) {
 		case 'n':
-			if (!chat_valid_name(optarg, strlen(optarg)))
-				return args_error("talk",
-				    "-n: \"%.40s\" is not a valid nick: use 1 "
-				    "to %d of A-Z a-z 0-9 _ . -",
-				    optarg, CHAT_NAME_MAX);
+			if (args_name("talk", 'n', "nick", optarg) != 0)
+				return EXIT_USAGE;
 			snprintf(nick, sizeof(nick), "%s", optarg);
 			chosen = true;
 			break;
 		case 'r':
-			if (!chat_valid_name(optarg, strlen(optarg)))
-				return args_error("talk",
-				    "-r: \"%.40s\" is not a valid room: use 1 "
-				    "to %d of A-Z a-z 0-9 _ . -",
-				    optarg, CHAT_NAME_MAX);
+			if (args_name("talk", 'r', "room", optarg) != 0)
+				return EXIT_USAGE;
 			room = optarg;
 			break;
 		case 'h':

@@ -95,11 +95,8 @@ cmd_who(int argc, char **argv)
 	while ((opt = args_next("who", argc, argv, "r:")) != -1) {
 		switch (opt) {
 		case 'r':
-			if (!chat_valid_name(optarg, strlen(optarg)))
-				return args_error("who",
-				    "-r: \"%.40s\" is not a valid room: use 1 "
-				    "to %d of A-Z a-z 0-9 _ . -",
-				    optarg, CHAT_NAME_MAX);
+			if (args_name("who", 'r', "room", optarg) != 0)
+				return EXIT_USAGE;
 			room = optarg;
 			break;
 		case 'h':
