@@ -108,8 +108,18 @@ log_init(bool force_stderr)
 		lg.journal_fd = -1;
 	}
 	if (!force_stderr && stderr_is_journal())
-		lg.journal_fd = journal_open(JOURNAL_SOCKET);
+		log_use_journal(JOURNAL_SOCKET);
 	scratch_init();
+}
+
+void
+log_use_journal(const char *path)
+{
+	if (lg.journal_fd != -1)
+		close(lg.journal_fd);
+	lg.journal_fd = journal_open(path);
+	lg.dropped = 0;
+	lg.congested = false;
 }
 
 void
@@ -182,25 +192,9 @@ emit_stderr(int prio, const char *msg)
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
-static void emit_journal(int, enum log_ev, const struct log_field *, size_t,
-    const char *, char *);
-
-static void
-report_dropped(void)
-{
-	char msg[160], entry[512];
-	unsigned long n = lg.dropped;
-
-	lg.dropped = 0;
-	snprintf(msg, sizeof(msg), "journald fell behind by more than %d ms: "
-	    "%lu log line%s lost", JOURNAL_SEND_WAIT_USEC / 1000, n,
-	    n == 1 ? "" : "s");
-	emit_journal(LOG_WARNING, EV_NONE, NULL, 0, msg, entry);
-}
-
-/* buf: JOURNAL_MAX_ENTRY bytes of scratch (see struct log_scratch). */
-static void
-emit_journal(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
+/* One journal entry in buf (JOURNAL_MAX_ENTRY bytes); its length. */
+static size_t
+build_entry(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
     const char *msg, char *buf)
 {
 	char prio_s[2] = { (char)('0' + prio), '\0' };
@@ -221,10 +215,41 @@ emit_journal(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
 		if (f[i].value != NULL)
 			journal_append(buf, JOURNAL_MAX_ENTRY, &len, f[i].name,
 			    f[i].value, strlen(f[i].value));
+	return len;
+}
+
+/*
+ * Lines were lost: say how many, ahead of the next line, if journald has
+ * room now (no waiting: the line itself decides that). Until it does,
+ * the count keeps growing.
+ */
+static void
+report_dropped(void)
+{
+	char msg[160], entry[512];
+	size_t len;
+
+	snprintf(msg, sizeof(msg), "journald fell behind by more than %d ms: "
+	    "%lu log line%s lost", JOURNAL_SEND_WAIT_USEC / 1000, lg.dropped,
+	    lg.dropped == 1 ? "" : "s");
+	len = build_entry(LOG_WARNING, EV_NONE, NULL, 0, msg, entry);
+	if (journal_send(lg.journal_fd, entry, len, false) == 0) {
+		lg.dropped = 0;
+		lg.congested = false;
+	}
+}
+
+/* buf: JOURNAL_MAX_ENTRY bytes of scratch (see struct log_scratch). */
+static void
+emit_journal(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
+    const char *msg, char *buf)
+{
+	size_t len = build_entry(prio, ev, f, nf, msg, buf);
+
+	if (lg.dropped > 0)
+		report_dropped();
 	if (journal_send(lg.journal_fd, buf, len, !lg.congested) == 0) {
 		lg.congested = false;
-		if (lg.dropped > 0)
-			report_dropped();
 		return;
 	}
 	if (errno == ECONNREFUSED || errno == ENOTCONN) {

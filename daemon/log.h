@@ -51,6 +51,9 @@ struct log_field {
  * stream ($JOURNAL_STREAM names it) and force_stderr is false.
  */
 void log_init(bool force_stderr);
+/* Log to the journal socket at path (log_init: journald's; tests: a
+ * fake one). On failure, lines go to stderr. */
+void log_use_journal(const char *path);
 void log_set_level(int level);
 int log_level(void);
 /* "supervisor", "worker", "hub": sent as ECHOD_ROLE. */

@@ -14,7 +14,9 @@
 #include <cmocka.h>
 
 #include "journal.h"
+#include "log.h"
 #include "notify.h"
+#include "util.h"
 
 static void
 test_plain_fields(void **state)
@@ -119,6 +121,75 @@ test_send_datagram(void **state)
 	assert_int_equal(journal_open("/nonexistent/socket"), -1);
 }
 
+/* Datagrams waiting in srv, each checked for MESSAGE=want (if not NULL). */
+static int
+drain(int srv, const char *want)
+{
+	char got[JOURNAL_MAX_ENTRY];
+	ssize_t r;
+	int n = 0;
+
+	while ((r = recv(srv, got, sizeof(got) - 1, MSG_DONTWAIT)) > 0) {
+		got[r] = '\0';
+		if (want != NULL)
+			assert_non_null(strstr(got, want));
+		n++;
+	}
+	return n;
+}
+
+/*
+ * log.c over a journald that stops reading: the lines that fit arrive, the
+ * rest are dropped (only the first one waits), and the next line that gets
+ * through is preceded by the count of lost ones.
+ */
+static void
+test_log_reports_lines_journald_had_no_room_for(void **state)
+{
+	char path[] = "/tmp/echod-journal-test.XXXXXX", want[96];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const int total = 60;
+	int srv, fit, n;
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/socket", path);
+	srv = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_int_equal(bind(srv, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	log_use_journal(sun.sun_path);
+	assert_true(log_to_journal());
+	/*
+	 * Only the first line that finds no room waits (100 ms); the other
+	 * ~50 are dropped at once. Were each to wait, this would take over
+	 * 5 s: the alarm makes that a failure (20 times the right time).
+	 */
+	alarm(2);
+	for (int i = 0; i < total; i++)
+		log_info("line %d", i);
+	fit = drain(srv, "MESSAGE=line ");
+	/* Bounded by the receiver's queue (net.unix.max_dgram_qlen). */
+	assert_true(fit > 0 && fit < total);
+	log_info("after");
+	snprintf(want, sizeof(want), "%d log lines lost", total - fit);
+	{
+		char got[JOURNAL_MAX_ENTRY];
+		ssize_t r = recv(srv, got, sizeof(got) - 1, MSG_DONTWAIT);
+
+		assert_true(r > 0);
+		got[r] = '\0';
+		assert_non_null(strstr(got, "journald fell behind"));
+		assert_non_null(strstr(got, want));
+		assert_non_null(strstr(got, "PRIORITY=4"));
+	}
+	n = drain(srv, "MESSAGE=after");
+	assert_int_equal(n, 1);
+	alarm(0);
+	log_use_journal("/nonexistent/socket");
+	close(srv);
+	unlink(sun.sun_path);
+	rmdir(path);
+}
+
 /*
  * A journald that never reads: sends fill its queue, then fail with EAGAIN
  * (after the bounded wait, or at once without it) instead of blocking the
@@ -146,8 +217,20 @@ test_send_to_a_stuck_journald(void **state)
 		sent++;
 	assert_true(sent > 0 && sent < 100000);
 	assert_int_equal(errno, EAGAIN);
-	assert_int_equal(journal_send(fd, buf, len, true), -1);
-	assert_int_equal(errno, EAGAIN);
+	/*
+	 * Waiting means waiting: at least most of JOURNAL_SEND_WAIT_USEC
+	 * (a lower bound the kernel guarantees, not a speed), and not for
+	 * ever (the alarm turns a hang into a failure).
+	 */
+	alarm(5);
+	{
+		int64_t t0 = now_mono_usec();
+
+		assert_int_equal(journal_send(fd, buf, len, true), -1);
+		assert_int_equal(errno, EAGAIN);
+		assert_true(now_mono_usec() - t0 >= JOURNAL_SEND_WAIT_USEC / 2);
+	}
+	alarm(0);
 	assert_int_equal(recv(srv, got, sizeof(got), 0), (ssize_t)len);
 	assert_int_equal(journal_send(fd, buf, len, true), 0);
 	close(fd);
@@ -178,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_long_value_cut),
 		cmocka_unit_test(test_send_datagram),
 		cmocka_unit_test(test_send_to_a_stuck_journald),
+		cmocka_unit_test(test_log_reports_lines_journald_had_no_room_for),
 		cmocka_unit_test(test_env_pid_guard),
 	};
 
