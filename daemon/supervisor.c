@@ -371,11 +371,9 @@ hand_to_spare(struct supervisor *sv, int fd, const struct handover *h,
 CHILD_PATH noreturn static __attribute__((noinline)) void
 worker_child(struct supervisor *sv, int fd, const struct handover *h)
 {
-	struct worker_ctx w = { .fd = fd, .slot = h->slot,
-		.door = sv->cfg.chat_enabled ? sv->door[1] : -1,
-		.accepted_usec = h->accepted_usec, .peerlen = h->peerlen };
+	struct worker_ctx w;
 
-	memcpy(&w.peer, &h->peer, h->peerlen);
+	worker_ctx_init(&w, h, fd, sv->cfg.chat_enabled ? sv->door[1] : -1);
 	child_close_fds(fd, sv->door[1]);
 	worker_child_init();
 	worker_set_role("worker");

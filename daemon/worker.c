@@ -132,16 +132,13 @@ read_greeting(struct session *s, enum classify_result *cls)
 		 * a partial greeting needs the clock (and a child's first
 		 * clock read is a page fault on the vDSO).
 		 */
-		if (deadline < 0) {
-			*cls = classify(worker_buf, n, false);
-			if (*cls != CLASSIFY_NEED_MORE)
-				return (ssize_t)n;
-			deadline = now_mono_usec() +
-			    (int64_t)s->cfg->greeting_wait * 1000;
-		}
-		*cls = classify(worker_buf, n, now_mono_usec() >= deadline);
+		*cls = classify(worker_buf, n,
+		    deadline >= 0 && now_mono_usec() >= deadline);
 		if (*cls != CLASSIFY_NEED_MORE)
 			return (ssize_t)n;
+		if (deadline < 0)
+			deadline = now_mono_usec() +
+			    (int64_t)s->cfg->greeting_wait * 1000;
 		/* Wait for the rest of the greeting, at most until deadline. */
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int64_t left = deadline - now_mono_usec();
@@ -176,6 +173,19 @@ worker_run(const struct config *cfg, struct counters *ctr,
 }
 
 CHILD_PATH void
+worker_ctx_init(struct worker_ctx *w, const struct handover *h, int fd,
+    int door)
+{
+	w->fd = fd;
+	w->door = door;
+	w->slot = h->slot;
+	w->accepted_usec = h->accepted_usec;
+	w->peerlen = h->peerlen <= sizeof(w->peer) ? h->peerlen :
+						     sizeof(w->peer);
+	memcpy(&w->peer, &h->peer, w->peerlen);
+}
+
+CHILD_PATH void
 worker_spare(const struct config *cfg, struct counters *ctr, int chan,
     int door)
 {
@@ -204,9 +214,6 @@ worker_spare(const struct config *cfg, struct counters *ctr, int chan,
 	memcpy(&w.fd, CMSG_DATA(c), sizeof(int));
 	close(chan);
 	worker_set_role("worker");
-	w.slot = h.slot;
-	w.accepted_usec = h.accepted_usec;
-	w.peerlen = h.peerlen <= sizeof(w.peer) ? h.peerlen : sizeof(w.peer);
-	memcpy(&w.peer, &h.peer, w.peerlen);
+	worker_ctx_init(&w, &h, w.fd, door);
 	worker_run(cfg, ctr, &w);
 }

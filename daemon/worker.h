@@ -65,6 +65,10 @@ noreturn void worker_run(const struct config *cfg, struct counters *ctr,
     struct worker_ctx *w);
 
 /* A spare: wait on chan for one connection, then worker_run(). */
+/* A worker's context from the supervisor's handover (peerlen bounded). */
+void worker_ctx_init(struct worker_ctx *w, const struct handover *h, int fd,
+    int door);
+
 noreturn void worker_spare(const struct config *cfg, struct counters *ctr,
     int chan, int door);
 
