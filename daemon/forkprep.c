@@ -4,10 +4,12 @@
  * fork() copies page table entries only for mappings that have anonymous
  * pages (an anon_vma). The executable's read-only segments (code, rodata)
  * have none, so the kernel leaves them out and every child takes a page
- * fault for each code or rodata page it touches: about a dozen per worker
- * on the accept-to-_exit path. On a virtual machine a page fault costs tens
- * of microseconds, and those faults were the largest cost of a connection
- * after fork itself (BENCHMARKS.md has the numbers).
+ * fault for each code or rodata page it touches: about ten per worker on
+ * the accept-to-_exit path (22.9 faults per connection before, 12.9
+ * after). What that buys in connections/s was +9% in the first A/B and
+ * within noise once the worker path itself was trimmed (BENCHMARKS.md,
+ * "Where a connection's time goes"); it is kept because it removes work
+ * from every child at the cost of one pass at start-up.
  *
  * So, once, before the first fork: map every page of those segments in the
  * supervisor (MADV_POPULATE_READ), and give each segment an anon_vma by
