@@ -69,7 +69,7 @@ INIH_LIBS     = $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
 
-COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c \
+COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c common/ipc.c \
               common/json.c \
               common/chatproto.c
 DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
