@@ -19,6 +19,8 @@ PREFIX   ?= /usr/local
 # whatever PREFIX: that is echod's compiled-in default.
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
+# The engine, echod's data plane: a program only echod runs.
+LIBEXECDIR ?= $(PREFIX)/lib/echod
 MANDIR     ?= $(PREFIX)/share/man
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd
 UNITDIR    ?= $(SYSTEMDDIR)/system
@@ -34,10 +36,13 @@ HARDEN    = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CPPFLAGS += -D_GNU_SOURCE -DECHOD_VERSION=\"$(VERSION)\" -Icommon -Idaemon -Ictl
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) $(HARDEN) -MMD -MP
 
-# SANITIZE=1: ASan+UBSan, dynamically linked (the sanitizers need it).
-# Otherwise echod is linked statically: a small static process forks about
-# 1.4x faster than a dynamically linked one on this kind of VM, and fork is
-# echod's one real cost per connection (see BENCHMARKS.md).
+# Two programs: echod, the control plane, linked dynamically with
+# libsystemd, inih and jansson; and echod-engine, the data plane that
+# forks once per connection, linked statically against libc alone: a small
+# static process forks much faster than one that maps libsystemd and its
+# six libraries (BENCHMARKS.md), and a process that parses client bytes
+# should map no compression or crypto code. SANITIZE=1: ASan+UBSan, both
+# dynamically linked (the sanitizers need it).
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
   FLAVOR    = asan
@@ -55,10 +60,11 @@ else
   STATIC   ?= 1
 endif
 ifeq ($(STATIC),1)
-  ECHOD_LDFLAGS = -static-pie
+  ENGINE_LDFLAGS = -static-pie
 else
-  ECHOD_LDFLAGS = -pie -Wl,-z,now -Wl,-z,relro
+  ENGINE_LDFLAGS = -pie
 endif
+ECHOD_LDFLAGS = -pie
 LDFLAGS += -Wl,-z,now -Wl,-z,relro
 
 B = build/$(FLAVOR)
@@ -68,16 +74,20 @@ FLAVOR_STAMP = build/.flavor-$(FLAVOR)
 INIH_LIBS     = $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
+SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c common/ipc.c \
               common/json.c \
               common/chatproto.c
-DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
-              daemon/counters.c daemon/conntable.c daemon/classify.c \
-              daemon/listener.c daemon/supervisor.c daemon/control.c \
-              daemon/worker.c daemon/echo.c daemon/chat.c daemon/hub.c \
-              daemon/rooms.c daemon/remain.c daemon/sanitize.c \
-              daemon/forkprep.c
+# The data plane's objects (echod-engine links nothing else), then the
+# control plane's.
+ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
+              daemon/hub.c daemon/rooms.c daemon/remain.c daemon/classify.c \
+              daemon/conntable.c daemon/counters.c daemon/forkprep.c \
+              daemon/log.c daemon/logrec.c daemon/sanitize.c
+CTLPLANE_SRCS = daemon/ctlplane.c daemon/control.c daemon/config.c \
+              daemon/listener.c daemon/journal.c
+DAEMON_SRCS = $(ENGINE_SRCS) $(CTLPLANE_SRCS)
 
 CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/args.c ctl/target.c ctl/conn.c \
               ctl/display.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \
@@ -97,7 +107,7 @@ UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 FUZZ_TARGETS = config classify chatproto termesc rooms
 REPLAY_BINS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
-PROGRAMS = daemon/echod ctl/chatctl
+PROGRAMS = daemon/echod daemon/echod-engine ctl/chatctl
 
 .PHONY: all run check check-asan tests deps deps-check clean distclean \
         install uninstall systemd-refresh bench fuzz fuzz-build soak
@@ -118,9 +128,28 @@ $(LIBCTL): $(LIBCTL_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 
 daemon/echod: $(B)/daemon/echod.o $(LIBDAEMON) $(LIBCOMMON) $(FLAVOR_STAMP)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(ECHOD_LDFLAGS) $(ECHOD_WRAP) -o $@ \
-	    $(B)/daemon/echod.o \
-	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(ECHOD_LDFLAGS) $(ECHOD_WRAP) -pthread \
+	    -o $@ $(B)/daemon/echod.o \
+	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS) $(SYSTEMD_LIBS)
+
+# Only libc: anything here that reached for libsystemd would not link.
+daemon/echod-engine: $(B)/daemon/engine_main.o $(LIBDAEMON) $(LIBCOMMON) \
+    $(FLAVOR_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(ENGINE_LDFLAGS) $(ECHOD_WRAP) -o $@ \
+	    $(B)/daemon/engine_main.o $(LIBDAEMON) $(LIBCOMMON)
+
+# Where echod looks for the engine when none sits next to it; rebuilt
+# when LIBEXECDIR changes.
+ENGINE_PATH_STAMP = $(B)/.engine-path
+$(ENGINE_PATH_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIBEXECDIR)/echod-engine' | cmp -s - $@ || \
+	    echo '$(LIBEXECDIR)/echod-engine' > $@
+$(B)/daemon/ctlplane.o: $(ENGINE_PATH_STAMP)
+$(B)/daemon/ctlplane.o: CPPFLAGS += \
+    -DECHOD_ENGINE_PATH=\"$(LIBEXECDIR)/echod-engine\"
+.PHONY: FORCE
+FORCE:
 
 # chatctl is linked dynamically: it forks nothing per connection.
 ctl/chatctl: $(CTL_OBJS) $(LIBCOMMON) $(FLAVOR_STAMP)
@@ -134,7 +163,7 @@ $(B)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON)
 	$(CC) $(CPPFLAGS) -DECHOD_SRCDIR=\"$(CURDIR)\" $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(foreach s,$(shell sed -n 's|^// WRAP: ||p' $<),-Wl,--wrap=$(s)) \
 	    $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON) $(INIH_LIBS) $(READLINE_LIBS) \
-	    $(CMOCKA_LIBS)
+	    $(SYSTEMD_LIBS) $(CMOCKA_LIBS) -pthread
 
 tests: $(UNIT_BINS) $(REPLAY_BINS)
 
@@ -194,7 +223,7 @@ $(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(LIBDAEMON) \
     $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ifuzz $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c \
-	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS)
+	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS) $(SYSTEMD_LIBS) -pthread
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
 
@@ -213,12 +242,14 @@ UNIT_SED = -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g'
 
 install: all
 	@if [ "$(SANITIZE)" = 1 ]; then \
-	    echo "install: build without SANITIZE=1 (the installed echod is static)" >&2; \
+	    echo "install: build without SANITIZE=1 (the installed engine is static)" >&2; \
 	    exit 1; fi
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 daemon/echod $(DESTDIR)$(SBINDIR)/echod
+	install -m 0755 daemon/echod-engine $(DESTDIR)$(LIBEXECDIR)/echod-engine
 	install -m 0755 ctl/chatctl $(DESTDIR)$(BINDIR)/chatctl
 	sed $(UNIT_SED) systemd/echod.service.in > $(DESTDIR)$(UNITDIR)/echod.service.tmp
 	chmod 0644 $(DESTDIR)$(UNITDIR)/echod.service.tmp
@@ -238,6 +269,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/echod $(DESTDIR)$(BINDIR)/chatctl \
+	    $(DESTDIR)$(LIBEXECDIR)/echod-engine \
 	    $(DESTDIR)$(UNITDIR)/echod.service $(DESTDIR)$(UNITDIR)/echod.socket \
 	    $(DESTDIR)$(CATALOGDIR)/echod.catalog \
 	    $(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man5/echod.ini.5 \

@@ -78,6 +78,7 @@
 
 #include "chatlink.h"
 #include "chatproto.h"
+#include "ipc.h"
 #include "linebuf.h"
 #include "log.h"
 #include "utf8.h"
@@ -110,8 +111,9 @@ struct chat {
 	char *out; /* ours to write (link closed): out[off..len) unsent */
 	size_t cap, off, len;
 
-	char *pkt; /* the packet to the hub being sent */
+	char *pkt; /* the payload of the message to the hub being sent */
 	size_t npkt;
+	uint16_t pkt_type;
 	bool pkt_wait; /* it waits for room in the link */
 	bool hello_held; /* a greeting waits for out to drain: handover */
 	bool hello_wait; /* a greeting waits for the hub's answer */
@@ -224,16 +226,17 @@ link_lost(struct chat *c)
 		c->bye = NULL;
 }
 
-/* Send c->pkt[0..npkt) to the hub; if the link is full, wait for room. */
+/* Send c->pkt to the hub; if the link is full, wait for room. */
 static void
 pkt_send(struct chat *c)
 {
-	ssize_t r;
+	int r;
 
 	do {
-		r = send(c->link, c->pkt, c->npkt, MSG_DONTWAIT | MSG_NOSIGNAL);
+		r = ipc_send(c->link, c->pkt_type, c->pkt, c->npkt, NULL, 0,
+		    MSG_DONTWAIT);
 	} while (r < 0 && errno == EINTR && !worker_terminate);
-	c->pkt_wait = r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	c->pkt_wait = r < 0 && errno == EAGAIN;
 	if (r < 0 && !c->pkt_wait)
 		link_lost(c);
 }
@@ -241,10 +244,10 @@ pkt_send(struct chat *c)
 static void
 to_hub(struct chat *c, enum link_type t, const char *p, size_t n)
 {
-	c->pkt[0] = (char)t;
-	if (n > 0 && p != c->pkt + 1) /* p may be NULL then (a bare PING) */
-		memmove(c->pkt + 1, p, n);
-	c->npkt = n + 1;
+	c->pkt_type = (uint16_t)t;
+	if (n > 0 && p != c->pkt) /* p may be NULL then (a bare PING) */
+		memmove(c->pkt, p, n);
+	c->npkt = n;
 	pkt_send(c);
 }
 
@@ -292,23 +295,10 @@ open_link(struct chat *c)
 	struct link_door d = { .magic = LINK_DOOR_MAGIC,
 		.slot = w->slot,
 		.errs = c->errs };
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-	} cm;
-	struct iovec iov = { .iov_base = &d, .iov_len = sizeof(d) };
-	struct msghdr msg = { .msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cm.buf,
-		.msg_controllen = sizeof(cm.buf) };
-	struct cmsghdr *cmsg;
 	int64_t deadline = now_mono_usec() + CHAT_DOOR_WAIT_USEC;
-	int sp[2], fds[2];
-	ssize_t r;
+	int sp[2], fds[2], r;
 
-	if (w->door == -1 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		0, sp) == -1) {
+	if (w->door == -1 || ipc_pair(sp, true) == -1) {
 		if (w->door != -1)
 			log_warn("chat: socketpair");
 		chat_end(c, "restart", "restart");
@@ -318,26 +308,20 @@ open_link(struct chat *c)
 	memcpy(&d.peer, &w->peer, sizeof(d.peer));
 	fds[0] = sp[1];
 	fds[1] = c->fd;
-	memset(&cm, 0, sizeof(cm));
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
 	atomic_store(&c->sl->hub_out, HUB_OUT_LINE);
 	for (;;) {
 		struct pollfd pfd = { .fd = w->door, .events = POLLOUT };
 		int64_t left = deadline - now_mono_usec();
 
-		r = sendmsg(w->door, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (r == (ssize_t)sizeof(d) || worker_terminate || left <= 0 ||
-		    (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-			errno != EINTR))
+		r = ipc_send(w->door, DOOR_MEMBER, &d, sizeof(d), fds, 2,
+		    MSG_DONTWAIT);
+		if (r == 0 || worker_terminate || left <= 0 ||
+		    (errno != EAGAIN && errno != EINTR))
 			break;
 		(void)chat_poll(c, &pfd, 1, (int)(left / 1000) + 1);
 	}
 	close(sp[1]);
-	if (r != (ssize_t)sizeof(d)) {
+	if (r != 0) {
 		/* The hub never got the socket: still ours to write. */
 		close(sp[0]);
 		if (!worker_terminate)
@@ -384,7 +368,7 @@ static const char *
 hub_reason(const char *p, size_t n)
 {
 	static const char *const known[] = { "quit", "idle", "slow", "shutdown",
-		"too-many-errors", "closed" };
+		"restart", "too-many-errors", "closed" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 		if (strlen(known[i]) == n && memcmp(known[i], p, n) == 0)
@@ -429,44 +413,36 @@ static void
 read_link(struct chat *c)
 {
 	for (int i = 0; i < CHAT_LINK_BATCH && c->link != -1; i++) {
-		unsigned char type = 0;
-		struct iovec iov[2];
-		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-		ssize_t r;
+		struct ipc_msg m;
+		int r;
 
 		/* While the hub writes, out is empty: room for a LINK_DONE. */
-		iov[0] = (struct iovec){ &type, 1 };
-		iov[1] = (struct iovec){ c->out, c->cap };
-		r = recvmsg(c->link, &msg, MSG_DONTWAIT);
+		r = ipc_recv(c->link, c->out, c->cap, &m, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (r < 0 && errno == EAGAIN)
 			return;
-		if (r <= 0) {
+		if (r < 0 && errno == EBADMSG)
+			log_warnx("chat: a malformed packet from the hub");
+		if (r <= 0 || !ipc_expect(&m, 0, c->cap, 0)) {
 			link_lost(c);
 			return;
 		}
-		if (msg.msg_flags & MSG_TRUNC) {
-			log_warnx("chat: oversized packet from the hub");
-			link_lost(c);
-			return;
-		}
-		switch (type) {
+		switch (m.type) {
 		case LINK_OK:
 			c->hello_wait = false;
 			c->greeted = true;
-			note_names(c, c->out, (size_t)r - 1);
+			note_names(c, c->out, m.len);
 			break;
 		case LINK_ERR:
 			c->hello_wait = false;
 			break;
 		case LINK_DONE:
-			got_done(c, (size_t)r - 1);
+			got_done(c, m.len);
 			return;
 		default:
 			log_warnx("chat: packet of unknown type %u from the "
-				  "hub",
-			    type);
+				  "hub", m.type);
 			link_lost(c);
 			return;
 		}
@@ -479,7 +455,7 @@ static void
 handle_line(struct chat *c, const char *line, size_t len)
 {
 	struct chat_client_cmd cmd;
-	char *body = c->pkt + 1;
+	char *body = c->pkt;
 	size_t n;
 	int rc = chat_parse_client(line, len, c->greeted, &cmd);
 
@@ -497,8 +473,8 @@ handle_line(struct chat *c, const char *line, size_t len)
 			memcpy(body + n, cmd.room.p, cmd.room.n);
 			n += cmd.room.n;
 		}
-		c->pkt[0] = (char)LINK_HELLO;
-		c->npkt = n + 1;
+		c->pkt_type = LINK_HELLO;
+		c->npkt = n;
 		if (c->link == -1) {
 			c->hello_held = true; /* until out is in the socket */
 			return;
@@ -510,8 +486,8 @@ handle_line(struct chat *c, const char *line, size_t len)
 	case CHAT_CMD_ME:
 		/* max_line <= LINK_MAX_LINE, so 3x that fits a packet. */
 		n = utf8_sanitize((const unsigned char *)cmd.text.p, cmd.text.n,
-		    body, LINK_PKT_MAX - 1);
-		if (n >= LINK_PKT_MAX - 1) {
+		    body, LINK_PKT_MAX);
+		if (n >= LINK_PKT_MAX) {
 			refuse(c, CHAT_ERR_LINE_TOO_LONG);
 			return;
 		}

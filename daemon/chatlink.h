@@ -1,12 +1,11 @@
 /*
  * What passes between a chat worker (chat.c) and the hub (hub.c).
  *
- * Each chat member has its own link: a socketpair(SOCK_SEQPACKET) the
- * worker makes at its first valid greeting. Through the door (SCM_RIGHTS,
- * with a struct link_door) the worker passes the hub two descriptors: its
- * end of the link, and a dup of the client's TCP socket. SEQPACKET keeps
- * packet boundaries, so a packet is simply one type byte followed by its
- * payload; nothing else frames it.
+ * Each chat member has its own link: an IPC channel (ipc.h) the worker
+ * makes at its first valid greeting. Through the door (a DOOR_MEMBER
+ * message with a struct link_door) the worker passes the hub two
+ * descriptors: its end of the link, and a dup of the client's TCP socket.
+ * Every packet on a link is one IPC message of a type below.
  *
  * One writer to the client at any moment:
  * - the worker, until the door packet is sent (it first sends everything
@@ -56,6 +55,9 @@ enum link_type {
 		     let go of the client; the worker writes them and ends */
 };
 
+/* The door's one message type: a member, with its link and socket. */
+enum door_msg { DOOR_MEMBER = 1 };
+
 /* Data sent with the link and the client's socket through the door. */
 #define LINK_DOOR_MAGIC 0x4543484du /* "ECHM" */
 struct link_door {
@@ -86,14 +88,14 @@ enum hub_out {
  */
 #define LINK_MAX_LINE 65536
 #define LINK_LINE_MAX CHAT_SERVER_LINE_MAX(LINK_MAX_LINE)
-#define LINK_PKT_MAX (1 + LINK_LINE_MAX)
-/* The longest reason word, and a LINK_DONE: reason, nick, room, the rest
- * of one write to the client (at most one line or WHO: LINK_LINE_MAX) and
- * a BYE line. */
+#define LINK_PKT_MAX LINK_LINE_MAX /* a payload */
+/* The longest reason word, and a LINK_DONE's payload: reason, nick, room,
+ * the rest of one write to the client (at most one line or WHO:
+ * LINK_LINE_MAX) and a BYE line. */
 #define LINK_REASON_MAX 22
 #define LINK_BYE_MAX (4 + LINK_REASON_MAX + 1)
 #define LINK_DONE_MAX                                                          \
-	(1 + LINK_REASON_MAX + 2 * (1 + CHAT_NAME_MAX) + 1 + LINK_LINE_MAX +   \
+	(LINK_REASON_MAX + 2 * (1 + CHAT_NAME_MAX) + 1 + LINK_LINE_MAX +       \
 	    LINK_BYE_MAX)
 
 #endif

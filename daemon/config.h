@@ -96,4 +96,17 @@ void config_error_format(const char *name, const struct config_error *e,
 /* "info", "warning", ... for a syslog priority. */
 const char *config_level_name(int level);
 
+/*
+ * Every string of a config that came from another process ends in NUL
+ * where its array does: a copy is never read past its end.
+ */
+static inline void
+config_terminate(struct config *cfg)
+{
+	cfg->path[sizeof(cfg->path) - 1] = '\0';
+	cfg->bind[sizeof(cfg->bind) - 1] = '\0';
+	cfg->default_room[sizeof(cfg->default_room) - 1] = '\0';
+	cfg->control_socket[sizeof(cfg->control_socket) - 1] = '\0';
+}
+
 #endif

@@ -1,16 +1,14 @@
 /*
- * The control socket (PROTOCOL.md section 4), served from the
- * supervisor's poll loop.
+ * The control socket (PROTOCOL.md section 4), served from the control
+ * plane's poll loop.
  *
  * Every client is non-blocking and has CONTROL_CLIENT_USEC from accept to
- * the end of its reply; a request longer than CONTROL_MAX_REQUEST is
- * answered with an error, not buffered. At most CONTROL_MAX_CLIENTS are
- * served at once; beyond that the socket is not polled and newcomers wait
- * in its backlog, so the worst a local client can do is make another
- * local client wait CONTROL_CLIENT_USEC. RELOAD runs supervisor_reload()
- * right here, synchronously: when the reply leaves, the new configuration
- * is in force (or the old one still is), which is what makes
- * `systemctl reload echod` synchronous.
+ * the end of its reply, and CONTROL_ANSWER_USEC more while its request is
+ * with the caller; a request longer than CONTROL_MAX_REQUEST is answered
+ * with an error, not buffered. At most CONTROL_MAX_CLIENTS are served at
+ * once; beyond that the socket is not polled and newcomers wait in its
+ * backlog. RELOAD is answered only once the new configuration is in force
+ * (or refused), which is what makes `systemctl reload echod` synchronous.
  *
  * The socket file: a stale one (nobody answers) is replaced, a live one is
  * never taken over, anything that is not a socket is left alone; the
@@ -33,7 +31,6 @@
 #include "json.h"
 #include "listener.h"
 #include "log.h"
-#include "supervisor.h"
 
 #ifndef ECHOD_VERSION
 #define ECHOD_VERSION "0.1.0"
@@ -43,10 +40,12 @@
 #define CONTROL_MAX_GROUPS 256		 /* supplementary groups looked at */
 #define CONTROL_ACCEPT_PAUSE_USEC 100000 /* after EMFILE and the like */
 
-enum cstate { C_FREE, C_READ, C_WRITE };
+/* A client reads its request, waits for the answer, gets it written. */
+enum cstate { C_FREE, C_READ, C_WAIT, C_WRITE };
 
 struct cclient {
 	enum cstate state;
+	uint32_t gen; /* with the index, the id the caller answers to */
 	int fd;
 	int64_t deadline;
 	struct ucred cred;
@@ -57,6 +56,8 @@ struct cclient {
 };
 
 static struct {
+	const struct control_ops *ops;
+	uint32_t gen;
 	int fd; /* the listening socket, -1 if none */
 	char path[sizeof(((struct config *)0)->control_socket)];
 	dev_t dev; /* of the socket file made here */
@@ -370,14 +371,13 @@ unlink_ours(void)
 }
 
 static void
-close_listener(struct supervisor *sv)
+close_listener(void)
 {
 	if (ctl.fd == -1)
 		return;
 	close(ctl.fd);
 	unlink_ours();
 	ctl.fd = -1;
-	sv->ctl_fd = -1;
 }
 
 /* ------------------------------------------------------------- clients */
@@ -389,18 +389,6 @@ client_close(struct cclient *c)
 	c->fd = -1;
 	c->state = C_FREE;
 	ctl.nclients--;
-}
-
-static void
-client_reply(struct cclient *c, const char *text)
-{
-	int n = snprintf(c->out, sizeof(c->out), "%s\n", text);
-
-	if (n < 0)
-		n = 0;
-	c->outlen = (size_t)n < sizeof(c->out) ? (size_t)n : sizeof(c->out) - 1;
-	c->outoff = 0;
-	c->state = C_WRITE;
 }
 
 static void
@@ -432,6 +420,18 @@ client_write(struct cclient *c)
 	client_close(c);
 }
 
+static void
+client_answer(struct cclient *c, const char *buf, size_t n)
+{
+	if (n > sizeof(c->out))
+		n = sizeof(c->out);
+	memcpy(c->out, buf, n);
+	c->outlen = n;
+	c->outoff = 0;
+	c->state = C_WRITE;
+	client_write(c);
+}
+
 /* One line for the protocol: no control characters in an ERR text. */
 static void
 one_line(char *s)
@@ -442,81 +442,102 @@ one_line(char *s)
 }
 
 static void
-do_status(struct supervisor *sv, struct cclient *c)
+client_line(struct cclient *c, const char *text)
 {
-	struct sv_stats st;
-	struct control_status cs = {.version = ECHOD_VERSION,
-	    .pid = (long)getpid(),
-	    .config_path = sv->cfg_path,
-	    .ls = &sv->ls,
-	    .st = &st,
-	    .cfg = &sv->cfg};
-	int n;
+	char line[512];
+	int n = snprintf(line, sizeof(line), "%s", text);
 
-	supervisor_stats(sv, &st);
-	n = control_format_status(&cs, c->out, sizeof(c->out));
-	if (n < 0) {
-		client_reply(c, "ERR status does not fit in a reply");
-		return;
-	}
-	c->outlen = (size_t)n;
-	c->outoff = 0;
-	c->state = C_WRITE;
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n] = '\0';
+	one_line(line);
+	line[n++] = '\n';
+	client_answer(c, line, (size_t)n);
 }
 
-static void
-do_reload(struct supervisor *sv, struct cclient *c)
+static struct cclient *
+client_by_id(uint32_t id)
+{
+	uint32_t i = id % CONTROL_MAX_CLIENTS;
+	struct cclient *c = &ctl.c[i];
+
+	if (c->state != C_WAIT || c->gen != id / CONTROL_MAX_CLIENTS)
+		return NULL;
+	return c;
+}
+
+void
+control_reply(uint32_t id, const char *buf, size_t n)
+{
+	struct cclient *c = client_by_id(id);
+
+	if (c != NULL)
+		client_answer(c, buf, n);
+}
+
+void
+control_reply_line(uint32_t id, bool ok, const char *text)
+{
+	struct cclient *c = client_by_id(id);
+	char line[480];
+
+	if (c == NULL)
+		return;
+	if (ok)
+		snprintf(line, sizeof(line), "OK");
+	else
+		snprintf(line, sizeof(line), "ERR %s",
+		    text != NULL && text[0] != '\0' ? text : "failed");
+	client_line(c, line);
+}
+
+/* RELOAD changes the running configuration: only for whom it may. */
+static bool
+may_reload(struct cclient *c)
 {
 	gid_t groups[CONTROL_MAX_GROUPS];
 	socklen_t glen = sizeof(groups);
 	struct control_peer peer = {.uid = c->cred.uid, .gid = c->cred.gid};
-	char msg[400], reply[420];
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
 		peer.groups = groups;
 		peer.ngroups = glen / sizeof(gid_t);
 	}
-	if (!control_permitted(
-		CONTROL_REQ_RELOAD, &peer, geteuid(), getegid())) {
-		log_notice("control: RELOAD from uid %u (pid %ld) refused: "
-			   "not root, echod's user or group",
+	if (control_permitted(CONTROL_REQ_RELOAD, &peer, geteuid(),
+	    getegid())) {
+		log_info("control: RELOAD from uid %u (pid %ld)",
 		    (unsigned)peer.uid, (long)c->cred.pid);
-		client_reply(c, "ERR permission denied: RELOAD needs root or "
-				"echod's user or group");
-		return;
+		return true;
 	}
-	log_info("control: RELOAD from uid %u (pid %ld)", (unsigned)peer.uid,
-	    (long)c->cred.pid);
-	msg[0] = '\0';
-	if (supervisor_reload(sv, msg, sizeof(msg)) == 0) {
-		client_reply(c, "OK");
-		return;
-	}
-	one_line(msg);
-	snprintf(
-	    reply, sizeof(reply), "ERR %s", msg[0] ? msg : "reload failed");
-	client_reply(c, reply);
+	log_notice("control: RELOAD from uid %u (pid %ld) refused: not root, "
+	    "echod's user or group", (unsigned)peer.uid, (long)c->cred.pid);
+	return false;
 }
 
 static void
-client_request(struct supervisor *sv, struct cclient *c, size_t n)
+client_request(struct cclient *c, size_t n, int64_t now)
 {
-	switch (control_parse_request(c->in, n)) {
-	case CONTROL_REQ_STATUS:
-		do_status(sv, c);
-		break;
-	case CONTROL_REQ_RELOAD:
-		do_reload(sv, c);
-		break;
-	case CONTROL_REQ_UNKNOWN:
-		client_reply(c, "ERR unknown-request");
-		break;
+	enum control_req req = control_parse_request(c->in, n);
+
+	if (req == CONTROL_REQ_UNKNOWN) {
+		client_line(c, "ERR unknown-request");
+		return;
 	}
-	client_write(c);
+	if (req == CONTROL_REQ_RELOAD && !may_reload(c)) {
+		client_line(c, "ERR permission denied: RELOAD needs root or "
+		    "echod's user or group");
+		return;
+	}
+	c->state = C_WAIT;
+	c->deadline = now + CONTROL_ANSWER_USEC;
+	ctl.ops->request(ctl.ops->arg,
+	    c->gen * CONTROL_MAX_CLIENTS + (uint32_t)(c - ctl.c), req);
 }
 
 static void
-client_read(struct supervisor *sv, struct cclient *c)
+client_read(struct cclient *c, int64_t now)
 {
 	/* Bounded by the buffer: every turn adds bytes or stops. */
 	while (c->inlen < sizeof(c->in)) {
@@ -535,7 +556,7 @@ client_read(struct supervisor *sv, struct cclient *c)
 		if (r == 0) {
 			/* A last line without LF still counts. */
 			if (c->inlen > 0)
-				client_request(sv, c, c->inlen);
+				client_request(c, c->inlen, now);
 			else
 				client_close(c);
 			return;
@@ -543,12 +564,11 @@ client_read(struct supervisor *sv, struct cclient *c)
 		nl = memchr(c->in + c->inlen, '\n', (size_t)r);
 		c->inlen += (size_t)r;
 		if (nl != NULL) {
-			client_request(sv, c, (size_t)(nl - c->in));
+			client_request(c, (size_t)(nl - c->in), now);
 			return;
 		}
 	}
-	client_reply(c, "ERR request-too-long");
-	client_write(c);
+	client_line(c, "ERR request-too-long");
 }
 
 static void
@@ -582,6 +602,7 @@ accept_clients(int64_t now)
 		}
 		c->fd = fd;
 		c->state = C_READ;
+		c->gen = ++ctl.gen % (UINT32_MAX / CONTROL_MAX_CLIENTS);
 		c->deadline = now + CONTROL_CLIENT_USEC;
 		c->inlen = c->outlen = c->outoff = 0;
 		ctl.nclients++;
@@ -596,7 +617,7 @@ accept_clients(int64_t now)
 /* ---------------------------------------------------------------- hooks */
 
 static void
-open_logged(struct supervisor *sv, const char *path, unsigned mode)
+open_logged(const char *path, unsigned mode)
 {
 	char err[400];
 	dev_t dev;
@@ -609,8 +630,8 @@ open_logged(struct supervisor *sv, const char *path, unsigned mode)
 				 : "keeping the current one");
 		return;
 	}
-	close_listener(sv);
-	ctl.fd = sv->ctl_fd = fd;
+	close_listener();
+	ctl.fd = fd;
 	snprintf(ctl.path, sizeof(ctl.path), "%s", path);
 	ctl.dev = dev;
 	ctl.ino = ino;
@@ -618,35 +639,30 @@ open_logged(struct supervisor *sv, const char *path, unsigned mode)
 }
 
 void
-control_open(struct supervisor *sv)
+control_open(const struct control_ops *ops, const char *path, unsigned mode)
 {
-	sv->ctl_fd = -1;
+	ctl.ops = ops;
 	ctl.fd = -1;
 	ctl.nclients = 0;
 	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		ctl.c[i] = (struct cclient){.state = C_FREE, .fd = -1};
-	snprintf(
-	    ctl.seen_path, sizeof(ctl.seen_path), "%s", sv->cfg.control_socket);
-	ctl.seen_mode = sv->cfg.control_mode;
-	open_logged(sv, sv->cfg.control_socket, sv->cfg.control_mode);
+	snprintf(ctl.seen_path, sizeof(ctl.seen_path), "%s", path);
+	ctl.seen_mode = mode;
+	open_logged(path, mode);
 }
 
 void
-control_close(struct supervisor *sv)
+control_close(void)
 {
 	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (ctl.c[i].state != C_FREE)
 			client_close(&ctl.c[i]);
-	close_listener(sv);
+	close_listener();
 }
 
-/* A reload changed [control] socket or mode: follow it. */
-static void
-follow_config(struct supervisor *sv)
+void
+control_configure(const char *path, unsigned mode)
 {
-	const char *path = sv->cfg.control_socket;
-	unsigned mode = sv->cfg.control_mode;
-
 	if (strcmp(path, ctl.seen_path) == 0 && mode == ctl.seen_mode)
 		return;
 	snprintf(ctl.seen_path, sizeof(ctl.seen_path), "%s", path);
@@ -659,12 +675,12 @@ follow_config(struct supervisor *sv)
 		return;
 	}
 	/* The new one first: if it cannot be made, the old one stays. */
-	open_logged(sv, path, mode);
+	open_logged(path, mode);
 }
 
 unsigned
-control_pollfds(struct supervisor *sv, struct pollfd *pfd, unsigned max,
-    int64_t now, int64_t *deadline)
+control_pollfds(struct pollfd *pfd, unsigned max, int64_t now,
+    int64_t *deadline)
 {
 	unsigned n = 0;
 
@@ -677,8 +693,6 @@ control_pollfds(struct supervisor *sv, struct pollfd *pfd, unsigned max,
 			client_close(c);
 		}
 	}
-	if (sv->state == SV_RUNNING)
-		follow_config(sv);
 	if (ctl.fd != -1 && n < max) {
 		bool paused = now < ctl.accept_resume_at;
 
@@ -695,7 +709,8 @@ control_pollfds(struct supervisor *sv, struct pollfd *pfd, unsigned max,
 
 		if (c->state == C_FREE)
 			continue;
-		pfd[n++] = (struct pollfd){.fd = c->fd,
+		/* A waiting client is polled for nothing but its deadline. */
+		pfd[n++] = (struct pollfd){.fd = c->state == C_WAIT ? -1 : c->fd,
 		    .events = c->state == C_READ ? POLLIN : POLLOUT};
 		if (*deadline <= 0 || c->deadline < *deadline)
 			*deadline = c->deadline;
@@ -704,8 +719,7 @@ control_pollfds(struct supervisor *sv, struct pollfd *pfd, unsigned max,
 }
 
 void
-control_events(
-    struct supervisor *sv, const struct pollfd *pfd, unsigned n, int64_t now)
+control_events(const struct pollfd *pfd, unsigned n, int64_t now)
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct cclient *c = NULL;
@@ -713,8 +727,7 @@ control_events(
 		if (pfd[i].fd < 0 || pfd[i].revents == 0)
 			continue;
 		if (pfd[i].fd == ctl.fd) {
-			if (sv->state == SV_RUNNING)
-				accept_clients(now);
+			accept_clients(now);
 			continue;
 		}
 		/* Matched by fd: a client closed meanwhile is skipped. */
@@ -725,8 +738,8 @@ control_events(
 		if (c == NULL)
 			continue;
 		if (c->state == C_READ)
-			client_read(sv, c);
-		else
+			client_read(c, now);
+		else if (c->state == C_WRITE)
 			client_write(c);
 	}
 }

@@ -1,9 +1,11 @@
 /*
  * The control socket (PROTOCOL.md section 4): a local AF_UNIX stream
- * socket in the supervisor answering STATUS and RELOAD, one request line
- * and one reply per connection. Clients are served from the supervisor's
- * poll loop, non-blocking, each with a deadline, so a client that connects
- * and says nothing cannot stall accepting.
+ * socket in the control plane answering STATUS and RELOAD, one request
+ * line and one reply per connection. Clients are served from the control
+ * plane's poll loop, non-blocking, each with a deadline, so a client that
+ * connects and says nothing stalls nobody. What a request does is not
+ * this file's business: it hands each one to the caller (struct
+ * control_ops), which answers now or later with control_reply().
  */
 #ifndef ECHOD_CONTROL_H
 #define ECHOD_CONTROL_H
@@ -14,10 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct supervisor;
 struct config;
 struct listen_set;
-struct sv_stats;
 
 #define CONTROL_MAX_CLIENTS 8
 #define CONTROL_MAX_POLLFDS (1 + CONTROL_MAX_CLIENTS)
@@ -25,33 +25,50 @@ struct sv_stats;
 #define CONTROL_MAX_REQUEST 256
 /* A reply, LF included. */
 #define CONTROL_MAX_REPLY 16384
-/* From accept to the last byte of the reply (RELOAD's own work aside). */
+/* From accept to the last byte of the reply, the answer's own work aside. */
 #define CONTROL_CLIENT_USEC 2000000
-
-/*
- * Create the socket named in [control] socket; logs and goes on without
- * one if it cannot (or if a live process already answers on it).
- */
-void control_open(struct supervisor *sv);
-/* Close the socket and every client; unlink the file if it is ours. */
-void control_close(struct supervisor *sv);
-/*
- * Fill pollfds (at most max); lower *deadline (0: none) to the next client
- * timeout. Also closes clients whose deadline has passed, and follows a
- * reload that changed [control] socket or mode.
- */
-unsigned control_pollfds(struct supervisor *sv, struct pollfd *pfd,
-    unsigned max, int64_t now, int64_t *deadline);
-void control_events(
-    struct supervisor *sv, const struct pollfd *pfd, unsigned n, int64_t now);
-
-/* ---- pure parts, unit-tested on their own ---- */
+/* How long a request handed to the caller may wait for its answer. */
+#define CONTROL_ANSWER_USEC 30000000
 
 enum control_req {
 	CONTROL_REQ_UNKNOWN,
 	CONTROL_REQ_STATUS,
 	CONTROL_REQ_RELOAD,
 };
+
+/* What the control socket asks of the rest of echod. */
+struct control_ops {
+	/*
+	 * A permitted request from client id: answer it, now or later, with
+	 * control_reply(id, ...). A client that is gone by then is skipped.
+	 */
+	void (*request)(void *arg, uint32_t id, enum control_req req);
+	void *arg;
+};
+
+/*
+ * Create the socket at path with mode; logs and goes on without one if it
+ * cannot (or if a live process already answers on it).
+ */
+void control_open(const struct control_ops *ops, const char *path,
+    unsigned mode);
+/* A reload changed [control] socket or mode: follow it. */
+void control_configure(const char *path, unsigned mode);
+/* Close the socket and every client; unlink the file if it is ours. */
+void control_close(void);
+/*
+ * Fill pollfds (at most max); lower *deadline (0: none) to the next client
+ * timeout. Also closes clients whose deadline has passed.
+ */
+unsigned control_pollfds(struct pollfd *pfd, unsigned max, int64_t now,
+    int64_t *deadline);
+void control_events(const struct pollfd *pfd, unsigned n, int64_t now);
+/* The answer to client id: n bytes, LF included, sent as they are. */
+void control_reply(uint32_t id, const char *buf, size_t n);
+/* "OK" or "ERR <text>" as one line (text made one line). */
+void control_reply_line(uint32_t id, bool ok, const char *text);
+
+/* ---- pure parts, unit-tested on their own ---- */
 
 /* One request line without its LF (a CR before it is ignored). */
 enum control_req control_parse_request(const char *line, size_t n);
@@ -72,6 +89,19 @@ struct control_peer {
  */
 bool control_permitted(enum control_req req, const struct control_peer *peer,
     uid_t self_uid, gid_t self_gid);
+
+/* The live numbers in STATUS (the engine's, with totals over restarts). */
+struct sv_stats {
+	unsigned workers, echo, chat, spares;
+	uint64_t connections_total, rejected_total, bytes_echoed,
+	    messages_relayed;
+	unsigned chat_members, rooms;
+	int64_t uptime_usec;
+	long engine_pid;
+	const char *engine_state;
+	unsigned engine_restarts;
+	uint64_t log_lines_lost;
+};
 
 /* Everything STATUS reports, gathered by the caller. */
 struct control_status {

@@ -1,5 +1,6 @@
 /*
- * echod: a process-per-connection TCP echo and chat daemon.
+ * echod: a process-per-connection TCP echo and chat daemon; this is its
+ * control plane's main() (ctlplane.h).
  *
  * echod [-c FILE] [-t] [-d] [-V] [-h]
  *
@@ -7,18 +8,17 @@
  * daemonizes, writes no PID file.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
-#include "forkprep.h"
+#include "ctlplane.h"
+#include "journal.h"
 #include "listener.h"
 #include "log.h"
-#include "notify.h"
-#include "supervisor.h"
-#include "worker.h"
 
 #ifndef ECHOD_VERSION
 #define ECHOD_VERSION "0.1.0"
@@ -29,11 +29,13 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: echod [-c FILE] [-t] [-d] [-V] [-h]\n"
-	    "  -c FILE  configuration file (default %s)\n"
-	    "  -t       check the configuration and exit (0 valid, 1 not)\n"
-	    "  -d       log to stderr, even under systemd\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       this help\n",
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -t, --test         check the configuration and exit (0 valid, "
+	    "1 not)\n"
+	    "  -d, --debug        log to stderr, even under systemd\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         this help\n"
+	    "See echod(8) and echod.ini(5).\n",
 	    CONFIG_DEFAULT_PATH);
 }
 
@@ -77,14 +79,22 @@ check_config(const char *path, bool explicit_path)
 int
 main(int argc, char **argv)
 {
-	/* Static: the struct is large and lives for the whole run. */
-	static struct supervisor sv;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* Static: the struct is large. */
+	static struct config cfg;
 	struct config_errors errs = { 0 };
 	const char *path = CONFIG_DEFAULT_PATH;
 	bool explicit_path = false, test = false, debug = false, missing;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:tdVh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:tdVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -116,12 +126,12 @@ main(int argc, char **argv)
 	if (test)
 		return check_config(path, explicit_path);
 
-	notify_init();
-	log_init(debug);
-	config_defaults(&sv.cfg);
-	if (config_load(path, &sv.cfg, &errs, &missing) > 0) {
+	journal_init(debug);
+	log_set_sink(journal_write);
+	config_defaults(&cfg);
+	if (config_load(path, &cfg, &errs, &missing) > 0) {
 		if (missing && !explicit_path) {
-			config_defaults(&sv.cfg);
+			config_defaults(&cfg);
 			log_event(LOG_NOTICE, EV_CONFIG_NOTICE, NULL, 0,
 			    "%s not found; using built-in defaults", path);
 		} else {
@@ -140,14 +150,5 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	snprintf(sv.cfg_path, sizeof(sv.cfg_path), "%s", path);
-	sv.cfg_explicit = explicit_path;
-	log_set_level(sv.cfg.log_level);
-	log_event(LOG_INFO, EV_START, NULL, 0, "echod %s starting (pid %ld)",
-	    ECHOD_VERSION, (long)getpid());
-	/* Before the first fork: cheaper children (forkprep.c). */
-	log_debug("fork: page tables of %u read-only segments shared with "
-	    "children", forkprep());
-	worker_prefault();
-	return supervisor_run(&sv);
+	return ctlplane_run(&cfg, path, explicit_path);
 }

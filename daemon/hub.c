@@ -108,6 +108,7 @@
 #include "addr.h"
 #include "chatlink.h"
 #include "chatproto.h"
+#include "ipc.h"
 #include "log.h"
 #include "remain.h"
 #include "rooms.h"
@@ -172,6 +173,9 @@ static struct {
 	uint32_t ndrops;
 	uint32_t doomed; /* list of M_DOOMED members */
 	uint32_t gen;
+	pid_t parent; /* the engine; gone means restart, not shutdown */
+	int64_t door_bad_at;
+	unsigned door_bad_quiet;
 	char in[LINK_PKT_MAX];
 	char out[LINK_LINE_MAX]; /* one server line, NUL */
 	char done[LINK_DONE_MAX + 1];
@@ -418,16 +422,10 @@ send_client(uint32_t id, const char *p, size_t n)
 static void
 to_worker(uint32_t id, enum link_type t, const char *p, size_t n)
 {
-	char pkt[1 + 2 * (CHAT_NAME_MAX + 1)];
-
-	if (n > sizeof(pkt) - 1)
-		return;
-	pkt[0] = (char)t;
-	memcpy(pkt + 1, p, n);
 	/* Only answers to greetings, one at a time: the link has room, or
 	 * the worker is gone. */
-	if (send(hub.m[id].fd, pkt, n + 1, MSG_DONTWAIT | MSG_NOSIGNAL) !=
-	    (ssize_t)(n + 1))
+	if (ipc_send(hub.m[id].fd, (uint16_t)t, p, n, NULL, 0, MSG_DONTWAIT) ==
+	    -1)
 		queue_drop(id, "closed");
 }
 
@@ -609,18 +607,16 @@ member_release(uint32_t id, bool part)
 	struct member *m = &hub.m[id];
 	const struct room *room = rooms_room(&hub.rooms, id);
 	const char *why = m->why;
-	size_t n = 1, left = remain_left(&m->rest);
+	size_t n = 0, left = remain_left(&m->rest);
 	bool midline = m->rest.midline;
 	bool cut = left == 0 && midline; /* a line's end was lost */
-	ssize_t r;
-	int k;
+	int r, k;
 
-	hub.done[0] = (char)LINK_DONE;
 	if (room != NULL)
-		k = snprintf(hub.done + 1, sizeof(hub.done) - 1, "%s %s %s\n",
-		    why, rooms_nick(&hub.rooms, id), room->name);
+		k = snprintf(hub.done, sizeof(hub.done), "%s %s %s\n", why,
+		    rooms_nick(&hub.rooms, id), room->name);
 	else
-		k = snprintf(hub.done + 1, sizeof(hub.done) - 1, "%s\n", why);
+		k = snprintf(hub.done, sizeof(hub.done), "%s\n", why);
 	n += (size_t)k;
 	if (part)
 		leave_room(id, why);
@@ -644,8 +640,8 @@ member_release(uint32_t id, bool part)
 		midline ? HUB_OUT_MIDLINE :
 			  HUB_OUT_LINE);
 	m->dropping = false;
-	r = send(m->fd, hub.done, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && part)
+	r = ipc_send(m->fd, LINK_DONE, hub.done, n, NULL, 0, MSG_DONTWAIT);
+	if (r < 0 && errno == EAGAIN && part)
 		doom(id, hub.done, n);
 	else
 		member_close(id);
@@ -693,7 +689,7 @@ member_new(int fd, int tcp, const struct link_door *d)
 {
 	struct member *m;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
-	int linkbuf = LINK_DONE_MAX, type = 0;
+	int linkbuf = (int)(IPC_HDR_LEN + LINK_DONE_MAX), type = 0;
 	socklen_t len = sizeof(type);
 	uint32_t id;
 
@@ -747,62 +743,60 @@ member_new(int fd, int tcp, const struct link_door *d)
 	}
 }
 
-/* Take waiting members off the door. */
+/* A bad door message: logged once a second at most, the rest counted. */
+static void
+door_garbage(const char *what)
+{
+	int64_t now = now_mono_usec();
+
+	if (now - hub.door_bad_at < 1000000) {
+		hub.door_bad_quiet++;
+		return;
+	}
+	log_warnx("hub: %s on the door, dropped%s", what,
+	    hub.door_bad_quiet > 0 ? " (and others since the last)" : "");
+	hub.door_bad_at = now;
+	hub.door_bad_quiet = 0;
+}
+
+/*
+ * Take waiting members off the door. Any malformed message (an empty one
+ * included) is dropped with whatever it carried; its sender's member
+ * never gets in. The door itself stays open to everyone else.
+ */
 static void
 take_door(void)
 {
 	for (int i = 0; i < HUB_DOOR_BATCH; i++) {
 		struct link_door d;
-		union {
-			struct cmsghdr hdr;
-			char buf[CMSG_SPACE(HUB_MAX_FDS_PER_MSG * sizeof(int))];
-		} cm;
-		struct iovec iov = { .iov_base = &d, .iov_len = sizeof(d) };
-		struct msghdr msg = { .msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = cm.buf,
-			.msg_controllen = sizeof(cm.buf) };
-		int fds[HUB_MAX_FDS_PER_MSG];
-		unsigned nfds = 0;
-		ssize_t r;
+		struct ipc_msg msg;
+		int r = ipc_recv(hub.door, &d, sizeof(d), &msg, MSG_DONTWAIT);
 
-		r = recvmsg(hub.door, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == EBADMSG) {
+			door_garbage("a malformed message");
+			continue;
+		}
 		if (r < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno != EAGAIN)
 				log_warn("hub: door");
 			return;
 		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL;
-		     c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level != SOL_SOCKET ||
-			    c->cmsg_type != SCM_RIGHTS)
-				continue;
-			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (size_t k = 0; k < n && nfds < HUB_MAX_FDS_PER_MSG;
-			     k++)
-				memcpy(&fds[nfds++],
-				    CMSG_DATA(c) + k * sizeof(int),
-				    sizeof(int));
-		}
-		if (r == 0 && nfds == 0) {
+		if (r == 0) {
 			/* Nobody holds the other end: no more members. */
 			epoll_ctl(hub.ep, EPOLL_CTL_DEL, hub.door, NULL);
 			return;
 		}
-		if (r != (ssize_t)sizeof(d) || d.magic != LINK_DOOR_MAGIC ||
-		    d.slot >= ECHOD_MAX_CONNECTIONS || nfds != 2 ||
-		    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-			log_warnx("hub: malformed door packet (%zd bytes, %u "
-				  "fds)",
-			    r, nfds);
-			for (unsigned k = 0; k < nfds; k++)
-				close(fds[k]);
+		if (msg.type != DOOR_MEMBER ||
+		    !ipc_expect(&msg, sizeof(d), sizeof(d), 2) ||
+		    d.magic != LINK_DOOR_MAGIC ||
+		    d.slot >= ECHOD_MAX_CONNECTIONS) {
+			ipc_close_fds(&msg);
+			door_garbage("a bad member message");
 			continue;
 		}
-		member_new(fds[0], fds[1], &d);
+		member_new(msg.fd[0], msg.fd[1], &d);
 	}
 }
 
@@ -978,12 +972,10 @@ do_leave(uint32_t id, const char *p, size_t n)
 }
 
 static void
-handle_packet(uint32_t id, const char *p, size_t n)
+handle_packet(uint32_t id, uint16_t type, const char *body, size_t len)
 {
 	struct member *m = &hub.m[id];
-	enum link_type t = (enum link_type)(unsigned char)p[0];
-	const char *body = p + 1;
-	size_t len = n - 1;
+	enum link_type t = (enum link_type)type;
 	size_t out;
 
 	/* Before any reply, change of membership or leaving: the lines said
@@ -1040,7 +1032,7 @@ handle_packet(uint32_t id, const char *p, size_t n)
 bad:
 	log_warnx("hub: a worker sent a bad packet (type %d, %zu bytes); "
 		  "dropping its member",
-	    (int)t, n);
+	    (int)t, len);
 	queue_drop(id, "closed");
 }
 
@@ -1051,28 +1043,25 @@ member_readable(uint32_t id)
 	struct member *m = &hub.m[id];
 
 	for (int i = 0; i < HUB_PKTS_PER_TURN; i++) {
-		struct iovec iov = { .iov_base = hub.in,
-			.iov_len = sizeof(hub.in) };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t r;
+		struct ipc_msg msg;
+		int r;
 
 		if (m->dropping || (m->state != M_NEW && m->state != M_IN))
 			return;
-		r = recvmsg(m->fd, &msg, MSG_DONTWAIT);
+		r = ipc_recv(m->fd, hub.in, sizeof(hub.in), &msg, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (r < 0 && errno == EAGAIN)
 			return;
-		if (r <= 0) {
+		if (r < 0 && errno == EBADMSG)
+			log_warnx("hub: a worker sent a malformed packet; "
+			    "dropping its member");
+		/* Descriptors have no business on a link. */
+		if (r <= 0 || !ipc_expect(&msg, 0, sizeof(hub.in), 0)) {
 			queue_drop(id, "closed");
 			return;
 		}
-		if (msg.msg_flags & MSG_TRUNC) {
-			log_warnx("hub: a worker sent an oversized packet");
-			queue_drop(id, "closed");
-			return;
-		}
-		handle_packet(id, hub.in, (size_t)r);
+		handle_packet(id, msg.type, hub.in, msg.len);
 		run_drops();
 	}
 }
@@ -1093,8 +1082,8 @@ member_event(uint64_t key, uint32_t events)
 		client_writable(id);
 	} else if (m->state == M_DOOMED) {
 		if (events & EPOLLOUT)
-			(void)send(m->fd, remain_data(&m->rest),
-			    remain_left(&m->rest), MSG_DONTWAIT | MSG_NOSIGNAL);
+			(void)ipc_send(m->fd, LINK_DONE, remain_data(&m->rest),
+			    remain_left(&m->rest), NULL, 0, MSG_DONTWAIT);
 		doom_end(id);
 		return;
 	} else if (events & EPOLLIN) {
@@ -1135,22 +1124,24 @@ take_config(void)
 {
 	for (int i = 0; i < HUB_CONFIGS_PER_TURN; i++) {
 		struct config nc;
-		ssize_t r = recv(hub.chan, &nc, sizeof(nc), MSG_DONTWAIT);
+		struct ipc_msg msg;
+		int r = ipc_recv(hub.chan, &nc, sizeof(nc), &msg, MSG_DONTWAIT);
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r < 0 && errno != EBADMSG)
 			return;
 		if (r == 0) {
-			/* The supervisor is gone; PDEATHSIG ends us. */
+			/* The engine is gone; PDEATHSIG ends us. */
 			epoll_ctl(hub.ep, EPOLL_CTL_DEL, hub.chan, NULL);
 			return;
 		}
-		if (r != (ssize_t)sizeof(nc)) {
-			log_warnx("hub: config packet of %zd bytes ignored", r);
+		if (r < 0 || msg.type != HUB_CONFIG ||
+		    !ipc_expect(&msg, sizeof(nc), sizeof(nc), 0)) {
+			log_warnx("hub: a bad configuration message ignored");
 			continue;
 		}
-		nc.default_room[sizeof(nc.default_room) - 1] = '\0';
+		config_terminate(&nc);
 		hub.cfg = nc;
 		hub.warned_sndbuf = false;
 		rooms_set_limits(&hub.rooms, nc.max_rooms,
@@ -1175,18 +1166,21 @@ hub_stop(void)
 	/* Bounded by the ids ever used. Each worker gets BYE shutdown to
 	 * write; should the link be full, the worker, told by SIGTERM too
 	 * or finding the link closed, says it itself. */
+	/* An engine that died is restarted: its members may come back. */
+	const char *why = getppid() == hub.parent ? "shutdown" : "restart";
+
 	for (uint32_t id = 0; id < hub.hwm; id++) {
 		struct member *m = &hub.m[id];
 
 		if (m->state == M_NEW || m->state == M_IN) {
-			m->why = "shutdown";
+			m->why = why;
 			member_release(id, false);
 			told++;
 		}
 	}
 	atomic_store(&hub.ctr->chat_members, 0);
 	atomic_store(&hub.ctr->rooms, 0);
-	log_info("hub: stopping; %u members told BYE shutdown", told);
+	log_info("hub: stopping; %u members told BYE %s", told, why);
 	_exit(0);
 }
 
@@ -1198,6 +1192,7 @@ setup(const struct config *cfg, struct counters *ctr, int door, int chan)
 
 	hub.cfg = *cfg;
 	hub.ctr = ctr;
+	hub.parent = getppid();
 	hub.door = door;
 	hub.chan = chan;
 	hub.doomed = ROOMS_NONE;

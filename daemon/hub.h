@@ -1,8 +1,8 @@
 /*
  * The hub: one process holding the chat rooms. Members arrive through the
- * door (a SOCK_SEQPACKET socket inherited from the supervisor, which keeps
- * the hub's end open so a restarted hub finds members queued there).
- * Reloaded configurations arrive over chan, one struct config per packet.
+ * door (an IPC channel inherited from the engine, which keeps the hub's
+ * end open so a restarted hub finds members queued there). Reloaded
+ * configurations arrive over chan, one HUB_CONFIG message each.
  */
 #ifndef ECHOD_HUB_H
 #define ECHOD_HUB_H
@@ -11,6 +11,9 @@
 
 #include "config.h"
 #include "counters.h"
+
+/* The engine's channel to the hub: a struct config per message. */
+enum hub_msg { HUB_CONFIG = 1 };
 
 noreturn void hub_main(const struct config *cfg, struct counters *ctr, int door,
     int chan);

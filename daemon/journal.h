@@ -1,48 +1,40 @@
 /*
- * The client side of journald's native protocol
- * (https://systemd.io/JOURNAL_NATIVE_PROTOCOL/), a documented, stable
- * interface: one AF_UNIX datagram per entry, "FIELD=value\n" per field, or
- * "FIELD\n" + 64-bit little-endian length + bytes + "\n" when the value
- * holds a newline. Spoken directly rather than through libsystemd so echod
- * can be linked statically: see README.md, "Why no libsystemd".
+ * The journal writer, in the control plane only: the one place where
+ * echod's log records (logrec.h) meet journald, through libsystemd's
+ * sd_journal_sendv(3), or stderr outside systemd (and with `echod -d`).
+ *
+ * A thread of its own reads the log channel and writes each record; it may
+ * block on a journald that is behind, and then the channel fills and the
+ * senders count what they drop (log.h): the poll loop, the engine and its
+ * workers never wait for journald. Each entry carries MESSAGE_ID (from the
+ * event's kind), PRIORITY, SYSLOG_IDENTIFIER=echod, ECHOD_ROLE, ECHOD_PID
+ * (the sender, as the kernel saw it), CODE_FILE/LINE/FUNC, ERRNO when
+ * there is one, and the record's own fields.
  */
 #ifndef ECHOD_JOURNAL_H
 #define ECHOD_JOURNAL_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
-/* Larger entries are cut: echod's entries are a few hundred bytes. */
-#define JOURNAL_MAX_ENTRY 8192
-#define JOURNAL_MAX_VALUE 2048
+struct logrec;
 
-/* A field name journald accepts: [A-Z0-9_], not starting with '_'. */
-bool journal_valid_name(const char *name);
-
+/* Choose the target: journald if stderr is the journal stream
+ * ($JOURNAL_STREAM names it) and !force_stderr, else stderr. */
+void journal_init(bool force_stderr);
+/* Write one record now, from the calling thread: the log sink before
+ * the writer runs (log_set_sink). pid is the sender's. */
+void journal_write(const struct logrec *r, long pid);
+/* Start the writer thread on fd, the log channel's reading end. */
+int journal_start(int fd);
 /*
- * Append one field to buf (used bytes *len, capacity cap). Values longer
- * than JOURNAL_MAX_VALUE are cut. Returns 0, or -1 if it does not fit or
- * the name is invalid (buf unchanged).
+ * Stop it: once what was sent before, through sendfd, is written (or
+ * after a bounded wait for a stuck journald). Records go to the sink
+ * again afterwards.
  */
-int journal_append(char *buf, size_t cap, size_t *len, const char *name,
-    const char *value, size_t vlen);
-
-/*
- * How long one entry may wait for room in journald's socket queue: long
- * enough to ride out a burst (journald is a process like any other on a
- * busy machine), short enough that a hung journald cannot stall echod.
- */
-#define JOURNAL_SEND_WAIT_USEC 100000
-
-/* A datagram socket connected to journald (sends time out after
- * JOURNAL_SEND_WAIT_USEC), or -1. */
-int journal_open(const char *path);
-
-/*
- * Send one entry; 0 or -1 with errno (EAGAIN: journald had no room, after
- * waiting up to JOURNAL_SEND_WAIT_USEC, or at once if !wait).
- */
-int journal_send(int fd, const char *buf, size_t len, bool wait);
+void journal_stop(int sendfd);
+/* Records lost so far (the senders' drops, as reported to us). */
+unsigned long journal_lost(void);
+/* The MESSAGE_ID of an event kind (enum log_ev), or NULL. */
+const char *journal_msgid(unsigned ev);
 
 #endif

@@ -80,7 +80,7 @@ static int
 open_one(struct listener *l, bool v6only, unsigned backlog, char *err,
     size_t errlen)
 {
-	int one = 1, fd;
+	int one = 1, fd, e;
 
 	fd = socket(l->addr.ss_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -108,8 +108,10 @@ open_one(struct listener *l, bool v6only, unsigned backlog, char *err,
 	l->fd = fd;
 	return 0;
 fail:
-	snprintf(err, errlen, "%s: %s", l->name, strerror(errno));
+	e = errno;
+	snprintf(err, errlen, "%s: %s", l->name, strerror(e));
 	close(fd);
+	errno = e; /* the caller may log it */
 	return -1;
 }
 
@@ -145,6 +147,8 @@ listen_open(struct listen_set *want, const struct listen_set *have,
 		/* "::" alone covers IPv4 too; beside "0.0.0.0" it must not. */
 		if (open_one(l, !is_v6_any(l) || has_v4_any, backlog, err,
 		    errlen) == -1) {
+			int e = errno;
+
 			for (unsigned j = 0; j < i; j++) {
 				bool reused = false;
 
@@ -154,6 +158,7 @@ listen_open(struct listen_set *want, const struct listen_set *have,
 					close(want->l[j].fd);
 				want->l[j].fd = -1;
 			}
+			errno = e;
 			return -1;
 		}
 	}

@@ -1,125 +1,52 @@
+/*
+ * The front end of logging, the same in every process (log.h): format,
+ * encode, send on the log channel without waiting.
+ */
 #include "log.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "ipc.h"
+#include "logrec.h"
 #include "util.h"
 
-static const char *const msgids[EV_COUNT] = {
-	[EV_START] = "46b1a8d719364f5487daf9bf3a6363ea",
-	[EV_READY] = "a11b254009af4d37a128cdeb7161be1d",
-	[EV_RELOAD_OK] = "1bfe5d8f8cad443bbe7c2410de548826",
-	[EV_RELOAD_FAIL] = "4d2fbc87f03e461393c80ff656700178",
-	[EV_ACCEPT] = "a1e6b19a960a467badec7a7ed6cfc06a",
-	[EV_REFUSE] = "e2708ca37cf141649fe27bb24fac7875",
-	[EV_CLOSE] = "bd91fdb476c64d8d88d82e277eaf20e7",
-	[EV_CHAT_JOIN] = "0bcc666550d1406d9818de9587575c05",
-	[EV_CHAT_PART] = "3d1d3d1333e74cd9a7c53790bc9480cd",
-	[EV_CHAT_SLOW] = "9ad617b336d04d99bfb90b1f32627c15",
-	[EV_WORKER_CRASH] = "a6907a285d414bacb7211184bfe7efe4",
-	[EV_STOP] = "b4b4b4167c474611b1cb9d0337ff691b",
-	[EV_HUB_RESTART] = "11230cf5f54a4f9da2cab292c2db7235",
-	[EV_ACCEPT_PAUSED] = "1a2e5b4cdb1a41dcbd523544e343e3c4",
-	[EV_FORK_FAILED] = "d86540a31a754a82a13ab2de601045dd",
-	[EV_CONFIG_NOTICE] = "f10d514d794c4091b71789156f7888be",
-};
+#define LOG_SEND_WAIT_MS 100
 
 static const char *const prio_names[] = { "emerg", "alert", "crit", "error",
 	"warning", "notice", "info", "debug" };
 
 static struct {
-	int journal_fd; /* -1: plain lines on stderr */
+	int fd; /* the log channel, -1: the sink */
 	int level;
-	bool tty;
 	const char *role;
-	/*
-	 * Entries journald had no room for. After a send that timed out, we
-	 * stop waiting (congested) until one goes through; then the count is
-	 * logged, so a gap in the journal is never silent.
-	 */
-	unsigned long dropped;
-	bool congested;
-} lg = { -1, LOG_INFO, false, "supervisor", 0, false };
+	log_sink_fn *sink;
+	unsigned long dropped; /* records the channel had no room for */
+	bool congested; /* the last send found no room even after waiting */
+} lg = { -1, LOG_INFO, "control", NULL, 0, false };
 
-/*
- * The supervisor formats its log lines (two per connection) in scratch
- * memory mapped MADV_DONTFORK, not on its stack. After every fork the
- * supervisor's stack pages are shared copy-on-write with the new child,
- * so the 9 KiB a line needs there meant a page fault or three per line;
- * pages children never inherit are never write-protected. Children do not
- * have this mapping: they (rarely) log from their own stack.
- */
-struct log_scratch {
-	char msg[1024];
-	char entry[JOURNAL_MAX_ENTRY];
-};
-static struct log_scratch *scratch;
-static pid_t scratch_pid;
-
-static void
-scratch_init(void)
+void
+log_set_channel(int fd)
 {
-	void *p;
-
-	if (scratch != NULL)
-		return;
-	p = mmap(NULL, sizeof(*scratch), PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return; /* the stack will do */
-	if (madvise(p, sizeof(*scratch), MADV_DONTFORK) == -1) {
-		munmap(p, sizeof(*scratch));
-		return;
-	}
-	scratch = p;
-	scratch_pid = getpid();
+	lg.fd = fd;
 }
 
-/* True if $JOURNAL_STREAM ("dev:inode") names our stderr. */
-static bool
-stderr_is_journal(void)
+CHILD_PATH int
+log_fd(void)
 {
-	const char *e = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
-	struct stat st;
-
-	if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
-		return false;
-	if (fstat(STDERR_FILENO, &st) == -1)
-		return false;
-	return st.st_dev == dev && st.st_ino == ino;
+	return lg.fd;
 }
 
 void
-log_init(bool force_stderr)
+log_set_sink(log_sink_fn *sink)
 {
-	lg.tty = isatty(STDERR_FILENO);
-	if (lg.journal_fd != -1) {
-		close(lg.journal_fd);
-		lg.journal_fd = -1;
-	}
-	if (!force_stderr && stderr_is_journal())
-		log_use_journal(JOURNAL_SOCKET);
-	scratch_init();
-}
-
-void
-log_use_journal(const char *path)
-{
-	if (lg.journal_fd != -1)
-		close(lg.journal_fd);
-	lg.journal_fd = journal_open(path);
-	lg.dropped = 0;
-	lg.congested = false;
+	lg.sink = sink;
 }
 
 void
@@ -140,22 +67,18 @@ log_set_role(const char *role)
 	lg.role = role;
 }
 
-CHILD_PATH int
-log_fd(void)
+CHILD_PATH void
+log_child_reset(void)
 {
-	return lg.journal_fd;
+	/* Only if set: a write would cost a new child a page copy. */
+	if (lg.dropped != 0)
+		lg.dropped = 0;
 }
 
-bool
-log_to_journal(void)
+unsigned long
+log_dropped(void)
 {
-	return lg.journal_fd != -1;
-}
-
-const char *
-log_msgid(enum log_ev ev)
-{
-	return (ev > EV_NONE && ev < EV_COUNT) ? msgids[ev] : NULL;
+	return lg.dropped;
 }
 
 bool
@@ -164,216 +87,123 @@ log_enabled(int prio)
 	return prio <= lg.level;
 }
 
+/* No channel and no sink: one plain line on stderr, in one write. */
 static void
-emit_stderr(int prio, const char *msg)
+to_stderr(int prio, const char *msg)
 {
-	char line[1200];
-	char stamp[32] = "";
-	int n;
-
-	if (lg.tty) {
-		struct timespec ts;
-		struct tm tm;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%H:%M:%S ", &tm);
-	}
-	n = snprintf(line, sizeof(line), "%sechod[%ld]: %s%s%s\n", stamp,
+	char line[LOGREC_MAX_MSG + 64];
+	int n = snprintf(line, sizeof(line), "echod[%ld]: %s%s%s\n",
 	    (long)getpid(), prio <= LOG_WARNING ? prio_names[prio] : "",
 	    prio <= LOG_WARNING ? ": " : "", msg);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	/* One write: lines from many processes do not interleave. */
-	(void)!write(STDERR_FILENO, line, (size_t)n);
+
+	if (n > 0)
+		(void)!write(STDERR_FILENO, line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-/* One journal entry in buf (JOURNAL_MAX_ENTRY bytes); its length. */
-static size_t
-build_entry(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
-    const char *msg, char *buf)
-{
-	char prio_s[2] = { (char)('0' + prio), '\0' };
-	size_t len = 0;
-	const char *id = log_msgid(ev);
-
-	journal_append(buf, JOURNAL_MAX_ENTRY, &len, "MESSAGE", msg,
-	    strlen(msg));
-	journal_append(buf, JOURNAL_MAX_ENTRY, &len, "PRIORITY", prio_s, 1);
-	journal_append(buf, JOURNAL_MAX_ENTRY, &len, "SYSLOG_IDENTIFIER",
-	    "echod", 5);
-	journal_append(buf, JOURNAL_MAX_ENTRY, &len, "ECHOD_ROLE", lg.role,
-	    strlen(lg.role));
-	if (id != NULL)
-		journal_append(buf, JOURNAL_MAX_ENTRY, &len, "MESSAGE_ID", id,
-		    32);
-	for (size_t i = 0; i < nf && i < LOG_MAX_FIELDS; i++)
-		if (f[i].value != NULL)
-			journal_append(buf, JOURNAL_MAX_ENTRY, &len, f[i].name,
-			    f[i].value, strlen(f[i].value));
-	return len;
-}
-
-/*
- * Lines were lost: say how many, ahead of the next line, if journald has
- * room now (no waiting: the line itself decides that). Until it does,
- * the count keeps growing.
- */
 static void
-report_dropped(void)
+emit(struct logrec *r, const char *msg)
 {
-	char msg[160], entry[512];
+	char buf[LOGREC_MAX];
 	size_t len;
 
-	snprintf(msg, sizeof(msg), "journald fell behind by more than %d ms: "
-	    "%lu log line%s lost", JOURNAL_SEND_WAIT_USEC / 1000, lg.dropped,
-	    lg.dropped == 1 ? "" : "s");
-	len = build_entry(LOG_WARNING, EV_NONE, NULL, 0, msg, entry);
-	if (journal_send(lg.journal_fd, entry, len, false) == 0) {
-		lg.dropped = 0;
-		lg.congested = false;
-	}
-}
-
-/* buf: JOURNAL_MAX_ENTRY bytes of scratch (see struct log_scratch). */
-static void
-emit_journal(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
-    const char *msg, char *buf)
-{
-	size_t len = build_entry(prio, ev, f, nf, msg, buf);
-
-	if (lg.dropped > 0)
-		report_dropped();
-	if (journal_send(lg.journal_fd, buf, len, !lg.congested) == 0) {
-		lg.congested = false;
+	if (lg.fd == -1) {
+		if (lg.sink != NULL)
+			lg.sink(r, (long)getpid());
+		else
+			to_stderr(r->prio, msg);
 		return;
 	}
-	if (errno == ECONNREFUSED || errno == ENOTCONN) {
-		/* journald restarted: its socket is new. Try once more. */
-		int fd = journal_open(JOURNAL_SOCKET);
+	r->dropped = lg.dropped > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)lg.dropped;
+	len = logrec_encode(r, buf, sizeof(buf));
+	/*
+	 * A full channel (a burst, or journald behind) is waited for, up to
+	 * LOG_SEND_WAIT_MS: that slows the sender down and loses nothing.
+	 * Past that, journald is stuck: drop and count, and wait no more
+	 * until a send goes through again.
+	 */
+	for (int tries = 0; tries < 2; tries++) {
+		struct pollfd p = { .fd = lg.fd, .events = POLLOUT };
 
-		if (fd != -1) {
-			if (dup3(fd, lg.journal_fd, O_CLOEXEC) == -1) {
-				close(lg.journal_fd);
-				lg.journal_fd = fd;
-			} else {
-				close(fd);
-			}
-			if (journal_send(lg.journal_fd, buf, len, false) == 0)
-				return;
+		if (ipc_send(lg.fd, LOGREC_ENTRY, buf, len, NULL, 0,
+		    MSG_DONTWAIT) == 0) {
+			lg.dropped = 0;
+			lg.congested = false;
+			return;
+		}
+		if (errno != EAGAIN && errno != ENOBUFS)
+			break;
+		if (tries == 1 || lg.congested ||
+		    poll(&p, 1, LOG_SEND_WAIT_MS) != 1) {
+			lg.dropped++;
+			lg.congested = true;
+			return;
 		}
 	}
-	if (errno == EAGAIN) {
-		lg.dropped++;
-		lg.congested = true;
-		return;
+	/* The control plane is gone: keep the line somewhere. */
+	to_stderr(r->prio, msg);
+}
+
+static void
+vlog(const char *file, int line, const char *func, int prio, enum log_ev ev,
+    int err, const struct log_field *f, size_t nf, const char *fmt,
+    va_list ap)
+{
+	char msg[LOGREC_MAX_MSG + 1];
+	struct logrec r = { .prio = (uint8_t)(prio & 7), .ev = (uint8_t)ev,
+		.err = err, .line = line > 0 ? (uint32_t)line : 0 };
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
+	if (n < 0)
+		n = 0;
+	r.msg = (struct logrec_str){ msg,
+		(size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1 };
+	r.file = (struct logrec_str){ file, strlen(file) };
+	r.func = (struct logrec_str){ func, strlen(func) };
+	r.role = (struct logrec_str){ lg.role, strlen(lg.role) };
+	for (size_t i = 0; i < nf && r.nfields < LOGREC_MAX_FIELDS; i++) {
+		if (f[i].value == NULL)
+			continue;
+		r.field[r.nfields++] = (struct logrec_field){
+			{ f[i].name, strlen(f[i].name) },
+			{ f[i].value, strlen(f[i].value) } };
 	}
-	emit_stderr(prio, msg); /* journald gone: keep the line somewhere */
-}
-
-static void
-emit(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
-    const char *fmt, va_list ap, struct log_scratch *s)
-{
-	vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
-	if (lg.journal_fd != -1)
-		emit_journal(prio, ev, f, nf, s->msg, s->entry);
-	else
-		emit_stderr(prio, s->msg);
-}
-
-/* A child's log lines: rare, and a child may not touch the scratch. */
-static __attribute__((noinline)) void
-emit_on_stack(int prio, enum log_ev ev, const struct log_field *f,
-    size_t nf, const char *fmt, va_list ap)
-{
-	struct log_scratch s;
-
-	emit(prio, ev, f, nf, fmt, ap, &s);
-}
-
-static void
-vlog_event(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
-    const char *fmt, va_list ap)
-{
-	if (!log_enabled(prio))
-		return;
-	if (scratch != NULL && getpid() == scratch_pid)
-		emit(prio, ev, f, nf, fmt, ap, scratch);
-	else
-		emit_on_stack(prio, ev, f, nf, fmt, ap);
+	emit(&r, msg);
 }
 
 void
-log_event(int prio, enum log_ev ev, const struct log_field *f, size_t nf,
+log_at(const char *file, int line, const char *func, int prio,
+    enum log_ev ev, int err, const struct log_field *f, size_t nf,
     const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!log_enabled(prio))
+		return;
 	va_start(ap, fmt);
-	vlog_event(prio, ev, f, nf, fmt, ap);
+	vlog(file, line, func, prio, ev, err, f, nf, fmt, ap);
 	va_end(ap);
 }
 
-/* fmt + ": " + strerror(errno), errno taken before any other call. */
-static void
-vlog_errno(int prio, const char *fmt, va_list ap)
+void
+log_errno_at(const char *file, int line, const char *func, int prio,
+    int err, const char *fmt, ...)
 {
-	char msg[900];
-	int e = errno;
+	char msg[LOGREC_MAX_MSG + 1];
+	va_list ap;
 
 	if (!log_enabled(prio))
 		return;
+	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_event(prio, EV_NONE, NULL, 0, "%s: %s", msg, strerror(e));
-}
-
-#define SIMPLE(fn, prio)                                                \
-	void fn(const char *fmt, ...)                                   \
-	{                                                               \
-		va_list ap;                                             \
-		va_start(ap, fmt);                                      \
-		vlog_event(prio, EV_NONE, NULL, 0, fmt, ap);            \
-		va_end(ap);                                             \
-	}
-
-SIMPLE(log_warnx, LOG_WARNING)
-SIMPLE(log_notice, LOG_NOTICE)
-SIMPLE(log_info, LOG_INFO)
-SIMPLE(log_debug, LOG_DEBUG)
-
-void
-log_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog_errno(LOG_WARNING, fmt, ap);
 	va_end(ap);
+	log_at(file, line, func, prio, EV_NONE, err, NULL, 0, "%s: %s", msg,
+	    strerror(err));
 }
 
 void
-fatal(const char *fmt, ...)
+log_exit(int status)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog_errno(LOG_CRIT, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog_event(LOG_CRIT, EV_NONE, NULL, 0, fmt, ap);
-	va_end(ap);
-	exit(1);
+	exit(status);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "classify.h"
+#include "ipc.h"
 #include "log.h"
 #include "util.h"
 
@@ -31,7 +32,7 @@ worker_prefault(void)
 {
 	/*
 	 * The first page of the buffer, and the flag that may sit on a page of
-	 * its own, made present in the supervisor so that fork copies them:
+	 * its own, made present in the engine so that fork copies them:
 	 * a worker's first read of the flag is then no page fault.
 	 */
 	worker_terminate = 0;
@@ -48,9 +49,9 @@ worker_child_init(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	/*
-	 * HUP and INT are the supervisor's business: `killall -HUP echod` or
+	 * HUP and INT are the control plane's business: `killall -HUP echod` or
 	 * Ctrl-C under `make run` reach every process of the group, and must
-	 * not cut connections short. The supervisor ends us with SIGTERM.
+	 * not cut connections short. The engine ends us with SIGTERM.
 	 */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
@@ -60,6 +61,7 @@ worker_child_init(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	log_child_reset();
 }
 
 CHILD_PATH void
@@ -68,7 +70,7 @@ worker_set_role(const char *role)
 	char name[16] = "echod-";
 
 	/*
-	 * ps, top and pgrep -x echod tell the supervisor from its children.
+	 * ps, top and pgrep -x echod tell the control plane from the rest.
 	 * A plain loop, no snprintf: this runs in every new child, where the
 	 * first touch of each code page costs (see CHILD_PATH).
 	 */
@@ -79,7 +81,7 @@ worker_set_role(const char *role)
 }
 
 /*
- * What the supervisor logs at close (see struct slot): bytes as they stand,
+ * What the engine logs at close (see struct slot): bytes as they stand,
  * why the session ended, and for chat the nick and room it last had.
  */
 CHILD_PATH static void
@@ -191,29 +193,20 @@ worker_spare(const struct config *cfg, struct counters *ctr, int chan,
 {
 	struct handover h;
 	struct worker_ctx w = { .fd = -1, .door = door };
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
-	struct cmsghdr *c;
-	ssize_t r;
+	struct ipc_msg m;
+	int r;
 
 	do {
-		r = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC);
+		r = ipc_recv(chan, &h, sizeof(h), &m, 0);
 	} while (r < 0 && errno == EINTR && !worker_terminate);
-	/* EOF: the supervisor retired us (reload, shutdown) or is gone. */
-	if (r != (ssize_t)sizeof(h))
+	/* EOF: the engine retired us (reload, shutdown) or is gone. */
+	if (r == 0 || (r < 0 && errno != EBADMSG))
 		_exit(0);
-	c = CMSG_FIRSTHDR(&msg);
-	if (c == NULL || c->cmsg_level != SOL_SOCKET ||
-	    c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+	if (r < 0 || m.type != SPARE_CONN ||
+	    !ipc_expect(&m, sizeof(h), sizeof(h), 1))
 		_exit(1);
-	memcpy(&w.fd, CMSG_DATA(c), sizeof(int));
 	close(chan);
 	worker_set_role("worker");
-	worker_ctx_init(&w, &h, w.fd, door);
+	worker_ctx_init(&w, &h, m.fd[0], door);
 	worker_run(cfg, ctr, &w);
 }

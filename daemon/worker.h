@@ -1,7 +1,7 @@
 /*
  * A worker serves exactly one connection and exits. It is forked either
  * with the connection in hand, or ahead of time as a "spare" that waits on
- * its channel for the supervisor to pass it one connection (SCM_RIGHTS).
+ * its channel for the engine to pass it one connection.
  * Either way it is a fresh process that never served anyone before.
  */
 #ifndef ECHOD_WORKER_H
@@ -17,7 +17,13 @@
 #include "config.h"
 #include "counters.h"
 
-/* What the supervisor hands a spare with the connection's fd. */
+/*
+ * The engine's channel to a spare: one message, SPARE_CONN, with a struct
+ * handover and the connection's socket. Its end closing retires the spare.
+ */
+enum spare_msg { SPARE_CONN = 1 };
+
+/* What the engine hands a spare with the connection's fd. */
 struct handover {
 	uint32_t slot;
 	uint32_t peerlen;
@@ -58,17 +64,17 @@ void worker_child_init(void);
 /* Name this process "echod-<role>" (comm) and tag its log entries. */
 void worker_set_role(const char *role);
 
-/* In the supervisor, before the first fork (see forkprep.h). */
+/* In the engine, before the first fork (see forkprep.h). */
 void worker_prefault(void);
 
 noreturn void worker_run(const struct config *cfg, struct counters *ctr,
     struct worker_ctx *w);
 
-/* A spare: wait on chan for one connection, then worker_run(). */
-/* A worker's context from the supervisor's handover (peerlen bounded). */
+/* A worker's context from the engine's handover (peerlen bounded). */
 void worker_ctx_init(struct worker_ctx *w, const struct handover *h, int fd,
     int door);
 
+/* A spare: wait on chan for one connection, then worker_run(). */
 noreturn void worker_spare(const struct config *cfg, struct counters *ctr,
     int chan, int door);
 

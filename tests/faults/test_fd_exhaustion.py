@@ -45,20 +45,21 @@ def test_out_of_fds_pauses_accept_then_serves_everyone():
         wait_for(lambda: len(d.children_by_comm("echod-spare")) == 2, 5, what="2 spares")
         check(echo_roundtrip(d.port, b"before") == b"before", "no echo before")
         d.settled_fds(2)
-        soft, hard = resource.prlimit(d.pid, resource.RLIMIT_NOFILE)
-        limit = lowest_free_fd(d.pid)
-        resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (limit, hard))
+        eng = d.engine()  # the process that accepts
+        soft, hard = resource.prlimit(eng, resource.RLIMIT_NOFILE)
+        limit = lowest_free_fd(eng)
+        resource.prlimit(eng, resource.RLIMIT_NOFILE, (limit, hard))
         since = d.log_size()
 
-        # More clients than the supervisor has fds.
+        # More clients than the engine has fds.
         clients = queue_clients(d.port, 3 * limit)
         d.wait_log(r"Too many open files; pausing accepts", since=since)
-        cpu0 = cpu_seconds(d.pid)
+        cpu0 = cpu_seconds(eng)
         time.sleep(PAUSE)
-        used = cpu_seconds(d.pid) - cpu0
+        used = cpu_seconds(eng) - cpu0
         # A busy loop would use about PAUSE seconds; pausing uses almost
         # nothing (a wakeup per pause). Not a speed assertion: CPU time.
-        check(used < 0.25 * PAUSE, "supervisor used %.2fs CPU in %.1fs out of fds" % (used, PAUSE))
+        check(used < 0.25 * PAUSE, "the engine used %.2fs CPU in %.1fs out of fds" % (used, PAUSE))
         why = nothing_arrives(clients)
         check(why is None, why)
         check(d.alive(), "echod died out of fds")
@@ -77,12 +78,12 @@ def test_out_of_fds_pauses_accept_then_serves_everyone():
             s.close()
         d.wait_log(r"accepting again on \S+ after \d+ failed attempts", since=since)
         # The limit back: spares and the fd count recover.
-        resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (soft, hard))
+        resource.prlimit(eng, resource.RLIMIT_NOFILE, (soft, hard))
         check(echo_roundtrip(d.port, b"after") == b"after", "no echo after")
         wait_for(lambda: not d.workers(), 20, what="workers to finish")
         d.settled_fds(2)
-        check(lowest_free_fd(d.pid) == limit, "supervisor fds leaked: lowest free %d, was %d"
-              % (lowest_free_fd(d.pid), limit))
+        check(lowest_free_fd(eng) == limit, "engine fds leaked: lowest free %d, was %d"
+              % (lowest_free_fd(eng), limit))
         check(not d.zombies(), "zombies: %s" % d.zombies())
 
 

@@ -1,7 +1,7 @@
 """Fault: fork() fails. echod runs as nobody under RLIMIT_NPROC, so once
 the hub and a few workers exist, forking a worker fails with EAGAIN. The
 connection that could not get a worker is closed and counted, the
-supervisor lives on, and clients are served again once a worker exits."""
+engine lives on, and clients are served again once a worker exits."""
 
 import os
 import pwd
@@ -42,8 +42,9 @@ def test_fork_failure_closes_and_counts_the_connection():
     except KeyError:
         raise Skip("no user nobody")
     others = nobody_processes()
-    # The supervisor, the hub and WORKERS workers; nothing more may fork.
-    limit = others + 2 + WORKERS
+    # The control plane and its journal writer thread (RLIMIT_NPROC counts
+    # threads), the engine, the hub and WORKERS workers; nothing more.
+    limit = others + 4 + WORKERS
     env = None
     if SANITIZE:
         # LeakSanitizer's exit-time check forks a tracer task, which the
@@ -64,7 +65,7 @@ def test_fork_failure_closes_and_counts_the_connection():
         extra.close()
         d.wait_log(r"cannot fork a worker for 127\.0\.0\.1:\d+: Resource temporarily "
                    r"unavailable; closing it", since=since)
-        check(d.alive(), "the supervisor died when fork failed")
+        check(d.alive(), "echod died when fork failed")
         st = d.status()
         if st is not None:
             check(st["rejected_total"] >= 1, "refusal not counted: %s" % st)

@@ -14,7 +14,7 @@ TOTAL = 100 << 20
 
 def test_sender_that_never_reads_is_bounded():
     with Echod() as d:
-        sup_rss = proc_status_kb(d.pid)
+        sup_rss = proc_status_kb(d.engine())
         s = socket.create_connection(("127.0.0.1", d.port))
         s.setblocking(False)
         chunk = b"\xa5" * (256 << 10)
@@ -39,7 +39,7 @@ def test_sender_that_never_reads_is_bounded():
         # its memory. ASan processes start larger.
         check(hwm < scaled(8, 48) * 1024, "worker peak RSS %d KiB after %d bytes" % (hwm, sent))
         check(echo_roundtrip(d.port, b"others\n") == b"others\n", "another client not served")
-        grown = proc_status_kb(d.pid) - sup_rss
+        grown = proc_status_kb(d.engine()) - sup_rss
         check(grown < 1024, "supervisor RSS grew %d KiB" % grown)
         s.close()  # unread data: RST; the blocked worker must notice
         wait_for(lambda: w not in d.workers(), 10, what="the worker to exit")

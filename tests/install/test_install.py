@@ -103,9 +103,9 @@ def test_every_ini_key_is_in_echod_ini_5():
 
 
 def test_catalog_explains_every_message_id():
-    with open(os.path.join(ROOT, "daemon/log.c")) as f:
+    with open(os.path.join(ROOT, "daemon/journal.c")) as f:
         ids = set(re.findall(r'\[EV_[A-Z_]+\] = "([0-9a-f]{32})"', f.read()))
-    check(len(ids) >= 16, "found only %d MESSAGE_IDs in daemon/log.c" % len(ids))
+    check(len(ids) >= 16, "found only %d MESSAGE_IDs in daemon/journal.c" % len(ids))
     with open(os.path.join(ROOT, "systemd/echod.catalog")) as f:
         text = f.read()
     entries = re.split(r"^-- ", text, flags=re.M)[1:]
@@ -121,7 +121,7 @@ def test_catalog_explains_every_message_id():
         check(any(x.startswith("Defined-By: echod") for x in lines[1:]),
               "%s has no Defined-By" % mid)
         check(len(body.strip()) > 40, "%s has no explanation" % mid)
-    check(seen == ids, "catalog and log.c differ: missing %s, extra %s" %
+    check(seen == ids, "catalog and journal.c differ: missing %s, extra %s" %
           (sorted(ids - seen), sorted(seen - ids)))
 
 
@@ -130,12 +130,14 @@ def test_catalog_explains_every_message_id():
 def test_install_usr_local_layout():
     release_only()
     want = {"usr/local/sbin/echod", "usr/local/bin/chatctl",
+            "usr/local/lib/echod/echod-engine",
             "usr/local/lib/systemd/system/echod.service",
             "usr/local/lib/systemd/system/echod.socket",
             "usr/local/lib/systemd/catalog/echod.catalog",
             "usr/local/share/man/man8/echod.8", "usr/local/share/man/man5/echod.ini.5",
             "usr/local/share/man/man1/chatctl.1", "etc/echod.ini"}
-    progs = {"usr/local/sbin/echod", "usr/local/bin/chatctl"}
+    progs = {"usr/local/sbin/echod", "usr/local/bin/chatctl",
+             "usr/local/lib/echod/echod-engine"}
     with staged() as st:
         dest = st.dest
         got = files_under(dest)
@@ -144,8 +146,12 @@ def test_install_usr_local_layout():
         for f in want:
             mode = os.stat(os.path.join(dest, f)).st_mode & 0o777
             check(mode == (0o755 if f in progs else 0o644), "%s: mode %o" % (f, mode))
-        check(not elf_has_interp(os.path.join(dest, "usr/local/sbin/echod")),
-              "the installed echod is not statically linked")
+        # The data plane forks per connection: small and static. The
+        # control plane links libsystemd.
+        check(not elf_has_interp(os.path.join(dest, "usr/local/lib/echod/echod-engine")),
+              "the installed engine is not statically linked")
+        check(elf_has_interp(os.path.join(dest, "usr/local/sbin/echod")),
+              "the installed echod is not dynamically linked (libsystemd)")
         with open(os.path.join(dest, "usr/local/lib/systemd/system/echod.service")) as f:
             unit = f.read()
         check(not re.search(r"@[A-Z]+@", unit), "placeholder left in the unit")
@@ -162,9 +168,14 @@ def test_install_prefix_usr():
     release_only()
     with staged("/usr") as st:
         got = files_under(st.dest)
-        for f in ("usr/sbin/echod", "usr/bin/chatctl", "usr/lib/systemd/system/echod.service",
+        for f in ("usr/sbin/echod", "usr/bin/chatctl", "usr/lib/echod/echod-engine",
+                  "usr/lib/systemd/system/echod.service",
                   "usr/lib/systemd/catalog/echod.catalog", "usr/share/man/man8/echod.8"):
             check(f in got, "%s not installed with PREFIX=/usr" % f)
+        # The installed echod looks for its engine where it was installed.
+        with open(os.path.join(st.dest, "usr/sbin/echod"), "rb") as f:
+            check(b"/usr/lib/echod/echod-engine\0" in f.read(),
+                  "echod built for PREFIX=/usr does not name /usr/lib/echod/echod-engine")
         with open(os.path.join(st.dest, "usr/lib/systemd/system/echod.service")) as f:
             unit = f.read()
         check("ExecStart=/usr/sbin/echod\n" in unit and "/usr/local" not in unit,

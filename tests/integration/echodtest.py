@@ -297,6 +297,10 @@ class Echod:
             self.binary = os.path.join(self.tmp, "echod")
             shutil.copy2(ECHOD, self.binary)
             os.chmod(self.binary, 0o755)
+            # The engine is found next to echod.
+            engine = os.path.join(os.path.dirname(ECHOD), "echod-engine")
+            shutil.copy2(engine, os.path.join(self.tmp, "echod-engine"))
+            os.chmod(os.path.join(self.tmp, "echod-engine"), 0o755)
         self.proc = None
         self._start(wait_ready)
 
@@ -390,8 +394,34 @@ class Echod:
                 "timed out waiting for " + (what or repr(pattern)),
                 self.log(since)[-3000:]))
 
+    def engine(self, timeout=5.0, other_than=None):
+        """The data plane: echod's live child named echod-engine (or one
+        other than a given pid, after a restart)."""
+        def find():
+            for p in pids_children(self.pid):
+                if (proc_comm(p) == "echod-engine" and proc_state(p) != "Z"
+                        and p != other_than):
+                    return p
+            return None
+        return wait_for(find, timeout, what="the engine (echod-engine)")
+
+    def engine_now(self):
+        """The engine's pid, or None (no waiting)."""
+        for p in pids_children(self.pid):
+            if proc_comm(p) == "echod-engine" and proc_state(p) != "Z":
+                return p
+        return None
+
     def children(self):
-        return pids_children(self.pid)
+        """The data plane's processes: the engine's children, and any a
+        dead engine left to echod (they are reparented to it)."""
+        kids = []
+        for p in pids_children(self.pid):
+            if proc_comm(p) == "echod-engine":
+                kids += pids_children(p)
+            else:
+                kids.append(p)
+        return kids
 
     def descendants(self):
         out, todo = [], [self.pid]
@@ -408,13 +438,15 @@ class Echod:
         return self.children_by_comm("echod-worker")
 
     def zombies(self):
-        return [p for p in self.children() if proc_state(p) == "Z"]
+        return [p for p in self.children() + pids_children(self.pid)
+                if proc_state(p) == "Z"]
 
     def fds(self):
-        return fd_count(self.pid)
+        """The engine's fd count: the process that accepts and forks."""
+        return fd_count(self.engine())
 
     def settled_fds(self, spares, timeout=10.0):
-        """The supervisor's fd count once `spares` spares are ready and the
+        """The engine's fd count once `spares` spares are ready and the
         count holds still (a spare being forked briefly holds both ends of
         its channel, so a single reading can be one too high)."""
         readings = []

@@ -54,11 +54,14 @@ def test_two_thousand_connections_no_zombie_no_fd_leak():
 
 
 def test_children_never_hold_the_listener():
+    # The control plane owns the listeners and lends the engine a copy;
+    # no worker, spare or hub ever holds one.
     with Echod() as d, connect(d.port) as s:
         s.sendall(b"x")
         recv_exactly(s, 1)
-        check(listening_inodes(d.pid), "supervisor holds no listener?")
-        for pid in d.descendants():
+        check(listening_inodes(d.pid), "the control plane holds no listener?")
+        check(listening_inodes(d.engine()), "the engine holds no listener?")
+        for pid in d.children():
             check(not listening_inodes(pid),
                   "%s %d holds a listening socket" % (proc_comm(pid), pid))
 
@@ -344,12 +347,12 @@ def exe_segments(pid):
 
 
 def test_children_inherit_the_code_page_tables():
-    # forkprep.c: the supervisor maps its code and rodata whole and gives
+    # forkprep.c: the engine maps its code and rodata whole and gives
     # each segment an anon_vma, so fork copies their page table entries: a
     # spare that has run nothing of its own already maps all of its code.
     with Echod(ini={"server": {"spares": "1"}}) as d:
         wait_for(lambda: d.children_by_comm("echod-spare"), 5, what="a spare")
-        sup = exe_segments(d.pid)
+        sup = exe_segments(d.engine())
         check(len(sup) >= 2, "no read-only segments of the binary: %s" % sup)
         for seg, (size, rss, anon) in sup.items():
             check(rss == size, "supervisor %s: %d of %d kB mapped" % (seg, rss, size))

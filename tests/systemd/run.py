@@ -21,6 +21,7 @@ usage: run.py [-k SUBSTRING] [-v]
 
 import argparse
 import ctypes
+import errno
 import json
 import os
 import random
@@ -41,8 +42,8 @@ BOOT_TIMEOUT = 120
 SUITE_TIMEOUT = 900
 CONTROL = "/run/echod/control.sock"
 
-MSGID = {}  # EV_READY -> id, from daemon/log.c
-with open(os.path.join(ROOT, "daemon", "log.c")) as _f:
+MSGID = {}  # EV_READY -> id, from daemon/journal.c
+with open(os.path.join(ROOT, "daemon", "journal.c")) as _f:
     for _ev, _id in re.findall(r'\[(EV_[A-Z_]+)\] = "([0-9a-f]{32})"', _f.read()):
         MSGID[_ev] = _id
 
@@ -387,6 +388,34 @@ class Suite:
         return [e for e in self.journal() if e.get("MESSAGE_ID") == MSGID[ev] and
                 all(e.get(k) == v for k, v in fields.items())]
 
+    def engine_pid(self, other_than=None, timeout=10):
+        """The data plane: the main process's child named echod-engine."""
+        def find():
+            main = self.main_pid()
+            r = self.c.run("pgrep", "-P", str(main), "-x", "echod-engine", check=False)
+            pids = [int(x) for x in r.stdout.split() if int(x) != other_than]
+            return pids[0] if pids else None
+        return wait_for(find, timeout, "the engine")
+
+    def below_main(self):
+        """Every process below echod's main one, at any depth."""
+        main = self.main_pid()
+        r = self.c.run("ps", "-e", "-o", "pid=,ppid=", check=False)
+        kids = {}
+        for line in r.stdout.splitlines():
+            pid, ppid = (int(x) for x in line.split())
+            kids.setdefault(ppid, []).append(pid)
+        out, todo = [], [main]
+        while todo:
+            for k in kids.get(todo.pop(), []):
+                out.append(k)
+                todo.append(k)
+        return out
+
+    def state(self):
+        return self.c.run("systemctl", "show", "-p", "ActiveState", "--value",
+                          "echod").stdout.strip()
+
     def pgrep_echod(self):
         r = self.c.run("pgrep", "-l", "echod", check=False)
         return [line for line in r.stdout.splitlines() if line.strip()]
@@ -421,19 +450,52 @@ class Suite:
               "CAP_NET_BIND_SERVICE" % caps)
         status = c.run("systemctl", "show", "-p", "StatusText", "--value", "echod").stdout
         check("served" in status, "no sd_notify STATUS: %r" % status)
-        # forkprep.c works inside the sandbox (MemoryDenyWriteExecute=,
-        # the syscall filter): the code segment has its one private page.
-        smaps = c.run("cat", "/proc/%d/smaps" % pid).stdout
+        # The data plane is the installed engine; forkprep.c works inside
+        # the sandbox (MemoryDenyWriteExecute=, the syscall filter): the
+        # engine's code segment has its one private page.
+        eng = self.engine_pid()
+        exe = c.run("readlink", "/proc/%d/exe" % eng).stdout.strip()
+        check(exe == "/usr/local/lib/echod/echod-engine", "the engine runs %r" % exe)
+        smaps = c.run("cat", "/proc/%d/smaps" % eng).stdout
         anon, code = None, False
         for line in smaps.splitlines():
             head = line.split()
             if len(head) >= 6 and "-" in head[0] and ":" in head[3]:
-                code = head[1] == "r-xp" and head[-1].endswith("/sbin/echod")
+                code = head[1] == "r-xp" and head[-1] == exe
             elif code and head and head[0] == "Anonymous:":
                 anon = int(head[1])
-        check(anon, "echod's code segment has no private page (forkprep did "
+        check(anon, "the engine's code segment has no private page (forkprep did "
               "not run in the sandbox): Anonymous %s kB" % anon)
         return "pid %d, uid %d, 1 MiB echoed on 127.0.0.1:%d" % (pid, uid, self.p1)
+
+    def test_data_plane_maps_no_libsystemd(self):
+        """The control plane links libsystemd; nothing below it maps it or
+        any library it brings (xz-utils reached sshd exactly that way)."""
+        libs = ("libsystemd", "liblzma", "libzstd", "liblz4", "libgcrypt",
+                "libgpg-error", "libcap", "libjansson", "libinih")
+        s = socket.create_connection(("127.0.0.1", self.p1), timeout=5)
+        try:
+            s.sendall(b"x")
+            check(s.recv(1) == b"x", "no echo")
+            main = self.main_pid()
+            check("libsystemd" in self.c.run("cat", "/proc/%d/maps" % main).stdout,
+                  "the control plane does not map libsystemd?")
+            procs = self.below_main()
+            kinds = set()
+            for pid in procs:
+                r = self.c.run("cat", "/proc/%d/maps" % pid, check=False)
+                if r.returncode != 0:
+                    continue  # gone meanwhile
+                kinds.add(self.c.run("cat", "/proc/%d/comm" % pid,
+                                     check=False).stdout.strip())
+                bad = sorted({lib for lib in libs if lib in r.stdout})
+                check(not bad, "pid %d maps %s" % (pid, bad))
+            check({"echod-engine", "echod-worker", "echod-hub"} <= kinds,
+                  "not every kind of process was looked at: %s" % sorted(kinds))
+        finally:
+            s.close()
+        return "%d processes below pid %d (%s): none maps %s" % (
+            len(procs), main, ", ".join(sorted(kinds)), ", ".join(libs))
 
     def test_journal_has_structured_fields(self):
         sizes = list(range(4321, 4326))
@@ -451,19 +513,25 @@ class Suite:
                 if e.get("ECHOD_BYTES_IN") in map(str, sizes):
                     found[int(e["ECHOD_BYTES_IN"])] = e
             return found
-        # Every close is in the journal under the unit: the supervisor, a
+        # Every close is in the journal under the unit: the engine logs it
+        # from what each worker left in its slot, and the control plane, a
         # long-lived process journald can always tie to echod.service,
-        # writes the close lines from what each worker left in its slot.
+        # writes it.
         wait_for(lambda: len(closes(True)) == len(sizes), 15,
                  "5 close entries under journalctl -u echod")
         under_unit = closes(True)
+        eng = str(self.engine_pid())
         for n, e in under_unit.items():
             for k, v in (("REMOTE_ADDR", "127.0.0.1"), ("ECHOD_PROTO", "echo"),
                          ("ECHOD_BYTES_OUT", str(n)), ("_SYSTEMD_UNIT", "echod.service"),
-                         ("SYSLOG_IDENTIFIER", "echod"), ("ECHOD_ROLE", "supervisor")):
+                         ("SYSLOG_IDENTIFIER", "echod"), ("ECHOD_ROLE", "engine"),
+                         ("ECHOD_PID", eng), ("_PID", str(self.main_pid())),
+                         ("CODE_FILE", "daemon/engine.c"), ("CODE_FUNC", "log_close")):
                 check(e.get(k) == v, "close entry: %s=%r, want %r" % (k, e.get(k), v))
             for k in ("REMOTE_PORT", "ECHOD_DURATION_USEC", "ECHOD_REASON", "PRIORITY"):
                 check(e.get(k), "close entry lacks %s: %r" % (k, e))
+            check(e.get("CODE_LINE", "").isdigit(), "close entry: CODE_LINE %r"
+                  % e.get("CODE_LINE"))
         check(self.entries("EV_ACCEPT", REMOTE_ADDR="127.0.0.1"), "no accept entry")
         check(self.entries("EV_READY"), "no ready entry")
         check(self.entries("EV_START"), "no start entry")
@@ -525,8 +593,43 @@ class Suite:
         msgs = [e.get("MESSAGE", "") for e in self.journal()]
         check(any("reload failed: /etc/echod.ini:3: max_connections" in m for m in msgs),
               "chatctl's message is not in the journal")
+        # A bind that cannot be made: the entry names the errno.
+        c.write("/etc/echod.ini", self.ini(self.p2).replace(
+            "bind = 127.0.0.1", "bind = 192.0.2.1"))
+        r2 = c.run("systemctl", "reload", "echod", check=False)
+        check(r2.returncode != 0, "reload to an address not on this host succeeded")
+        fails = self.entries("EV_RELOAD_FAIL", ERRNO=str(errno.EADDRNOTAVAIL))
+        check(fails, "no reload-failed entry with ERRNO=%d" % errno.EADDRNOTAVAIL)
+        check(echo(self.p2, b"still") == b"still", "old port does not serve")
         c.write("/etc/echod.ini", self.ini(self.p2))
-        return "systemctl reload exit %d; /etc/echod.ini:3 in the journal" % r.returncode
+        return ("systemctl reload exit %d; /etc/echod.ini:3 in the journal; ERRNO=%d for "
+                "an unusable bind" % (r.returncode, errno.EADDRNOTAVAIL))
+
+    def test_reloading_and_stopping_are_told_to_systemd(self):
+        """RELOADING=1 and STOPPING=1 reach systemd: with the engine held
+        (SIGSTOP) a reload, and then a stop, wait for it, and systemd
+        shows reloading, then deactivating, meanwhile."""
+        c = self.c
+        main, eng = self.main_pid(), self.engine_pid()
+        c.run("kill", "-STOP", str(eng))
+        try:
+            c.run("kill", "-HUP", str(main))
+            wait_for(lambda: self.state() == "reloading", 5, "ActiveState=reloading")
+        finally:
+            c.run("kill", "-CONT", str(eng))
+        wait_for(lambda: self.state() == "active", 10, "active again after the reload")
+        check(self.entries("EV_RELOAD_OK"), "no reload-ok entry")
+        c.run("kill", "-STOP", str(eng))
+        try:
+            c.run("kill", "-TERM", str(main))
+            wait_for(lambda: self.state() == "deactivating", 5, "ActiveState=deactivating")
+        finally:
+            c.run("kill", "-CONT", str(eng))
+        wait_for(lambda: self.state() in ("inactive", "failed"), 20, "echod to stop")
+        check(self.state() == "inactive", "echod ended %s after STOPPING=1" % self.state())
+        c.run("systemctl", "start", "echod")
+        check(echo(self.p2, b"again") == b"again", "no echo after the start")
+        return "reloading while the engine was held, deactivating after STOPPING=1"
 
     def test_security_score(self):
         r = self.c.run("systemd-analyze", "security", "--no-pager", timeout=120)
@@ -586,6 +689,38 @@ class Suite:
             c.run("systemctl", "daemon-reload")
             c.run("systemctl", "restart", "echod")
         return "WatchdogSec=1s for 3.5 s, same pid %d" % pid
+
+    def test_watchdog_restarts_a_stuck_data_plane(self):
+        """WATCHDOG=1 means the data plane answers: kill -STOP of the
+        engine stops the pings, and systemd restarts echod."""
+        c = self.c
+        d = "/run/systemd/system/echod.service.d"
+        c.run("mkdir", "-p", d)
+        c.write(d + "/watchdog.conf", "[Service]\nWatchdogSec=2s\n")
+        try:
+            c.run("systemctl", "daemon-reload")
+            c.run("systemctl", "restart", "echod")
+            pid, eng = self.main_pid(), self.engine_pid()
+            before = int(c.run("systemctl", "show", "-p", "NRestarts", "--value",
+                               "echod").stdout.strip())
+            c.run("kill", "-STOP", str(eng))
+            t0 = time.monotonic()
+            wait_for(lambda: self.main_pid() not in (0, pid) and self.state() == "active",
+                     20, "systemd to restart echod")
+            took = time.monotonic() - t0
+            after = int(c.run("systemctl", "show", "-p", "NRestarts", "--value",
+                              "echod").stdout.strip())
+            check(after == before + 1, "NRestarts %d -> %d" % (before, after))
+            check(any("Watchdog timeout" in e.get("MESSAGE", "") for e in self.journal()),
+                  "no watchdog timeout in the journal")
+            check(any("has not answered" in e.get("MESSAGE", "") for e in self.journal()),
+                  "echod did not say why it stopped feeding the watchdog")
+            check(echo(self.p2, b"fresh") == b"fresh", "no echo after the restart")
+        finally:
+            c.run("rm", "-f", d + "/watchdog.conf")
+            c.run("systemctl", "daemon-reload")
+            c.run("systemctl", "restart", "echod")
+        return "engine stopped: restarted by systemd after %.1f s" % took
 
     def test_restart_with_plain_bind_rebinds_at_once(self):
         c = self.c
@@ -649,16 +784,34 @@ class Suite:
         check(load.refused == 0, "connections refused: %s" % load.summary())
         check(load.other == 0, "load errors: %s %r" % (load.summary(), load.errors))
         check(load.ok > 0, "no load: %s" % load.summary())
+        # kill -9 of the data plane: the control plane holds the socket and
+        # starts a new engine; nobody is refused meanwhile.
+        main, eng = self.main_pid(), self.engine_pid()
+        load = Load(self.p3).start()
+        time.sleep(0.3)
+        c.run("kill", "-KILL", str(eng))
+        new = self.engine_pid(other_than=eng)
+        time.sleep(0.5)
+        load.finish()
+        check(self.main_pid() == main, "echod itself was restarted")
+        check(load.refused == 0, "connections refused around kill -9 of the engine: %s"
+              % load.summary())
+        # The one connection the engine may hold at the instant it dies
+        # (accepted, not yet handed to a worker) goes with it; no other.
+        check(load.other <= 1, "load errors: %s %r" % (load.summary(), load.errors))
+        check(self.entries("EV_ENGINE_RESTART"), "no engine-restart entry")
         # Reload under activation: bind/port in the INI are ignored, with a notice.
         c.write("/etc/echod.ini", self.ini(self.p1))
         c.run("systemctl", "reload", "echod")
         check(echo(self.p3, b"same") == b"same" and refused(self.p1),
               "reload under socket activation changed the listener")
-        return "3 restarts; load: %s" % load.summary()
+        return "3 restarts and kill -9 of the engine (%d -> %d); load: %s" % (
+            eng, new, load.summary())
 
     def test_restart_on_failure(self):
-        """kill -9 of the supervisor: systemd cleans up its workers and
-        starts a new echod (Restart=on-failure)."""
+        """kill -9 of the control plane: systemd cleans up the engine and its
+        workers and starts a new echod (Restart=on-failure); no process of
+        the old one is left."""
         c = self.c
         s = socket.create_connection(("127.0.0.1", self.p3), timeout=5)
         s.sendall(b"x")
@@ -679,6 +832,13 @@ class Suite:
               "the old worker still serves: %r" % end)
         left = [p for p in before if p in set(self.pgrep_echod())]
         check(not left, "processes of the killed echod left: %r" % left)
+        procs = [int(line.split()[0]) for line in c.run(
+            "ps", "-e", "-o", "pid=,cgroup=").stdout.splitlines()
+            if line.rstrip().endswith("/echod.service")]
+        mine = set(self.below_main()) | {self.main_pid()}
+        check(procs and all(p in mine for p in procs),
+              "processes in echod's cgroup that are not the new echod's: %s (of %s)" %
+              (sorted(p for p in procs if p not in mine), procs))
         n = c.run("systemctl", "show", "-p", "NRestarts", "--value", "echod").stdout.strip()
         check(n == "1", "NRestarts %r" % n)
         check(echo(self.p3, b"reborn") == b"reborn", "no echo from the new echod")
@@ -692,7 +852,7 @@ class Suite:
             s.sendall(b"x")
             check(s.recv(1) == b"x", "no echo")
             socks.append(s)
-        check(len(self.pgrep_echod()) >= 5, "expected supervisor, hub, workers: %r" %
+        check(len(self.pgrep_echod()) >= 6, "expected echod, engine, hub, workers: %r" %
               self.pgrep_echod())
         c.run("systemctl", "stop", "echod.socket", "echod")
         left = self.pgrep_echod()

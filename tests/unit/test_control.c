@@ -11,7 +11,6 @@
 #include "control.h"
 #include "json.h"
 #include "listener.h"
-#include "supervisor.h"
 
 static void
 test_parse_request(void **state)

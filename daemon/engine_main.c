@@ -1,0 +1,48 @@
+/*
+ * echod-engine: echod's data plane (engine.h). Linked statically and
+ * small, because it forks once per connection; it is exec'd by echod with
+ * its channel on fd ENGINE_FD_CHAN and the log channel on ENGINE_FD_LOG,
+ * and is not meant to be run by hand.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "forkprep.h"
+#include "log.h"
+#include "planes.h"
+#include "worker.h"
+
+static int
+is_seqpacket(int fd)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	    type == SOCK_SEQPACKET;
+}
+
+int
+main(int argc, char **argv)
+{
+	/* Static: the struct is large and lives for the whole run. */
+	static struct engine e;
+
+	(void)argv;
+	if (argc != 1 || !is_seqpacket(ENGINE_FD_CHAN) ||
+	    !is_seqpacket(ENGINE_FD_LOG)) {
+		fprintf(stderr, "%s: the data plane of echod(8); echod starts "
+		    "it, it is not run by hand\n", ENGINE_NAME);
+		return 2;
+	}
+	log_set_role("engine");
+	log_set_channel(ENGINE_FD_LOG);
+	/* Before the first fork: cheaper children (forkprep.c). */
+	log_debug("engine: page tables of %u read-only segments shared with "
+	    "children", forkprep());
+	worker_prefault();
+	return engine_run(&e, ENGINE_FD_CHAN);
+}
