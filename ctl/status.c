@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "chatctl.h"
+#include "ctlproto.h"
 #include "json.h"
 #include "utf8.h"
 
-#define REPLY_MAX 65536 /* echod's replies are at most 16 KiB */
 #define STATUS_TIMEOUT_MS 5000
 #define RELOAD_TIMEOUT_MS 60000 /* a reload may resolve a host name */
 
@@ -35,7 +35,7 @@ struct ctl_args {
 static int
 parse_args(int argc, char **argv, bool json_ok, struct ctl_args *a)
 {
-	a->socket = CHATCTL_DEFAULT_CONTROL;
+	a->socket = ECHOD_DEFAULT_CONTROL;
 	a->json = false;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
@@ -150,9 +150,9 @@ ctl_request(
 		len += (size_t)r;
 		if (len == cap - 1) {
 			fprintf(stderr,
-			    "chatctl: %s: reply longer than %zu "
-			    "bytes\n",
-			    path, cap - 1);
+			    "chatctl: %s: reply too long (%zu bytes "
+			    "or more)\n",
+			    path, len);
 			close(fd);
 			return -1;
 		}
@@ -175,16 +175,18 @@ fail:
 	return -1;
 }
 
-/* "ERR text" from echod: print it and say so. */
+/* "ERR text" (or a bare "ERR") from echod: print it and say so. */
 static bool
 is_error(const char *reply, size_t n, const char *what)
 {
-	if (n < 3 || memcmp(reply, "ERR", 3) != 0)
+	const size_t k = strlen(ECHOD_REPLY_ERR);
+
+	if (n < k - 1 || memcmp(reply, ECHOD_REPLY_ERR, k - 1) != 0)
 		return false;
 	while (n > 0 && (reply[n - 1] == '\n' || reply[n - 1] == '\r'))
 		n--;
 	fprintf(stderr, "chatctl: %s failed: ", what);
-	print_safe(stderr, n > 4 ? reply + 4 : "error", n > 4 ? n - 4 : 5);
+	print_safe(stderr, n > k ? reply + k : "error", n > k ? n - k : 5);
 	fputc('\n', stderr);
 	return true;
 }
@@ -331,7 +333,8 @@ print_status(struct json_span top)
 int
 cmd_status(int argc, char **argv)
 {
-	static char reply[REPLY_MAX];
+	/* One more: a reply of ECHOD_CTL_MAX_REPLY bytes is already too long. */
+	static char reply[ECHOD_CTL_MAX_REPLY + 1];
 	struct ctl_args a;
 	struct json_span top;
 	ssize_t n;
@@ -339,8 +342,8 @@ cmd_status(int argc, char **argv)
 
 	if ((r = parse_args(argc, argv, true, &a)) != 0)
 		return r < 0 ? EXIT_OK : r;
-	n = ctl_request(
-	    a.socket, "STATUS\n", STATUS_TIMEOUT_MS, reply, sizeof(reply));
+	n = ctl_request(a.socket, ECHOD_REQ_STATUS "\n", STATUS_TIMEOUT_MS,
+	    reply, sizeof(reply));
 	if (n < 0)
 		return EXIT_CONN;
 	if (is_error(reply, (size_t)n, "status"))
@@ -371,13 +374,14 @@ cmd_reload(int argc, char **argv)
 
 	if ((r = parse_args(argc, argv, false, &a)) != 0)
 		return r < 0 ? EXIT_OK : r;
-	n = ctl_request(
-	    a.socket, "RELOAD\n", RELOAD_TIMEOUT_MS, reply, sizeof(reply));
+	n = ctl_request(a.socket, ECHOD_REQ_RELOAD "\n", RELOAD_TIMEOUT_MS,
+	    reply, sizeof(reply));
 	if (n < 0)
 		return EXIT_CONN;
 	if (is_error(reply, (size_t)n, "reload"))
 		return EXIT_CONN;
-	if (n < 2 || memcmp(reply, "OK", 2) != 0) {
+	if ((size_t)n < strlen(ECHOD_REPLY_OK) ||
+	    memcmp(reply, ECHOD_REPLY_OK, strlen(ECHOD_REPLY_OK)) != 0) {
 		fprintf(stderr, "chatctl: %s: unexpected reply to RELOAD\n",
 		    a.socket);
 		return EXIT_CONN;

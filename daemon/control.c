@@ -3,7 +3,7 @@
  * supervisor's poll loop.
  *
  * Every client is non-blocking and has CONTROL_CLIENT_USEC from accept to
- * the end of its reply; a request longer than CONTROL_MAX_REQUEST is
+ * the end of its reply; a request longer than ECHOD_CTL_MAX_REQUEST is
  * answered with an error, not buffered. At most CONTROL_MAX_CLIENTS are
  * served at once; beyond that the socket is not polled and newcomers wait
  * in its backlog, so the worst a local client can do is make another
@@ -30,14 +30,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ctlproto.h"
 #include "json.h"
 #include "listener.h"
 #include "log.h"
 #include "supervisor.h"
-
-#ifndef ECHOD_VERSION
-#define ECHOD_VERSION "0.1.0"
-#endif
 
 #define CONTROL_BACKLOG 16
 #define CONTROL_MAX_GROUPS 256		 /* supplementary groups looked at */
@@ -51,9 +48,9 @@ struct cclient {
 	int64_t deadline;
 	struct ucred cred;
 	size_t inlen;
-	char in[CONTROL_MAX_REQUEST];
+	char in[ECHOD_CTL_MAX_REQUEST];
 	size_t outlen, outoff;
-	char out[CONTROL_MAX_REPLY];
+	char out[ECHOD_CTL_MAX_REPLY];
 };
 
 static struct {
@@ -77,9 +74,11 @@ control_parse_request(const char *line, size_t n)
 {
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
-	if (n == 6 && memcmp(line, "STATUS", 6) == 0)
+	if (n == strlen(ECHOD_REQ_STATUS) &&
+	    memcmp(line, ECHOD_REQ_STATUS, n) == 0)
 		return CONTROL_REQ_STATUS;
-	if (n == 6 && memcmp(line, "RELOAD", 6) == 0)
+	if (n == strlen(ECHOD_REQ_RELOAD) &&
+	    memcmp(line, ECHOD_REQ_RELOAD, n) == 0)
 		return CONTROL_REQ_RELOAD;
 	return CONTROL_REQ_UNKNOWN;
 }
@@ -456,7 +455,8 @@ do_status(struct supervisor *sv, struct cclient *c)
 	supervisor_stats(sv, &st);
 	n = control_format_status(&cs, c->out, sizeof(c->out));
 	if (n < 0) {
-		client_reply(c, "ERR status does not fit in a reply");
+		client_reply(
+		    c, ECHOD_REPLY_ERR "status does not fit in a reply");
 		return;
 	}
 	c->outlen = (size_t)n;
@@ -481,20 +481,21 @@ do_reload(struct supervisor *sv, struct cclient *c)
 		log_notice("control: RELOAD from uid %u (pid %ld) refused: "
 			   "not root, echod's user or group",
 		    (unsigned)peer.uid, (long)c->cred.pid);
-		client_reply(c, "ERR permission denied: RELOAD needs root or "
-				"echod's user or group");
+		client_reply(c, ECHOD_REPLY_ERR "permission denied: RELOAD "
+						"needs root or echod's user "
+						"or group");
 		return;
 	}
 	log_info("control: RELOAD from uid %u (pid %ld)", (unsigned)peer.uid,
 	    (long)c->cred.pid);
 	msg[0] = '\0';
 	if (supervisor_reload(sv, msg, sizeof(msg)) == 0) {
-		client_reply(c, "OK");
+		client_reply(c, ECHOD_REPLY_OK);
 		return;
 	}
 	one_line(msg);
-	snprintf(
-	    reply, sizeof(reply), "ERR %s", msg[0] ? msg : "reload failed");
+	snprintf(reply, sizeof(reply), ECHOD_REPLY_ERR "%s",
+	    msg[0] ? msg : "reload failed");
 	client_reply(c, reply);
 }
 
@@ -509,7 +510,7 @@ client_request(struct supervisor *sv, struct cclient *c, size_t n)
 		do_reload(sv, c);
 		break;
 	case CONTROL_REQ_UNKNOWN:
-		client_reply(c, "ERR unknown-request");
+		client_reply(c, ECHOD_REPLY_ERR "unknown-request");
 		break;
 	}
 	client_write(c);
@@ -547,7 +548,7 @@ client_read(struct supervisor *sv, struct cclient *c)
 			return;
 		}
 	}
-	client_reply(c, "ERR request-too-long");
+	client_reply(c, ECHOD_REPLY_ERR "request-too-long");
 	client_write(c);
 }
 

@@ -21,10 +21,6 @@ struct sv_stats;
 
 #define CONTROL_MAX_CLIENTS 8
 #define CONTROL_MAX_POLLFDS (1 + CONTROL_MAX_CLIENTS)
-/* A request line, LF included; longer ones get "ERR request-too-long". */
-#define CONTROL_MAX_REQUEST 256
-/* A reply, LF included. */
-#define CONTROL_MAX_REPLY 16384
 /* From accept to the last byte of the reply (RELOAD's own work aside). */
 #define CONTROL_CLIENT_USEC 2000000
 

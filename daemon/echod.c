@@ -13,16 +13,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ctlproto.h"
 #include "forkprep.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
 #include "supervisor.h"
 #include "worker.h"
-
-#ifndef ECHOD_VERSION
-#define ECHOD_VERSION "0.1.0"
-#endif
 
 static void
 usage(FILE *out)
