@@ -66,6 +66,8 @@ B = build/$(FLAVOR)
 FLAVOR_STAMP = build/.flavor-$(FLAVOR)
 
 INIH_LIBS     = $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
+# --static for echod's static link (libjansson.a); harmless for the others.
+JANSSON_LIBS  = $(shell $(PKG_CONFIG) --libs --static jansson 2>/dev/null || echo -ljansson)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
 
@@ -120,12 +122,12 @@ $(LIBCTL): $(LIBCTL_OBJS)
 daemon/echod: $(B)/daemon/echod.o $(LIBDAEMON) $(LIBCOMMON) $(FLAVOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ECHOD_LDFLAGS) $(ECHOD_WRAP) -o $@ \
 	    $(B)/daemon/echod.o \
-	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS)
+	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS) $(JANSSON_LIBS)
 
 # chatctl is linked dynamically: it forks nothing per connection.
 ctl/chatctl: $(CTL_OBJS) $(LIBCOMMON) $(FLAVOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -pie -o $@ $(CTL_OBJS) $(LIBCOMMON) \
-	    $(READLINE_LIBS)
+	    $(READLINE_LIBS) $(JANSSON_LIBS)
 
 # Unit tests link the daemon, chatctl and common libraries; a test may wrap
 # system calls with -Wl,--wrap (list them in a "// WRAP: sym sym" comment).
@@ -134,7 +136,7 @@ $(B)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON)
 	$(CC) $(CPPFLAGS) -DECHOD_SRCDIR=\"$(CURDIR)\" $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(foreach s,$(shell sed -n 's|^// WRAP: ||p' $<),-Wl,--wrap=$(s)) \
 	    $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON) $(INIH_LIBS) $(READLINE_LIBS) \
-	    $(CMOCKA_LIBS)
+	    $(JANSSON_LIBS) $(CMOCKA_LIBS)
 
 tests: $(UNIT_BINS) $(REPLAY_BINS)
 
