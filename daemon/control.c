@@ -21,8 +21,11 @@
 #include "control.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,10 +34,10 @@
 
 #include "config.h"
 #include "ctlproto.h"
-#include "json.h"
 #include "listener.h"
 #include "log.h"
 #include "supervisor.h"
+#include "utf8.h"
 
 #define CONTROL_BACKLOG 16
 #define CONTROL_MAX_GROUPS 256		 /* supplementary groups looked at */
@@ -97,82 +100,163 @@ control_permitted(enum control_req req, const struct control_peer *peer,
 	return false;
 }
 
-int
-control_format_status(const struct control_status *s, char *buf, size_t cap)
+_Static_assert(MAX_LISTENERS <= ECHOD_STATUS_MAX_LISTEN,
+    "STATUS lists every listener");
+
+void
+control_status_fill(const struct control_status *s, struct echod_status *out)
 {
-	const struct config *cfg = s->cfg;
 	const struct sv_stats *st = s->st;
-	struct jbuf jb;
-	const char *out;
+	const struct config *cfg = s->cfg;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->version, sizeof(out->version), "%s", s->version);
+	out->pid = s->pid;
+	out->uptime_s =
+	    st->uptime_usec > 0 ? (uint64_t)(st->uptime_usec / 1000000) : 0;
+	snprintf(out->config, sizeof(out->config), "%s", s->config_path);
+	for (unsigned i = 0; i < s->ls->n && i < ECHOD_STATUS_MAX_LISTEN; i++)
+		snprintf(out->listen.v[out->listen.n++],
+		    sizeof(out->listen.v[0]), "%s", s->ls->l[i].name);
+	out->workers = st->workers;
+	out->echo_connections = st->echo;
+	out->chat_members = st->chat_members;
+	out->rooms = st->rooms;
+	out->connections_total = st->connections_total;
+	out->rejected_total = st->rejected_total;
+	out->bytes_echoed = st->bytes_echoed;
+	out->messages_relayed = st->messages_relayed;
+	out->spares = st->spares;
+	out->engine_pid = s->engine_pid;
+	snprintf(out->engine_state, sizeof(out->engine_state), "%s",
+	    s->engine_state);
+	out->engine_restarts = s->engine_restarts;
+	out->log_lines_lost = s->log_lines_lost;
+	/* Each limit has the name of its echod.ini key and config member. */
+#define FILL_LIMIT(key, type, unit) out->limits.key = cfg->key;
+	ECHOD_STATUS_LIMITS(FILL_LIMIT)
+#undef FILL_LIMIT
+}
+
+/*
+ * s as a JSON string. jansson takes only UTF-8 and a config path may hold
+ * any byte: passing it unchecked would make the reply invalid JSON, and
+ * refusing it would lose the whole reply, so each byte that is not UTF-8
+ * becomes U+FFFD (controls stay: jansson escapes them).
+ */
+static json_t *
+json_text(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), len = 0;
+	json_t *j;
+	char *buf;
+
+	if (utf8_valid(u, n))
+		return json_stringn_nocheck(s, n);
+	if ((buf = malloc(UTF8_SANITIZE_MAX(n))) == NULL)
+		return NULL;
+	/* Bounded by n: each turn takes 1 to 4 bytes. */
+	for (size_t i = 0, k; i < n; i += k) {
+		if ((k = utf8_decode(u + i, n - i, NULL)) == 0) {
+			memcpy(buf + len, "\xef\xbf\xbd", 3);
+			len += 3;
+			k = 1;
+		} else {
+			memcpy(buf + len, s + i, k);
+			len += k;
+		}
+	}
+	j = json_stringn_nocheck(buf, len);
+	free(buf);
+	return j;
+}
+
+/* One member each, by type (ECHOD_STATUS_FIELDS); 0, or -1 out of memory. */
+static int
+put_STR(json_t *o, const char *key, const char *s)
+{
+	return json_object_set_new(o, key, json_text(s));
+}
+
+static int
+put_INT(json_t *o, const char *key, int64_t v)
+{
+	return json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static int
+put_UINT(json_t *o, const char *key, uint64_t v)
+{
+	/* json_int_t is signed: no counter comes near 2^63, but clamp. */
+	return json_object_set_new(o, key,
+	    json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v));
+}
+
+static int
+put_LIST(json_t *o, const char *key, const struct echod_status_list *l)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a != NULL && i < l->n &&
+	     i < ECHOD_STATUS_MAX_LISTEN; i++)
+		if (json_array_append_new(a, json_text(l->v[i])) == -1) {
+			json_decref(a);
+			return -1;
+		}
+	return json_object_set_new(o, key, a);
+}
+
+/* How each type is passed to its put_ function. */
+#define PUT_ARG_STR(m) (m)
+#define PUT_ARG_INT(m) (m)
+#define PUT_ARG_UINT(m) (m)
+#define PUT_ARG_LIST(m) (&(m))
+#define PUT_ARG_LIMITS(m) (&(m))
+/* "|| put_TYPE(o, "key", member) == -1" for each row of a table. */
+#define PUT(key, type, size) \
+	|| put_##type(o, #key, PUT_ARG_##type(from->key)) == -1
+
+static int
+put_LIMITS(json_t *parent, const char *name,
+    const struct echod_status_limits *from)
+{
+	json_t *o = json_object();
+
+	if (o == NULL ECHOD_STATUS_LIMITS(PUT)) {
+		json_decref(o);
+		return -1;
+	}
+	return json_object_set_new(parent, name, o);
+}
+
+int
+control_format_status(const struct echod_status *from, char *buf, size_t cap)
+{
+	json_t *o = json_object();
 	size_t n;
 
-	jb_init(&jb, buf, cap);
-	jb_begin_object(&jb);
-	jb_key(&jb, "version");
-	jb_string(&jb, s->version);
-	jb_key(&jb, "pid");
-	jb_i64(&jb, s->pid);
-	jb_key(&jb, "uptime_s");
-	jb_i64(&jb, st->uptime_usec > 0 ? st->uptime_usec / 1000000 : 0);
-	jb_key(&jb, "config");
-	jb_string(&jb, s->config_path);
-	jb_key(&jb, "listen");
-	jb_begin_array(&jb);
-	for (unsigned i = 0; i < s->ls->n; i++)
-		jb_string(&jb, s->ls->l[i].name);
-	jb_end_array(&jb);
-	jb_key(&jb, "workers");
-	jb_u64(&jb, st->workers);
-	jb_key(&jb, "echo_connections");
-	jb_u64(&jb, st->echo);
-	jb_key(&jb, "chat_members");
-	jb_u64(&jb, st->chat_members);
-	jb_key(&jb, "rooms");
-	jb_u64(&jb, st->rooms);
-	jb_key(&jb, "connections_total");
-	jb_u64(&jb, st->connections_total);
-	jb_key(&jb, "rejected_total");
-	jb_u64(&jb, st->rejected_total);
-	jb_key(&jb, "bytes_echoed");
-	jb_u64(&jb, st->bytes_echoed);
-	jb_key(&jb, "messages_relayed");
-	jb_u64(&jb, st->messages_relayed);
-	/* The effective limits, named as in echod.ini (same units). */
-	jb_key(&jb, "limits");
-	jb_begin_object(&jb);
-	jb_key(&jb, "max_connections");
-	jb_u64(&jb, cfg->max_connections);
-	jb_key(&jb, "max_per_source");
-	jb_u64(&jb, cfg->max_per_source);
-	jb_key(&jb, "backlog");
-	jb_u64(&jb, cfg->backlog);
-	jb_key(&jb, "idle_timeout");
-	jb_u64(&jb, cfg->idle_timeout);
-	jb_key(&jb, "shutdown_timeout");
-	jb_u64(&jb, cfg->shutdown_timeout);
-	jb_key(&jb, "spares");
-	jb_u64(&jb, cfg->spares);
-	jb_key(&jb, "max_line");
-	jb_u64(&jb, cfg->max_line);
-	jb_key(&jb, "max_backlog");
-	jb_u64(&jb, cfg->max_backlog);
-	jb_key(&jb, "max_rooms");
-	jb_u64(&jb, cfg->max_rooms);
-	jb_key(&jb, "max_members_per_room");
-	jb_u64(&jb, cfg->max_members_per_room);
-	jb_key(&jb, "greeting_wait");
-	jb_u64(&jb, cfg->greeting_wait);
-	jb_end_object(&jb);
-	jb_end_object(&jb);
-	if ((out = jb_finish(&jb)) == NULL)
+	if (o == NULL ECHOD_STATUS_FIELDS(PUT)) {
+		json_decref(o);
 		return -1;
-	n = strlen(out);
-	if (n + 1 >= cap)
+	}
+	/* Insertion order is jansson's order since 2.8; the flag for older. */
+	n = json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	/* With its LF and NUL, or not at all: never a cut reply. */
+	if (n == 0 || n >= INT_MAX || n + 2 > cap)
 		return -1;
 	buf[n++] = '\n';
 	buf[n] = '\0';
 	return (int)n;
 }
+
+#undef PUT
+#undef PUT_ARG_STR
+#undef PUT_ARG_INT
+#undef PUT_ARG_UINT
+#undef PUT_ARG_LIST
+#undef PUT_ARG_LIMITS
 
 /* ---------------------------------------------------------- socket file */
 
@@ -444,16 +528,23 @@ static void
 do_status(struct supervisor *sv, struct cclient *c)
 {
 	struct sv_stats st;
+	struct echod_status es;
+	/* One process serves everything yet: the engine is echod itself. */
 	struct control_status cs = {.version = ECHOD_VERSION,
 	    .pid = (long)getpid(),
 	    .config_path = sv->cfg_path,
 	    .ls = &sv->ls,
 	    .st = &st,
-	    .cfg = &sv->cfg};
+	    .cfg = &sv->cfg,
+	    .engine_pid = (long)getpid(),
+	    .engine_state = ECHOD_ENGINE_RUNNING,
+	    .engine_restarts = 0,
+	    .log_lines_lost = 0};
 	int n;
 
 	supervisor_stats(sv, &st);
-	n = control_format_status(&cs, c->out, sizeof(c->out));
+	control_status_fill(&cs, &es);
+	n = control_format_status(&es, c->out, sizeof(c->out));
 	if (n < 0) {
 		client_reply(
 		    c, ECHOD_REPLY_ERR "status does not fit in a reply");

@@ -16,6 +16,7 @@
 
 struct supervisor;
 struct config;
+struct echod_status;
 struct listen_set;
 struct sv_stats;
 
@@ -69,7 +70,7 @@ struct control_peer {
 bool control_permitted(enum control_req req, const struct control_peer *peer,
     uid_t self_uid, gid_t self_gid);
 
-/* Everything STATUS reports, gathered by the caller. */
+/* Everything STATUS reports, as the supervisor has it. */
 struct control_status {
 	const char *version;
 	long pid;
@@ -77,13 +78,25 @@ struct control_status {
 	const struct listen_set *ls;
 	const struct sv_stats *st;
 	const struct config *cfg;
+	long engine_pid;	  /* 0: none */
+	const char *engine_state; /* ECHOD_ENGINE_* */
+	uint64_t engine_restarts;
+	uint64_t log_lines_lost;
 };
 
 /*
- * The STATUS reply: one line of JSON with the fields of PROTOCOL.md
- * section 4, LF included. Returns its length, or -1 if it does not fit.
+ * The STATUS object (ctlproto.h) from s: uptime in whole seconds, at most
+ * ECHOD_STATUS_MAX_LISTEN addresses, the limits from s->cfg.
+ */
+void control_status_fill(
+    const struct control_status *s, struct echod_status *out);
+
+/*
+ * The STATUS reply for st: one line of JSON, the members of
+ * ECHOD_STATUS_FIELDS in order, LF included, NUL-terminated in buf.
+ * Returns its length, or -1 if it does not fit in cap (or memory ran out).
  */
 int control_format_status(
-    const struct control_status *s, char *buf, size_t cap);
+    const struct echod_status *st, char *buf, size_t cap);
 
 #endif

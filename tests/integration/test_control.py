@@ -19,7 +19,9 @@ from echodtest import (CHATCTL, Echod, Skip, check, connect, echo_roundtrip,
 
 STATUS_FIELDS = ["version", "pid", "uptime_s", "config", "listen", "workers",
                  "echo_connections", "chat_members", "rooms", "connections_total",
-                 "rejected_total", "bytes_echoed", "messages_relayed", "limits"]
+                 "rejected_total", "bytes_echoed", "messages_relayed", "spares",
+                 "engine_pid", "engine_state", "engine_restarts", "log_lines_lost",
+                 "limits"]
 
 TIMEOUTS = {"test_silent_clients_never_stall_accepting": 30}
 
@@ -111,6 +113,12 @@ def test_status_has_exactly_the_protocol_fields():
             check(isinstance(lim.get(k), int), "limits lack %s: %r" % (k, lim))
         check(lim["idle_timeout"] == 60 and lim["shutdown_timeout"] == 5,
               "limits do not follow the INI: %r" % lim)
+        # One process is the whole data plane yet: the engine is echod.
+        check(st["engine_pid"] == d.pid and st["engine_state"] == "running" and
+              st["engine_restarts"] == 0 and st["log_lines_lost"] == 0,
+              "engine fields %r" % st)
+        wait_for(lambda: status(d)["spares"] == lim["spares"], 5,
+                 what="spares %d" % lim["spares"])
 
 
 def test_status_counts_live_connections_and_totals():
