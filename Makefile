@@ -72,7 +72,6 @@ CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
 
 COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c \
-              common/json.c \
               common/chatproto.c
 DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
               daemon/counters.c daemon/conntable.c daemon/classify.c \
@@ -83,7 +82,7 @@ DAEMON_SRCS = daemon/config.c daemon/log.c daemon/journal.c daemon/notify.c \
 
 CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/args.c ctl/target.c ctl/conn.c \
               ctl/display.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \
-              ctl/pingstat.c ctl/ping.c ctl/status.c
+              ctl/pingstat.c ctl/ping.c ctl/status.c ctl/statusreply.c
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
 # Everything but main(), for unit tests.
 LIBCTL_OBJS = $(filter-out $(B)/ctl/chatctl.o,$(CTL_OBJS))
