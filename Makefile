@@ -111,12 +111,14 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBCOMMON): $(COMMON_OBJS)
-	rm -f $@ && $(AR) rcs $@ $^
-$(LIBDAEMON): $(DAEMON_OBJS)
-	rm -f $@ && $(AR) rcs $@ $^
-$(LIBCTL): $(LIBCTL_OBJS)
-	rm -f $@ && $(AR) rcs $@ $^
+# Remade when the Makefile changes too: a source taken off a list must
+# leave its library (a stale common/json.o would shadow jansson's names).
+$(LIBCOMMON): $(COMMON_OBJS) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+$(LIBDAEMON): $(DAEMON_OBJS) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+$(LIBCTL): $(LIBCTL_OBJS) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 daemon/echod: $(B)/daemon/echod.o $(LIBDAEMON) $(LIBCOMMON) $(FLAVOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ECHOD_LDFLAGS) $(ECHOD_WRAP) -o $@ \
