@@ -46,8 +46,9 @@
  *   UINT    an integer, never negative (uint64_t)
  *   LIST    an array of at most ECHOD_STATUS_MAX_LISTEN "addr:port" strings
  *   LIMITS  an object with the members of ECHOD_STATUS_LIMITS
- * size is 0 but for STR. Readers ignore members they do not know, so a new
- * one may go anywhere; the order is kept for those who read by eye.
+ * size is 0 but for STR. A new member goes just before limits and never
+ * moves the others (clients and people read them in this order); readers
+ * ignore members they do not know.
  */
 #define ECHOD_STATUS_FIELDS(X)			\
 	X(version, STR, 32)			\
