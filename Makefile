@@ -72,12 +72,12 @@ B = build/$(FLAVOR)
 FLAVOR_STAMP = build/.flavor-$(FLAVOR)
 
 INIH_LIBS     = $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
+JANSSON_LIBS  = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
 SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c common/ipc.c \
-              common/json.c \
               common/chatproto.c
 # The data plane's objects (echod-engine links nothing else), then the
 # control plane's.
@@ -91,7 +91,7 @@ DAEMON_SRCS = $(ENGINE_SRCS) $(CTLPLANE_SRCS)
 
 CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/args.c ctl/target.c ctl/conn.c \
               ctl/display.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \
-              ctl/pingstat.c ctl/ping.c ctl/status.c
+              ctl/pingstat.c ctl/ping.c ctl/status.c ctl/statusreply.c
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
 # Everything but main(), for unit tests.
 LIBCTL_OBJS = $(filter-out $(B)/ctl/chatctl.o,$(CTL_OBJS))
@@ -120,17 +120,20 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBCOMMON): $(COMMON_OBJS)
-	rm -f $@ && $(AR) rcs $@ $^
-$(LIBDAEMON): $(DAEMON_OBJS)
-	rm -f $@ && $(AR) rcs $@ $^
-$(LIBCTL): $(LIBCTL_OBJS)
-	rm -f $@ && $(AR) rcs $@ $^
+# Remade when the Makefile changes too: a source taken off a list must
+# leave its library (a stale common/json.o would shadow jansson's names).
+$(LIBCOMMON): $(COMMON_OBJS) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+$(LIBDAEMON): $(DAEMON_OBJS) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+$(LIBCTL): $(LIBCTL_OBJS) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 daemon/echod: $(B)/daemon/echod.o $(LIBDAEMON) $(LIBCOMMON) $(FLAVOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ECHOD_LDFLAGS) $(ECHOD_WRAP) -pthread \
 	    -o $@ $(B)/daemon/echod.o \
-	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS) $(SYSTEMD_LIBS)
+	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS) $(JANSSON_LIBS) \
+	    $(SYSTEMD_LIBS)
 
 # Only libc: anything here that reached for libsystemd would not link.
 daemon/echod-engine: $(B)/daemon/engine_main.o $(LIBDAEMON) $(LIBCOMMON) \
@@ -154,7 +157,7 @@ FORCE:
 # chatctl is linked dynamically: it forks nothing per connection.
 ctl/chatctl: $(CTL_OBJS) $(LIBCOMMON) $(FLAVOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -pie -o $@ $(CTL_OBJS) $(LIBCOMMON) \
-	    $(READLINE_LIBS)
+	    $(READLINE_LIBS) $(JANSSON_LIBS)
 
 # Unit tests link the daemon, chatctl and common libraries; a test may wrap
 # system calls with -Wl,--wrap (list them in a "// WRAP: sym sym" comment).
@@ -163,7 +166,7 @@ $(B)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON)
 	$(CC) $(CPPFLAGS) -DECHOD_SRCDIR=\"$(CURDIR)\" $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(foreach s,$(shell sed -n 's|^// WRAP: ||p' $<),-Wl,--wrap=$(s)) \
 	    $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON) $(INIH_LIBS) $(READLINE_LIBS) \
-	    $(SYSTEMD_LIBS) $(CMOCKA_LIBS) -pthread
+	    $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(CMOCKA_LIBS) -pthread
 
 tests: $(UNIT_BINS) $(REPLAY_BINS)
 

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "chatctl.h"
 #include "chatproto.h"
+#include "ctlproto.h"
 
 int
 args_error(const char *cmd, const char *fmt, ...)
@@ -73,7 +74,7 @@ args_target(const char *cmd, int argc, char **argv, struct target *t)
 		    argv[optind + 1]);
 		return -1;
 	}
-	if (target_parse(argv[optind], CHATCTL_DEFAULT_PORT, t, err,
+	if (target_parse(argv[optind], ECHOD_DEFAULT_PORT_STR, t, err,
 		sizeof(err)) == -1) {
 		args_error(cmd, "%s", err);
 		return -1;

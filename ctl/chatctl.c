@@ -7,10 +7,7 @@
 #include <string.h>
 
 #include "chatctl.h"
-
-#ifndef ECHOD_VERSION
-#define ECHOD_VERSION "0.1.0"
-#endif
+#include "ctlproto.h"
 
 static const struct command {
 	const char *name;

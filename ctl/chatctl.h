@@ -8,9 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CHATCTL_DEFAULT_PORT "5188"
-#define CHATCTL_DEFAULT_CONTROL "/run/echod/control.sock"
-
 /* Exit statuses: clean end, connection (or server) error, usage error. */
 enum { EXIT_OK = 0, EXIT_CONN = 1, EXIT_USAGE = 2 };
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "chatproto.h"
+#include "ctlproto.h"
 #include "util.h"
 
 enum key_type { K_UINT, K_PORT, K_SIZE, K_BOOL, K_STR, K_ROOM, K_LEVEL,

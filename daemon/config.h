@@ -18,8 +18,6 @@
 #define CONFIG_MAX_FILE (4 * 1024 * 1024)
 #define CONFIG_MAX_ERRORS 32
 
-#define ECHOD_DEFAULT_PORT 5188
-#define ECHOD_DEFAULT_CONTROL "/run/echod/control.sock"
 /* Hard ceiling for max_connections: sizes the shared slot table. */
 #define ECHOD_MAX_CONNECTIONS 100000
 #define ECHOD_MAX_SPARES 64

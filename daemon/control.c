@@ -4,7 +4,7 @@
  *
  * Every client is non-blocking and has CONTROL_CLIENT_USEC from accept to
  * the end of its reply, and CONTROL_ANSWER_USEC more while its request is
- * with the caller; a request longer than CONTROL_MAX_REQUEST is answered
+ * with the caller; a request longer than ECHOD_CTL_MAX_REQUEST is answered
  * with an error, not buffered. At most CONTROL_MAX_CLIENTS are served at
  * once; beyond that the socket is not polled and newcomers wait in its
  * backlog. RELOAD is answered only once the new configuration is in force
@@ -19,8 +19,11 @@
 #include "control.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,13 +31,10 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "json.h"
+#include "ctlproto.h"
 #include "listener.h"
 #include "log.h"
-
-#ifndef ECHOD_VERSION
-#define ECHOD_VERSION "0.1.0"
-#endif
+#include "utf8.h"
 
 #define CONTROL_BACKLOG 16
 #define CONTROL_MAX_GROUPS 256		 /* supplementary groups looked at */
@@ -50,9 +50,9 @@ struct cclient {
 	int64_t deadline;
 	struct ucred cred;
 	size_t inlen;
-	char in[CONTROL_MAX_REQUEST];
+	char in[ECHOD_CTL_MAX_REQUEST];
 	size_t outlen, outoff;
-	char out[CONTROL_MAX_REPLY];
+	char out[ECHOD_CTL_MAX_REPLY];
 };
 
 static struct {
@@ -78,9 +78,11 @@ control_parse_request(const char *line, size_t n)
 {
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
-	if (n == 6 && memcmp(line, "STATUS", 6) == 0)
+	if (n == strlen(ECHOD_REQ_STATUS) &&
+	    memcmp(line, ECHOD_REQ_STATUS, n) == 0)
 		return CONTROL_REQ_STATUS;
-	if (n == 6 && memcmp(line, "RELOAD", 6) == 0)
+	if (n == strlen(ECHOD_REQ_RELOAD) &&
+	    memcmp(line, ECHOD_REQ_RELOAD, n) == 0)
 		return CONTROL_REQ_RELOAD;
 	return CONTROL_REQ_UNKNOWN;
 }
@@ -99,82 +101,163 @@ control_permitted(enum control_req req, const struct control_peer *peer,
 	return false;
 }
 
-int
-control_format_status(const struct control_status *s, char *buf, size_t cap)
+_Static_assert(MAX_LISTENERS <= ECHOD_STATUS_MAX_LISTEN,
+    "STATUS lists every listener");
+
+void
+control_status_fill(const struct control_status *s, struct echod_status *out)
 {
-	const struct config *cfg = s->cfg;
 	const struct sv_stats *st = s->st;
-	struct jbuf jb;
-	const char *out;
+	const struct config *cfg = s->cfg;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->version, sizeof(out->version), "%s", s->version);
+	out->pid = s->pid;
+	out->uptime_s =
+	    st->uptime_usec > 0 ? (uint64_t)(st->uptime_usec / 1000000) : 0;
+	snprintf(out->config, sizeof(out->config), "%s", s->config_path);
+	for (unsigned i = 0; i < s->ls->n && i < ECHOD_STATUS_MAX_LISTEN; i++)
+		snprintf(out->listen.v[out->listen.n++],
+		    sizeof(out->listen.v[0]), "%s", s->ls->l[i].name);
+	out->workers = st->workers;
+	out->echo_connections = st->echo;
+	out->chat_members = st->chat_members;
+	out->rooms = st->rooms;
+	out->connections_total = st->connections_total;
+	out->rejected_total = st->rejected_total;
+	out->bytes_echoed = st->bytes_echoed;
+	out->messages_relayed = st->messages_relayed;
+	out->spares = st->spares;
+	out->engine_pid = s->engine_pid;
+	snprintf(out->engine_state, sizeof(out->engine_state), "%s",
+	    s->engine_state);
+	out->engine_restarts = s->engine_restarts;
+	out->log_lines_lost = s->log_lines_lost;
+	/* Each limit has the name of its echod.ini key and config member. */
+#define FILL_LIMIT(key, type, unit) out->limits.key = cfg->key;
+	ECHOD_STATUS_LIMITS(FILL_LIMIT)
+#undef FILL_LIMIT
+}
+
+/*
+ * s as a JSON string. jansson takes only UTF-8 and a config path may hold
+ * any byte: passing it unchecked would make the reply invalid JSON, and
+ * refusing it would lose the whole reply, so each byte that is not UTF-8
+ * becomes U+FFFD (controls stay: jansson escapes them).
+ */
+static json_t *
+json_text(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), len = 0;
+	json_t *j;
+	char *buf;
+
+	if (utf8_valid(u, n))
+		return json_stringn_nocheck(s, n);
+	if ((buf = malloc(UTF8_SANITIZE_MAX(n))) == NULL)
+		return NULL;
+	/* Bounded by n: each turn takes 1 to 4 bytes. */
+	for (size_t i = 0, k; i < n; i += k) {
+		if ((k = utf8_decode(u + i, n - i, NULL)) == 0) {
+			memcpy(buf + len, "\xef\xbf\xbd", 3);
+			len += 3;
+			k = 1;
+		} else {
+			memcpy(buf + len, s + i, k);
+			len += k;
+		}
+	}
+	j = json_stringn_nocheck(buf, len);
+	free(buf);
+	return j;
+}
+
+/* One member each, by type (ECHOD_STATUS_FIELDS); 0, or -1 out of memory. */
+static int
+put_STR(json_t *o, const char *key, const char *s)
+{
+	return json_object_set_new(o, key, json_text(s));
+}
+
+static int
+put_INT(json_t *o, const char *key, int64_t v)
+{
+	return json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static int
+put_UINT(json_t *o, const char *key, uint64_t v)
+{
+	/* json_int_t is signed: no counter comes near 2^63, but clamp. */
+	return json_object_set_new(o, key,
+	    json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v));
+}
+
+static int
+put_LIST(json_t *o, const char *key, const struct echod_status_list *l)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a != NULL && i < l->n &&
+	     i < ECHOD_STATUS_MAX_LISTEN; i++)
+		if (json_array_append_new(a, json_text(l->v[i])) == -1) {
+			json_decref(a);
+			return -1;
+		}
+	return json_object_set_new(o, key, a);
+}
+
+/* How each type is passed to its put_ function. */
+#define PUT_ARG_STR(m) (m)
+#define PUT_ARG_INT(m) (m)
+#define PUT_ARG_UINT(m) (m)
+#define PUT_ARG_LIST(m) (&(m))
+#define PUT_ARG_LIMITS(m) (&(m))
+/* "|| put_TYPE(o, "key", member) == -1" for each row of a table. */
+#define PUT(key, type, size) \
+	|| put_##type(o, #key, PUT_ARG_##type(from->key)) == -1
+
+static int
+put_LIMITS(json_t *parent, const char *name,
+    const struct echod_status_limits *from)
+{
+	json_t *o = json_object();
+
+	if (o == NULL ECHOD_STATUS_LIMITS(PUT)) {
+		json_decref(o);
+		return -1;
+	}
+	return json_object_set_new(parent, name, o);
+}
+
+int
+control_format_status(const struct echod_status *from, char *buf, size_t cap)
+{
+	json_t *o = json_object();
 	size_t n;
 
-	jb_init(&jb, buf, cap);
-	jb_begin_object(&jb);
-	jb_key(&jb, "version");
-	jb_string(&jb, s->version);
-	jb_key(&jb, "pid");
-	jb_i64(&jb, s->pid);
-	jb_key(&jb, "uptime_s");
-	jb_i64(&jb, st->uptime_usec > 0 ? st->uptime_usec / 1000000 : 0);
-	jb_key(&jb, "config");
-	jb_string(&jb, s->config_path);
-	jb_key(&jb, "listen");
-	jb_begin_array(&jb);
-	for (unsigned i = 0; i < s->ls->n; i++)
-		jb_string(&jb, s->ls->l[i].name);
-	jb_end_array(&jb);
-	jb_key(&jb, "workers");
-	jb_u64(&jb, st->workers);
-	jb_key(&jb, "echo_connections");
-	jb_u64(&jb, st->echo);
-	jb_key(&jb, "chat_members");
-	jb_u64(&jb, st->chat_members);
-	jb_key(&jb, "rooms");
-	jb_u64(&jb, st->rooms);
-	jb_key(&jb, "connections_total");
-	jb_u64(&jb, st->connections_total);
-	jb_key(&jb, "rejected_total");
-	jb_u64(&jb, st->rejected_total);
-	jb_key(&jb, "bytes_echoed");
-	jb_u64(&jb, st->bytes_echoed);
-	jb_key(&jb, "messages_relayed");
-	jb_u64(&jb, st->messages_relayed);
-	/* The effective limits, named as in echod.ini (same units). */
-	jb_key(&jb, "limits");
-	jb_begin_object(&jb);
-	jb_key(&jb, "max_connections");
-	jb_u64(&jb, cfg->max_connections);
-	jb_key(&jb, "max_per_source");
-	jb_u64(&jb, cfg->max_per_source);
-	jb_key(&jb, "backlog");
-	jb_u64(&jb, cfg->backlog);
-	jb_key(&jb, "idle_timeout");
-	jb_u64(&jb, cfg->idle_timeout);
-	jb_key(&jb, "shutdown_timeout");
-	jb_u64(&jb, cfg->shutdown_timeout);
-	jb_key(&jb, "spares");
-	jb_u64(&jb, cfg->spares);
-	jb_key(&jb, "max_line");
-	jb_u64(&jb, cfg->max_line);
-	jb_key(&jb, "max_backlog");
-	jb_u64(&jb, cfg->max_backlog);
-	jb_key(&jb, "max_rooms");
-	jb_u64(&jb, cfg->max_rooms);
-	jb_key(&jb, "max_members_per_room");
-	jb_u64(&jb, cfg->max_members_per_room);
-	jb_key(&jb, "greeting_wait");
-	jb_u64(&jb, cfg->greeting_wait);
-	jb_end_object(&jb);
-	jb_end_object(&jb);
-	if ((out = jb_finish(&jb)) == NULL)
+	if (o == NULL ECHOD_STATUS_FIELDS(PUT)) {
+		json_decref(o);
 		return -1;
-	n = strlen(out);
-	if (n + 1 >= cap)
+	}
+	/* Insertion order is jansson's order since 2.8; the flag for older. */
+	n = json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	/* With its LF and NUL, or not at all: never a cut reply. */
+	if (n == 0 || n >= INT_MAX || n + 2 > cap)
 		return -1;
 	buf[n++] = '\n';
 	buf[n] = '\0';
 	return (int)n;
 }
+
+#undef PUT
+#undef PUT_ARG_STR
+#undef PUT_ARG_INT
+#undef PUT_ARG_UINT
+#undef PUT_ARG_LIST
+#undef PUT_ARG_LIMITS
 
 /* ---------------------------------------------------------- socket file */
 
@@ -486,9 +569,9 @@ control_reply_line(uint32_t id, bool ok, const char *text)
 	if (c == NULL)
 		return;
 	if (ok)
-		snprintf(line, sizeof(line), "OK");
+		snprintf(line, sizeof(line), ECHOD_REPLY_OK);
 	else
-		snprintf(line, sizeof(line), "ERR %s",
+		snprintf(line, sizeof(line), ECHOD_REPLY_ERR "%s",
 		    text != NULL && text[0] != '\0' ? text : "failed");
 	client_line(c, line);
 }
@@ -522,12 +605,12 @@ client_request(struct cclient *c, size_t n, int64_t now)
 	enum control_req req = control_parse_request(c->in, n);
 
 	if (req == CONTROL_REQ_UNKNOWN) {
-		client_line(c, "ERR unknown-request");
+		client_line(c, ECHOD_REPLY_ERR "unknown-request");
 		return;
 	}
 	if (req == CONTROL_REQ_RELOAD && !may_reload(c)) {
-		client_line(c, "ERR permission denied: RELOAD needs root or "
-		    "echod's user or group");
+		client_line(c, ECHOD_REPLY_ERR "permission denied: RELOAD needs "
+		    "root or echod's user or group");
 		return;
 	}
 	c->state = C_WAIT;
@@ -568,7 +651,7 @@ client_read(struct cclient *c, int64_t now)
 			return;
 		}
 	}
-	client_line(c, "ERR request-too-long");
+	client_line(c, ECHOD_REPLY_ERR "request-too-long");
 }
 
 static void

@@ -17,14 +17,11 @@
 #include <sys/types.h>
 
 struct config;
+struct echod_status;
 struct listen_set;
 
 #define CONTROL_MAX_CLIENTS 8
 #define CONTROL_MAX_POLLFDS (1 + CONTROL_MAX_CLIENTS)
-/* A request line, LF included; longer ones get "ERR request-too-long". */
-#define CONTROL_MAX_REQUEST 256
-/* A reply, LF included. */
-#define CONTROL_MAX_REPLY 16384
 /* From accept to the last byte of the reply, the answer's own work aside. */
 #define CONTROL_CLIENT_USEC 2000000
 /* How long a request handed to the caller may wait for its answer. */
@@ -97,13 +94,9 @@ struct sv_stats {
 	    messages_relayed;
 	unsigned chat_members, rooms;
 	int64_t uptime_usec;
-	long engine_pid;
-	const char *engine_state;
-	unsigned engine_restarts;
-	uint64_t log_lines_lost;
 };
 
-/* Everything STATUS reports, gathered by the caller. */
+/* Everything STATUS reports, as the control plane has it. */
 struct control_status {
 	const char *version;
 	long pid;
@@ -111,13 +104,25 @@ struct control_status {
 	const struct listen_set *ls;
 	const struct sv_stats *st;
 	const struct config *cfg;
+	long engine_pid;	  /* 0: none */
+	const char *engine_state; /* ECHOD_ENGINE_* */
+	uint64_t engine_restarts;
+	uint64_t log_lines_lost;
 };
 
 /*
- * The STATUS reply: one line of JSON with the fields of PROTOCOL.md
- * section 4, LF included. Returns its length, or -1 if it does not fit.
+ * The STATUS object (ctlproto.h) from s: uptime in whole seconds, at most
+ * ECHOD_STATUS_MAX_LISTEN addresses, the limits from s->cfg.
+ */
+void control_status_fill(
+    const struct control_status *s, struct echod_status *out);
+
+/*
+ * The STATUS reply for st: one line of JSON, the members of
+ * ECHOD_STATUS_FIELDS in order, LF included, NUL-terminated in buf.
+ * Returns its length, or -1 if it does not fit in cap (or memory ran out).
  */
 int control_format_status(
-    const struct control_status *s, char *buf, size_t cap);
+    const struct echod_status *st, char *buf, size_t cap);
 
 #endif

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "ctlproto.h"
 #include "ipc.h"
 #include "journal.h"
 #include "listener.h"
@@ -40,9 +41,6 @@
 #include "planes.h"
 #include "util.h"
 
-#ifndef ECHOD_VERSION
-#define ECHOD_VERSION "0.1.0"
-#endif
 #ifndef ECHOD_ENGINE_PATH
 #define ECHOD_ENGINE_PATH "/usr/local/lib/echod/" ENGINE_NAME
 #endif
@@ -286,12 +284,12 @@ static const char *
 engine_state(int64_t now)
 {
 	if (cp.est == ENG_DOWN)
-		return "restarting";
+		return ECHOD_ENGINE_RESTARTING;
 	if (cp.est == ENG_STARTING)
-		return "starting";
+		return ECHOD_ENGINE_STARTING;
 	if (cp.ping_sent > cp.last_pong && now - cp.ping_sent >= PING_USEC)
-		return "not-answering";
-	return "running";
+		return ECHOD_ENGINE_NOT_ANSWERING;
+	return ECHOD_ENGINE_RUNNING;
 }
 
 static void
@@ -311,10 +309,6 @@ gather(struct sv_stats *st, int64_t now)
 	st->bytes_echoed = b->bytes_echoed + p->bytes_echoed;
 	st->messages_relayed = b->messages_relayed + p->messages_relayed;
 	st->uptime_usec = now - cp.started_usec;
-	st->engine_pid = cp.est == ENG_DOWN ? 0 : (long)cp.engine_pid;
-	st->engine_state = engine_state(now);
-	st->engine_restarts = cp.restarts;
-	st->log_lines_lost = journal_lost();
 }
 
 static void
@@ -323,12 +317,18 @@ answer_status(int64_t now)
 	struct sv_stats st;
 	struct control_status cs = { .version = ECHOD_VERSION,
 		.pid = (long)getpid(), .config_path = cp.cfg_path,
-		.ls = &cp.ls, .st = &st, .cfg = &cp.cfg };
-	static char buf[CONTROL_MAX_REPLY];
+		.ls = &cp.ls, .st = &st, .cfg = &cp.cfg,
+		.engine_pid = cp.est == ENG_DOWN ? 0 : (long)cp.engine_pid,
+		.engine_state = engine_state(now),
+		.engine_restarts = cp.restarts,
+		.log_lines_lost = journal_lost() };
+	static struct echod_status es;
+	static char buf[ECHOD_CTL_MAX_REPLY];
 	int n;
 
 	gather(&st, now);
-	n = control_format_status(&cs, buf, sizeof(buf));
+	control_status_fill(&cs, &es);
+	n = control_format_status(&es, buf, sizeof(buf));
 	for (uint32_t i = 0; i < cp.nstatus; i++) {
 		if (n < 0)
 			control_reply_line(cp.status_wait[i], false,

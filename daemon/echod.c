@@ -16,13 +16,10 @@
 
 #include "config.h"
 #include "ctlplane.h"
+#include "ctlproto.h"
 #include "journal.h"
 #include "listener.h"
 #include "log.h"
-
-#ifndef ECHOD_VERSION
-#define ECHOD_VERSION "0.1.0"
-#endif
 
 static void
 usage(FILE *out)

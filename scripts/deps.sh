@@ -19,6 +19,8 @@ have_cmd cc || need build-essential
 have_cmd make || need make
 have_pc inih || need libinih-dev
 have_pc readline || need libreadline-dev
+# STATUS's JSON in echod and chatctl; it ships the libjansson.a echod links.
+have_pc jansson || need libjansson-dev
 # echod is linked statically: libc.a comes with libc6-dev.
 libc_a=$(cc -print-file-name=libc.a 2>/dev/null || echo libc.a)
 have_file "$libc_a" || need libc6-dev

@@ -19,7 +19,9 @@ from echodtest import (CHATCTL, Echod, Skip, check, connect, echo_roundtrip,
 
 STATUS_FIELDS = ["version", "pid", "uptime_s", "config", "listen", "workers",
                  "echo_connections", "chat_members", "rooms", "connections_total",
-                 "rejected_total", "bytes_echoed", "messages_relayed", "limits"]
+                 "rejected_total", "bytes_echoed", "messages_relayed", "spares",
+                 "engine_pid", "engine_state", "engine_restarts", "log_lines_lost",
+                 "limits"]
 
 TIMEOUTS = {"test_silent_clients_never_stall_accepting": 30}
 
@@ -111,6 +113,12 @@ def test_status_has_exactly_the_protocol_fields():
             check(isinstance(lim.get(k), int), "limits lack %s: %r" % (k, lim))
         check(lim["idle_timeout"] == 60 and lim["shutdown_timeout"] == 5,
               "limits do not follow the INI: %r" % lim)
+        # The data plane: echod's child, the engine.
+        check(st["engine_pid"] == d.engine() and st["engine_state"] == "running" and
+              st["engine_restarts"] == 0 and st["log_lines_lost"] == 0,
+              "engine fields %r" % st)
+        wait_for(lambda: status(d)["spares"] == lim["spares"], 5,
+                 what="spares %d" % lim["spares"])
 
 
 def test_status_counts_live_connections_and_totals():
@@ -418,7 +426,7 @@ def test_chatctl_status_human_and_json():
         out = r.stdout
         for want in ("echod ", "pid %d" % d.pid, "up ", "127.0.0.1:%d" % d.port,
                      "live", "echo", "chat", "served", "refused", "max_connections 1024",
-                     d.ini):
+                     "data plane:   engine pid %d, running, 0 restarts" % d.engine(), d.ini):
             check(want in out, "status output lacks %r:\n%s" % (want, out))
         check("\x1b" not in out, "escape sequences in the output")
         r = chatctl("status", "--json", "-s", d.control)
@@ -457,20 +465,27 @@ def test_chatctl_errors_and_usage():
     check(r.returncode == 2, "-s without a path: %d" % r.returncode)
     r = chatctl("status", "--help")
     check(r.returncode == 0 and "usage: chatctl status" in r.stdout, "--help")
-    # A server that is not echod: a reply that is not JSON.
+    # A server that is not echod: a reply that is not JSON, one that lacks
+    # members; neither reaches the terminal raw.
     path = os.path.join(tmp, "fake.sock")
     srv = socket.socket(socket.AF_UNIX)
     srv.bind(path)
-    srv.listen(1)
+    srv.listen(2)
+    replies = [b"\x1b[2Jhello\n", b'{"pid":1,"version":"\\u001b[2J"}\n']
 
     def fake():
-        c, _ = srv.accept()
-        c.recv(100)
-        c.sendall(b"\x1b[2Jhello\n")
-        c.close()
+        for reply in replies:
+            c, _ = srv.accept()
+            c.recv(100)
+            c.sendall(reply)
+            c.close()
     t = threading.Thread(target=fake)
     t.start()
     r = chatctl("status", "-s", path)
+    r2 = chatctl("status", "--json", "-s", path)
     t.join(5)
     srv.close()
-    check(r.returncode == 1 and "not a STATUS reply" in r.stderr, "fake server: %r" % (r,))
+    check(r.returncode == 1 and "not a STATUS reply" in r.stderr and "\x1b" not in r.stderr,
+          "fake server: %r" % (r,))
+    check(r2.returncode == 1 and r2.stdout == "" and
+          "the reply lacks uptime_s, config, listen" in r2.stderr, "fake server: %r" % (r2,))

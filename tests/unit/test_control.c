@@ -3,13 +3,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "control.h"
-#include "json.h"
+#include "ctlproto.h"
 #include "listener.h"
 
 static void
@@ -71,6 +73,7 @@ struct fixture {
 	struct listen_set ls;
 	struct sv_stats st;
 	struct control_status cs;
+	struct echod_status es;
 };
 
 static void
@@ -97,97 +100,188 @@ fixture_init(struct fixture *f, const char *path)
 	    .config_path = path,
 	    .ls = &f->ls,
 	    .st = &f->st,
-	    .cfg = &f->cfg};
+	    .cfg = &f->cfg,
+	    .engine_pid = 4322,
+	    .engine_state = "restarting",
+	    .engine_restarts = 3,
+	    .log_lines_lost = 12};
+	control_status_fill(&f->cs, &f->es);
 }
 
-static void
-test_status_has_exactly_the_protocol_fields(void **state)
+/* The reply as a jansson object; asserts it is one line of JSON. */
+static json_t *
+format_and_load(const struct echod_status *es, char *buf, size_t cap)
 {
-	static const char *const fields[] = {"version", "pid", "uptime_s",
-	    "config", "listen", "workers", "echo_connections", "chat_members",
-	    "rooms", "connections_total", "rejected_total", "bytes_echoed",
-	    "messages_relayed", "limits"};
-	struct fixture f;
-	char buf[4096], s[64];
-	struct json_span top, k, v, el;
-	uint64_t n;
-	size_t it = 0, nfields = 0;
-	int len;
+	json_error_t e;
+	json_t *top;
+	int len = control_format_status(es, buf, cap);
 
-	(void)state;
-	fixture_init(&f, "/etc/echod.ini");
-	len = control_format_status(&f.cs, buf, sizeof(buf));
 	assert_true(len > 0);
 	assert_int_equal((size_t)len, strlen(buf));
 	/* One line: LF at the end and nowhere else. */
 	assert_int_equal(buf[len - 1], '\n');
 	assert_null(memchr(buf, '\n', (size_t)len - 1));
-	assert_int_equal(json_parse(buf, (size_t)len, &top), 0);
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		assert_int_equal(json_get(top, fields[i], &v), 1);
-	/* No others, and in the order of PROTOCOL.md. */
-	while (json_object_next(top, &it, &k, &v) == 1) {
-		assert_true(nfields < sizeof(fields) / sizeof(fields[0]));
-		assert_int_equal(json_string(k, s, sizeof(s)), 0);
-		assert_string_equal(s, fields[nfields]);
-		nfields++;
-	}
-	assert_int_equal(nfields, sizeof(fields) / sizeof(fields[0]));
-	it = 0;
+	top = json_loadb(buf, (size_t)len, JSON_REJECT_DUPLICATES, &e);
+	assert_non_null(top);
+	assert_true(json_is_object(top));
+	return top;
+}
 
-	assert_int_equal(json_get_string(top, "version", s, sizeof(s)), 0);
-	assert_string_equal(s, "0.1.0");
-	assert_int_equal(json_get_u64(top, "pid", &n), 0);
-	assert_int_equal(n, 4321);
-	assert_int_equal(json_get_u64(top, "uptime_s", &n), 0);
-	assert_int_equal(n, 3723); /* rounded down */
-	assert_int_equal(json_get_u64(top, "workers", &n), 0);
-	assert_int_equal(n, 5);
-	assert_int_equal(json_get_u64(top, "echo_connections", &n), 0);
-	assert_int_equal(n, 3);
-	assert_int_equal(json_get_u64(top, "chat_members", &n), 0);
-	assert_int_equal(n, 2);
-	assert_int_equal(json_get_u64(top, "bytes_echoed", &n), 0);
-	assert_true(n == 1ULL << 40);
-	assert_int_equal(json_get_u64(top, "rejected_total", &n), 0);
-	assert_int_equal(n, 7);
-	assert_int_equal(json_get(top, "listen", &v), 1);
-	assert_int_equal(json_array_next(v, &it, &el), 1);
-	assert_int_equal(json_string(el, s, sizeof(s)), 0);
-	assert_string_equal(s, "127.0.0.1:5188");
-	assert_int_equal(json_array_next(v, &it, &el), 1);
-	assert_int_equal(json_string(el, s, sizeof(s)), 0);
-	assert_string_equal(s, "[::1]:5188");
-	assert_int_equal(json_array_next(v, &it, &el), 0);
-	assert_int_equal(json_get(top, "limits", &v), 1);
-	assert_int_equal(json_get_u64(v, "max_connections", &n), 0);
-	assert_int_equal(n, f.cfg.max_connections);
-	assert_int_equal(json_get_u64(v, "max_per_source", &n), 0);
-	assert_int_equal(n, f.cfg.max_per_source);
-	assert_int_equal(json_get_u64(v, "idle_timeout", &n), 0);
-	assert_int_equal(n, f.cfg.idle_timeout);
-	assert_int_equal(json_get_u64(v, "max_backlog", &n), 0);
-	assert_int_equal(n, f.cfg.max_backlog);
+/* obj's keys are exactly want[0..n), in that order. */
+static void
+assert_keys(json_t *obj, const char *const *want, size_t n)
+{
+	size_t i = 0;
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(obj, k, v) {
+		assert_true(i < n);
+		assert_string_equal(k, want[i]);
+		i++;
+	}
+	assert_int_equal(i, n);
+}
+
+static json_int_t
+int_of(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+static const char *
+str_of(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	assert_true(json_is_string(v));
+	return json_string_value(v);
+}
+
+static void
+test_status_has_exactly_the_protocol_fields(void **state)
+{
+	/* Written out, not from ctlproto.h: PROTOCOL.md section 4's order. */
+	static const char *const fields[] = {"version", "pid", "uptime_s",
+	    "config", "listen", "workers", "echo_connections", "chat_members",
+	    "rooms", "connections_total", "rejected_total", "bytes_echoed",
+	    "messages_relayed", "spares", "engine_pid", "engine_state",
+	    "engine_restarts", "log_lines_lost", "limits"};
+	struct fixture f;
+	char buf[4096];
+	json_t *top, *v;
+
+	(void)state;
+	fixture_init(&f, "/etc/echod.ini");
+	top = format_and_load(&f.es, buf, sizeof(buf));
+	assert_keys(top, fields, sizeof(fields) / sizeof(fields[0]));
+	assert_string_equal(str_of(top, "version"), "0.1.0");
+	assert_int_equal(int_of(top, "pid"), 4321);
+	assert_int_equal(int_of(top, "uptime_s"), 3723); /* rounded down */
+	assert_string_equal(str_of(top, "config"), "/etc/echod.ini");
+	assert_int_equal(int_of(top, "workers"), 5);
+	assert_int_equal(int_of(top, "echo_connections"), 3);
+	assert_int_equal(int_of(top, "chat_members"), 2);
+	assert_int_equal(int_of(top, "rooms"), 1);
+	assert_int_equal(int_of(top, "connections_total"), 1234);
+	assert_int_equal(int_of(top, "rejected_total"), 7);
+	assert_true(int_of(top, "bytes_echoed") == 1LL << 40);
+	assert_int_equal(int_of(top, "messages_relayed"), 99);
+	assert_int_equal(int_of(top, "spares"), 4);
+	assert_int_equal(int_of(top, "engine_pid"), 4322);
+	assert_string_equal(str_of(top, "engine_state"), "restarting");
+	assert_int_equal(int_of(top, "engine_restarts"), 3);
+	assert_int_equal(int_of(top, "log_lines_lost"), 12);
+	v = json_object_get(top, "listen");
+	assert_true(json_is_array(v));
+	assert_int_equal(json_array_size(v), 2);
+	assert_string_equal(
+	    json_string_value(json_array_get(v, 0)), "127.0.0.1:5188");
+	assert_string_equal(
+	    json_string_value(json_array_get(v, 1)), "[::1]:5188");
+	json_decref(top);
+}
+
+static void
+test_status_limits_follow_the_config(void **state)
+{
+	static const char *const limits[] = {"max_connections",
+	    "max_per_source", "backlog", "idle_timeout", "shutdown_timeout",
+	    "spares", "max_line", "max_backlog", "max_rooms",
+	    "max_members_per_room", "greeting_wait"};
+	struct fixture f;
+	char buf[4096];
+	json_t *top, *lim;
+
+	(void)state;
+	fixture_init(&f, "/etc/echod.ini");
+	f.cfg.max_connections = 11;
+	f.cfg.max_per_source = 12;
+	f.cfg.backlog = 13;
+	f.cfg.idle_timeout = 14;
+	f.cfg.shutdown_timeout = 15;
+	f.cfg.spares = 16;
+	f.cfg.max_line = 17;
+	f.cfg.max_backlog = 18;
+	f.cfg.max_rooms = 19;
+	f.cfg.max_members_per_room = 20;
+	f.cfg.greeting_wait = 21;
+	control_status_fill(&f.cs, &f.es);
+	top = format_and_load(&f.es, buf, sizeof(buf));
+	lim = json_object_get(top, "limits");
+	assert_true(json_is_object(lim));
+	assert_keys(lim, limits, sizeof(limits) / sizeof(limits[0]));
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		assert_int_equal(int_of(lim, limits[i]), 11 + (int)i);
+	json_decref(top);
 }
 
 static void
 test_status_escapes_the_config_path(void **state)
 {
 	struct fixture f;
-	char buf[4096], s[64];
-	struct json_span top;
-	int len;
+	char buf[4096];
+	json_t *top;
 
 	(void)state;
 	fixture_init(&f, "/tmp/a \"b\"\\c\n\x1b[2J\xff.ini");
-	len = control_format_status(&f.cs, buf, sizeof(buf));
-	assert_true(len > 0);
-	assert_null(memchr(buf, '\n', (size_t)len - 1));
-	assert_null(memchr(buf, '\x1b', (size_t)len));
-	assert_int_equal(json_parse(buf, (size_t)len, &top), 0);
-	assert_int_equal(json_get_string(top, "config", s, sizeof(s)), 0);
+	top = format_and_load(&f.es, buf, sizeof(buf));
+	assert_null(memchr(buf, '\x1b', strlen(buf)));
 	/* Quotes, backslash and controls survive; the bad byte is U+FFFD. */
-	assert_string_equal(s, "/tmp/a \"b\"\\c\n\x1b[2J\xef\xbf\xbd.ini");
+	assert_string_equal(str_of(top, "config"),
+	    "/tmp/a \"b\"\\c\n\x1b[2J\xef\xbf\xbd.ini");
+	json_decref(top);
+	/* Every string goes the same way: a cut sequence too. */
+	strcpy(f.es.engine_state, "ab\xc3");
+	strcpy(f.es.listen.v[0], "\x80:1");
+	top = format_and_load(&f.es, buf, sizeof(buf));
+	assert_string_equal(str_of(top, "engine_state"), "ab\xef\xbf\xbd");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(top, "listen"), 0)),
+	    "\xef\xbf\xbd:1");
+	json_decref(top);
+}
+
+static void
+test_status_clamps_what_json_cannot_hold(void **state)
+{
+	struct fixture f;
+	char buf[4096];
+	json_t *top;
+
+	(void)state;
+	fixture_init(&f, "/etc/echod.ini");
+	f.es.bytes_echoed = UINT64_MAX;
+	f.es.connections_total = (uint64_t)INT64_MAX;
+	f.es.pid = -1;
+	top = format_and_load(&f.es, buf, sizeof(buf));
+	assert_true(int_of(top, "bytes_echoed") == INT64_MAX);
+	assert_true(int_of(top, "connections_total") == INT64_MAX);
+	assert_int_equal(int_of(top, "pid"), -1);
+	json_decref(top);
 }
 
 static void
@@ -195,23 +289,49 @@ test_status_empty_listen_and_too_small(void **state)
 {
 	struct fixture f;
 	char buf[4096];
-	struct json_span top, v, el;
-	size_t it = 0;
+	json_t *top, *v;
 	int len;
 
 	(void)state;
 	fixture_init(&f, "/etc/echod.ini");
 	f.ls.n = 0;
-	len = control_format_status(&f.cs, buf, sizeof(buf));
-	assert_true(len > 0);
-	assert_int_equal(json_parse(buf, (size_t)len, &top), 0);
-	assert_int_equal(json_get(top, "listen", &v), 1);
-	assert_int_equal(json_array_next(v, &it, &el), 0);
+	control_status_fill(&f.cs, &f.es);
+	top = format_and_load(&f.es, buf, sizeof(buf));
+	v = json_object_get(top, "listen");
+	assert_true(json_is_array(v));
+	assert_int_equal(json_array_size(v), 0);
+	json_decref(top);
+	len = (int)strlen(buf);
 	/* Does not fit: -1, never a cut reply. */
-	assert_int_equal(control_format_status(&f.cs, buf, 64), -1);
-	assert_int_equal(control_format_status(&f.cs, buf, (size_t)len), -1);
+	assert_int_equal(control_format_status(&f.es, buf, 64), -1);
+	assert_int_equal(control_format_status(&f.es, buf, (size_t)len), -1);
 	assert_int_equal(
-	    control_format_status(&f.cs, buf, (size_t)len + 1), len);
+	    control_format_status(&f.es, buf, (size_t)len + 1), len);
+}
+
+static void
+test_status_fill_takes_every_listener(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, "/etc/echod.ini");
+	f.ls.n = MAX_LISTENERS;
+	for (unsigned i = 0; i < MAX_LISTENERS; i++)
+		snprintf(f.ls.l[i].name, sizeof(f.ls.l[i].name),
+		    "[2001:db8::%x]:%u", i, 5000 + i);
+	control_status_fill(&f.cs, &f.es);
+	assert_int_equal(f.es.listen.n, MAX_LISTENERS);
+	assert_string_equal(f.es.listen.v[0], "[2001:db8::0]:5000");
+	assert_string_equal(
+	    f.es.listen.v[MAX_LISTENERS - 1], "[2001:db8::f]:5015");
+	/* Before any second has passed, and a clock that went back. */
+	f.st.uptime_usec = 999999;
+	control_status_fill(&f.cs, &f.es);
+	assert_int_equal(f.es.uptime_s, 0);
+	f.st.uptime_usec = -5000000;
+	control_status_fill(&f.cs, &f.es);
+	assert_int_equal(f.es.uptime_s, 0);
 }
 
 int
@@ -221,8 +341,11 @@ main(void)
 	    cmocka_unit_test(test_parse_request),
 	    cmocka_unit_test(test_policy),
 	    cmocka_unit_test(test_status_has_exactly_the_protocol_fields),
+	    cmocka_unit_test(test_status_limits_follow_the_config),
 	    cmocka_unit_test(test_status_escapes_the_config_path),
+	    cmocka_unit_test(test_status_clamps_what_json_cannot_hold),
 	    cmocka_unit_test(test_status_empty_listen_and_too_small),
+	    cmocka_unit_test(test_status_fill_takes_every_listener),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
