@@ -104,7 +104,7 @@ LIBCTL      = $(B)/libctl.a
 
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
-FUZZ_TARGETS = config classify chatproto termesc rooms
+FUZZ_TARGETS = config classify chatproto termesc rooms logrec
 REPLAY_BINS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
 PROGRAMS = daemon/echod daemon/echod-engine ctl/chatctl
@@ -214,6 +214,7 @@ fuzz_srcs_classify  = daemon/classify.c
 fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/linebuf.c
 fuzz_srcs_termesc   = common/chatproto.c common/utf8.c
 fuzz_srcs_rooms     = daemon/rooms.c common/chatproto.c common/utf8.c
+fuzz_srcs_logrec    = daemon/logrec.c
 fuzz_libs_config    = $(INIH_LIBS)
 
 .SECONDEXPANSION:

@@ -21,7 +21,9 @@ have_pc inih || need libinih-dev
 have_pc readline || need libreadline-dev
 # STATUS's JSON in echod and chatctl; it ships the libjansson.a echod links.
 have_pc jansson || need libjansson-dev
-# echod is linked statically: libc.a comes with libc6-dev.
+# The control plane links libsystemd (sd_notify, sd_journal_sendv...).
+have_pc libsystemd || need libsystemd-dev
+# The engine is linked statically: libc.a comes with libc6-dev.
 libc_a=$(cc -print-file-name=libc.a 2>/dev/null || echo libc.a)
 have_file "$libc_a" || need libc6-dev
 
