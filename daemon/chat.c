@@ -6,10 +6,9 @@
  * Every client line is checked here first (length, UTF-8, command syntax,
  * nick and room syntax); text is sanitized (C0/C1 controls but TAB become
  * U+FFFD) before it leaves this process. At the first valid greeting the
- * worker makes its link to the hub (socketpair SOCK_SEQPACKET) and passes
- * the hub, through the door, its end and the client's socket (SCM_RIGHTS
- * gives the hub its own descriptor for it); then it speaks chatlink.h over
- * the link.
+ * worker makes its link to the hub (an IPC channel, ipc.h) and passes
+ * the hub, through the door, its end and the client's socket (the hub gets
+ * its own descriptor for it); then it speaks chatlink.h over the link.
  *
  * One writer to the client at any moment (chatlink.h has the rule):
  * - this worker until the handover: ERRs to lines before a valid greeting,
@@ -24,8 +23,8 @@
  *   bytes and BYE, which the worker writes; or the link is lost without it
  *   (the hub died): then BYE restart, unless slot.hub_out says the hub may
  *   have left the client inside a line: then nothing more is written.
- * Why the hub writes: so a line said in a room wakes no worker (hub.c has
- * the numbers). The worker only wakes for its client's input.
+ * Why the hub writes: so a line said in a room wakes no worker (hub.c).
+ * The worker only wakes for its client's input.
  *
  * One poll loop, non-blocking on both sockets. Everything is bounded:
  * - client input: one linebuf of max_line plus some slack; a line is only
@@ -36,32 +35,13 @@
  *   handover, a LINK_DONE's bytes, a BYE): at most LINK_DONE_MAX and a BYE.
  *   The member's backlog while the hub writes is the hub's business.
  *
- * Decisions where PROTOCOL.md is silent (hub.c has the room ones):
- * - BYE restart: the hub died, or could not be reached; the client may
- *   reconnect at once (the supervisor restarts the hub within a second).
- * - BYE idle: [server] idle_timeout seconds without a byte from the client
- *   (0: never). Room traffic does not count: a silent client keeps its
- *   session alive with PING. The others see PART idle.
- * - Ten ERRs in a row: the tenth ERR, then BYE too-many-errors (PART
- *   too-many-errors). Counted here before the handover, by the hub after
- *   it (it sees every ERR, this worker's included); the count goes along
- *   in the door packet.
- * - ERR line-too-long text names the limit; other ERR texts are the
- *   defaults of chatproto.c.
- * - QUIT's reason is not relayed (PART carries the word quit).
- * - A last line without LF at EOF is ignored.
- * - When the client closes its side: once its lines are all handled,
- *   LINK_LEAVE closed; the hub writes what the room said up to then and
- *   lets go, the worker writes what the hub left it and closes. So
- *   `printf 'CHAT/1 bob\nMSG hi\n' | nc host 5188` prints the OK and the
- *   MSG. The others see PART closed.
- * - SIGTERM: LINK_LEAVE shutdown; the hub, stopping too, hands every member
- *   its BYE shutdown: the client gets one BYE either way.
- * - After LINK_LEAVE the worker waits up to CHAT_LINGER_USEC for LINK_DONE.
- *   Should it not come, the worker shuts the socket for writing, which
- *   also ends the hub's writing (EPIPE), and says nothing more.
- * - After BYE the worker shuts its side, waits up to CHAT_LINGER_USEC for
- *   the client to close (so the BYE is not lost to a reset), and exits.
+ * Protocol decisions (BYE restart and idle, ten ERRs, a half-closed
+ * client, SIGTERM) are in PROTOCOL.md section 5. Here: after LINK_LEAVE
+ * the worker waits up to CHAT_LINGER_USEC for LINK_DONE; should it not
+ * come, it shuts the socket for writing (which also ends the hub's
+ * writing) and says nothing more. After BYE it shuts its side, waits up
+ * to CHAT_LINGER_USEC for the client to close (so the BYE is not lost to
+ * a reset), and exits.
  */
 #include <errno.h>
 #include <netinet/in.h>

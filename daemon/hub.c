@@ -1,7 +1,7 @@
 /*
- * The chat hub (DESIGN.md "Hub", PROTOCOL.md section 3): one process, one
- * epoll loop, every room. Forked by the supervisor, restarted with backoff
- * if it dies; it then starts with no rooms.
+ * The chat hub (PROTOCOL.md section 3): one process, one epoll loop, every
+ * room. Forked by the engine, restarted with backoff if it dies; it then
+ * starts with no rooms.
  *
  * Members arrive through the door: a chat worker passes its end of the
  * member's link and a dup of the client's TCP socket (chatlink.h). From
@@ -10,23 +10,14 @@
  * commands over the link. The hub length-checks and re-validates every
  * packet anyway and drops a member whose worker sends nonsense.
  *
- * Why the hub writes to the clients itself: when it sent each line to
- * every member's worker, which woke up to copy it to its client, 100
- * members saying 5 lines/s each meant 50,000 worker wakeups a second, a
- * context switch each (15-25 us on the 2-core VM we measure on), and the
- * 100th member got a line only after 100 workers had run: p50 4.6 ms, p99
- * 17 ms. Now a line costs one non-blocking send() per member, in one loop,
- * and no worker wakes up for it. Same test, runs alternating with the old
- * build on the same (shared, busy) machine: p50 0.8-1.3 ms against
- * 4.2-6.5, p99 4-18 ms against 12-41; echod's CPU for it went from about
- * one core (hub 23%, workers 76%, 24,000 context switches a second) to a
- * third of one (hub 29%, workers 5%, 1,200 a second).
+ * The hub writes to the clients itself so that a line said in a room costs
+ * one non-blocking send() per member and wakes no worker (BENCHMARKS.md
+ * has what relaying through every worker cost).
  *
  * Fan-out: a line is formatted once and the same bytes go to every member
  * of the room, so every member sees the room's lines in one order. MSG and
  * ME lines of one room that arrive in the same wakeup are gathered (up to
- * HUB_BATCH_MAX bytes) and written as one: under load that divides the
- * sends by the batch size, at no cost when idle. Anything else (a reply, a
+ * HUB_BATCH_MAX bytes) and written as one. Anything else (a reply, a
  * notice, a change of membership) writes the gathered lines first, so
  * order is kept.
  *
@@ -35,9 +26,8 @@
  * rest (remain.h), finished on EPOLLOUT before anything else is written to
  * that member, so nobody sees a line cut or mixed with another. A line that
  * finds a rest still pending, or no room at all, finds the member
- * max_backlog behind: it is dropped as slow (PART slow to the others, BYE
- * slow best effort). Nobody waits and nobody else loses a line; the hub
- * holds at most one partly sent write per member.
+ * max_backlog behind: it is dropped as slow. Nobody waits and nobody else
+ * loses a line; the hub holds at most one partly sent write per member.
  *
  * Letting go (member_release): however a member leaves, the hub closes its
  * copy of the client's socket and then hands the worker one LINK_DONE: the
@@ -47,48 +37,11 @@
  * not fit the link (a worker not reading it: stopped) waits for room in
  * it for HUB_DONE_GRACE_USEC, then the link is just closed.
  *
- * What a compromised hub could do with the client sockets it holds: it
- * could already say any line to any member (and write the shared
- * counters); now it can also write any bytes, not just lines, to a
- * member's connection, cut it (shutdown, or SO_LINGER 0 for a reset),
- * change its other socket options and keep it open after its worker is
- * gone. It could also read what the client sends from then on, racing the
- * worker; this code never does (no recv() on them, no EPOLLIN asked), so
- * the input side stays the worker's alone. It cannot get at bytes the
- * worker already read, at echo connections, at the listeners or at any
- * socket no chat worker passed it. A compromised worker, for its part, can
- * pass the hub any descriptor of its own (the hub only writes to it, and
- * only if it is a stream socket) and name any slot to be counted in.
- *
- * Decisions where PROTOCOL.md is silent (chat.c has the worker's):
- * - Who gets what: the member who acts gets OK; the others in the room get
- *   the notice. A greeting or JOIN sends JOIN to the others only, NICK
- *   sends NICK to the others only. MSG and ME go to everyone, the sender
- *   included (the delivery receipt).
- * - JOIN to the room one is in, NICK to the nick one has: OK, no notice.
- * - JOIN moves: "PART <nick> moved" to the old room, JOIN to the new one.
- *   Refused (nick taken there, room full): the member stays where it was.
- * - max_rooms reached: ERR room-full, text "no more rooms can be created".
- * - PART reasons: quit, closed (the client closed, or its worker died),
- *   idle, slow, shutdown, moved, too-many-errors.
- * - Ten ERRs in a row (the worker's, which it hands over as LINK_SAY, and
- *   the hub's own) end the member: the tenth ERR, then BYE
- *   too-many-errors. OK, MSG, ME, WHO and PING reset the count; the worker
- *   passes the count of its refused greetings in the door packet.
- * - WHO lists as many names as fit one line of LINK_LINE_MAX (some 5900
- *   nicks of 32 bytes); larger rooms get a shortened list.
- * - PING is answered behind everything already written to that member: a
- *   PONG means all earlier room lines are in the client's socket.
- * - SIGTERM (echod stopping, or a reload turned chat off): every member
- *   gets "BYE shutdown" and the hub exits. No PART notices then: everyone
- *   is leaving.
- * - A reload reaches the hub over its config channel; new limits apply to
- *   new arrivals (max_backlog too: it sizes a socket's buffer when the
- *   member arrives), members beyond lowered limits stay. default_room is
- *   the hub's: a greeting without a room gets the current one.
- * - messages_relayed counts MSG and ME lines relayed, once each (not once
- *   per receiver); chat_members counts members in a room. The bytes the
- *   hub writes are added to the worker's slot (bytes_out).
+ * What a compromised hub or worker can do with the sockets passed through
+ * the door is in SECURITY.md; this code never reads from a client socket
+ * (no recv(), no EPOLLIN asked), so the input side stays the worker's.
+ * Protocol decisions (who gets what, PART reasons, ten ERRs, WHO's bound,
+ * PING's order, what a reload changes) are in PROTOCOL.md section 5.
  */
 #include "hub.h"
 
