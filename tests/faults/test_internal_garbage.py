@@ -1,0 +1,191 @@
+"""Fault: a compromised worker writes garbage on every internal channel it
+holds: the hub's door, the log channel to the control plane, and its own
+link to the hub. Each receiver drops what it cannot check (and, on a link,
+that member), logs it without flooding, and goes on serving everyone else.
+
+The test takes the worker's descriptors with pidfd_getfd(2), as code
+running in that worker could use them."""
+
+import ctypes
+import os
+import socket
+import struct
+import time
+
+from chatclient import Chat
+from echodtest import (Echod, Skip, check, connect, echo_roundtrip, proc_comm,
+                       wait_for)
+
+SYS_PIDFD_OPEN = 434
+SYS_PIDFD_GETFD = 438
+ENGINE_FD_LOG = 4          # daemon/planes.h
+DOOR_MEMBER = 1            # daemon/chatlink.h
+LOGREC_ENTRY, LOGREC_FLUSH = 1, 2   # daemon/logrec.h
+LINK_MSG = 2               # daemon/chatlink.h
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def steal(pid, fd):
+    """A copy of pid's descriptor fd, as a socket object."""
+    pidfd = _libc.syscall(SYS_PIDFD_OPEN, pid, 0)
+    if pidfd < 0:
+        raise Skip("pidfd_open: %s" % os.strerror(ctypes.get_errno()))
+    try:
+        n = _libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+        if n < 0:
+            raise Skip("pidfd_getfd: %s" % os.strerror(ctypes.get_errno()))
+    finally:
+        os.close(pidfd)
+    return socket.socket(fileno=n)
+
+
+def seqpacket_fds(pid):
+    """The AF_UNIX SOCK_SEQPACKET descriptors pid holds."""
+    out = []
+    for name in os.listdir("/proc/%d/fd" % pid):
+        fd = int(name)
+        try:
+            if not os.readlink("/proc/%d/fd/%d" % (pid, fd)).startswith("socket:"):
+                continue
+            s = steal(pid, fd)
+        except OSError:
+            continue
+        if s.family == socket.AF_UNIX and s.type == socket.SOCK_SEQPACKET:
+            out.append((fd, s))
+        else:
+            s.close()
+    return out
+
+
+def msg(type_, payload=b"", flags=0, length=None):
+    """An ipc.h message: type, flags, payload length, payload."""
+    return struct.pack("<HHI", type_, flags,
+                       len(payload) if length is None else length) + payload
+
+
+def logrec(fields, role=b"worker", msgtext=b"hello"):
+    """A logrec.h record with the given raw "NAME=value" fields."""
+    b = struct.pack("<BBBBiII", 6, 0, len(fields), 0, 0, 1, 0)
+    for s in [b"x.c", b"f", role, msgtext] + fields:
+        b += struct.pack("<H", len(s)) + s
+    return msg(LOGREC_ENTRY, b)
+
+
+def send_quiet(s, data, fds=()):
+    try:
+        if fds:
+            socket.send_fds(s, [data], list(fds))
+        else:
+            s.send(data)
+    except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def newest_worker(d, before):
+    return wait_for(lambda: ([p for p in d.workers() if p not in before] or [None])[-1],
+                    5, what="the new worker")
+
+
+def test_garbage_on_the_door_and_the_log_channel():
+    with Echod(ini={"server": {"spares": "0"}}) as d:
+        hub = wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
+                       what="the hub")
+        engine = d.engine()
+        alice = Chat(d.port, "alice", "r")
+        check(alice.expect("OK"), "alice not greeted")
+        before = set(d.workers())
+        victim = connect(d.port)
+        victim.sendall(b"x")
+        check(victim.recv(1) == b"x", "no echo")
+        w = newest_worker(d, before)
+        chans = dict(seqpacket_fds(w))
+        check(ENGINE_FD_LOG in chans, "worker %d has no log channel at fd 4: %s"
+              % (w, sorted(chans)))
+        log = chans.pop(ENGINE_FD_LOG)
+        check(len(chans) == 1, "worker %d: want one door, have %s" % (w, sorted(chans)))
+        door = list(chans.values())[0]
+        for s in (log, door):
+            s.setblocking(False)
+        since = d.log_size()
+        spare = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+        # The door: empty packets, short and lying headers, a member message
+        # with no, one or three descriptors, a wrong magic.
+        good = struct.pack("<IIII", 0x4543484d, 0, 0, 0) + b"\0" * 128
+        for _ in range(300):
+            send_quiet(door, b"")
+        for data, fds in ((b"abc", ()), (msg(DOOR_MEMBER, good, length=9), ()),
+                          (msg(DOOR_MEMBER, good, flags=1), ()),
+                          (msg(DOOR_MEMBER, good), ()),
+                          (msg(DOOR_MEMBER, good), (spare[0].fileno(),)),
+                          (msg(DOOR_MEMBER, good), (spare[0].fileno(),) * 3),
+                          (msg(DOOR_MEMBER, b"\0" * len(good)),
+                           (spare[0].fileno(), victim.fileno())),
+                          (msg(99, b"zz"), ())):
+            send_quiet(door, data, fds)
+
+        # The log channel: the same, and records that lie about themselves.
+        for _ in range(300):
+            send_quiet(log, b"")
+        for data in (b"ab", msg(LOGREC_ENTRY, b"\0" * 5),
+                     logrec([b"MESSAGE_ID=a11b254009af4d37a128cdeb7161be1d"]),
+                     logrec([b"_PID=1"]), logrec([b"ECHOD_PID=1"]), logrec([b"no equals"]),
+                     logrec([], role=b"Control\n"), msg(LOGREC_FLUSH), msg(77, b"q"),
+                     logrec([b"X=" + b"v" * 60000])):
+            send_quiet(log, data)
+
+        # Everyone else is served: echo, chat in the same room, the hub and
+        # the engine are the same processes, and the log keeps flowing.
+        check(echo_roundtrip(d.port, b"still here") == b"still here", "echo broken")
+        bob = Chat(d.port, "bob", "r")
+        check(bob.expect("OK"), "bob not greeted after the garbage")
+        bob.send_line("MSG hi")
+        check(b"hi" in alice.expect("MSG"), "alice did not get bob's line")
+        check(hub in d.children_by_comm("echod-hub"), "the hub was restarted")
+        check(d.engine() == engine and d.alive(), "the engine or echod died")
+        d.wait_log(r"close 127\.0\.0\.1:\d+ echo", since=since, what="log lines after it")
+        text = d.log(since)
+        check("a bad record from pid %d" % w in text or "bad record" in text,
+              "the log channel's garbage went unmentioned:\n%s" % text[-2000:])
+        bad = text.count("bad record") + text.count("on the door, dropped")
+        check(bad <= 20, "%d lines about garbage: a log flood" % bad)
+        check("a11b254009af4d37a128cdeb7161be1d" not in text, "a forged field got through")
+        for c in (alice, bob):
+            c.close()
+        victim.close()
+
+
+def test_garbage_on_its_own_link_drops_only_that_member():
+    with Echod(ini={"server": {"spares": "0"}}) as d:
+        hub = wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
+                       what="the hub")
+        alice = Chat(d.port, "alice", "r")
+        check(alice.expect("OK"), "alice not greeted")
+        before = set(d.workers())
+        mallory = Chat(d.port, "mallory", "r")
+        check(mallory.expect("OK"), "mallory not greeted")
+        w = newest_worker(d, before)
+        chans = dict(seqpacket_fds(w))
+        chans.pop(ENGINE_FD_LOG, None)
+        # The worker holds the door and its link; the link is the one whose
+        # peer is the hub (the door's other end is held by the engine too).
+        links = [s for s in chans.values()]
+        check(len(links) == 2, "worker %d: want door and link, have %s" % (w, sorted(chans)))
+        for s in links:
+            s.setblocking(False)
+            # Garbage a link must refuse: empty, short, fds on a link, a
+            # MSG whose text is not valid, a type nobody knows.
+            send_quiet(s, b"")
+        while True:  # PART <time> mallory closed; JOIN and the like first
+            ln = alice.expect("PART")
+            if ln.split()[2:3] == [b"mallory"]:
+                break
+        check(proc_comm(hub) == "echod-hub", "the hub died")
+        bob = Chat(d.port, "bob", "r")
+        check(bob.expect("OK"), "bob not greeted after the garbage")
+        bob.send_line("MSG hi")
+        check(b"hi" in alice.expect("MSG"), "alice did not get bob's line")
+        for c in (alice, bob, mallory):
+            c.close()
+        time.sleep(0.1)
