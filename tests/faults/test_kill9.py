@@ -1,6 +1,7 @@
-"""Fault: workers and the hub die by kill -9 while clients keep coming.
+"""Fault: workers, the hub, the engine and echod itself die by kill -9
+while clients keep coming.
 
-Nothing here depends on a worker finishing: the supervisor derives every
+Nothing here depends on a worker finishing: the engine derives every
 live count from reaping. Afterwards: no zombie, per-source slots
 (max_per_source) all given back, the counts (STATUS when the control
 socket exists, else /proc) match the processes really there, every
@@ -13,8 +14,10 @@ import signal
 import threading
 import time
 
+import contextlib
+
 from chatclient import Chat
-from echodtest import (Echod, check, connect, echo_halfclose, random_bytes,
+from echodtest import (Echod, check, connect, echo_halfclose, proc_state, random_bytes,
                        recv_exactly, recv_until_eof, scaled, wait_for)
 
 
@@ -36,8 +39,11 @@ def load(port, stop, stats, seed):
         data = random_bytes(r.randint(1, 64 << 10), seed=r.random())
         try:
             got = echo_halfclose(port, data, timeout=10)
-        except OSError:
+        except ConnectionRefusedError:
             stats["refused"] += 1
+            continue
+        except OSError:
+            stats["reset"] = stats.get("reset", 0) + 1
             continue
         if bytes(got) == data:
             stats["ok"] += 1
@@ -64,6 +70,7 @@ def test_kill_9_workers_and_hub_under_load():
             members = [Chat(d.port, "k%d" % i, "killroom") for i in range(4)]
         r = random.Random(7)
         kills = 0
+        hub_killed = False
         deadline = time.monotonic() + scaled(4, 6)
         try:
             while time.monotonic() < deadline:
@@ -74,8 +81,10 @@ def test_kill_9_workers_and_hub_under_load():
                         kills += 1
                     except ProcessLookupError:
                         pass
-                if kills == 10:
-                    os.kill(hub, signal.SIGKILL)
+                if kills >= 10 and not hub_killed:
+                    hub_killed = True
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(hub, signal.SIGKILL)
                 time.sleep(0.03)
         finally:
             stop.set()
@@ -122,3 +131,69 @@ def test_kill_9_workers_and_hub_under_load():
         check(got == b"", "max_per_source + 1 served after the kills: counts drifted")
         for s in held + [extra]:
             s.close()
+
+
+def test_kill_9_engine_keeps_listeners_and_live_connections():
+    """kill -9 of the data plane: echod keeps the listening socket, so
+    nobody is refused; a new engine serves within the backoff; the old
+    engine's workers serve their clients to the end (echod reaps them);
+    its chat members are told BYE restart."""
+    with Echod(ini={"server": {"spares": "2"}, "log": {"connections": "no"}}) as d:
+        eng = d.engine()
+        held = connect(d.port)
+        held.sendall(b"a")
+        check(recv_exactly(held, 1) == b"a", "no echo before")
+        alice = Chat(d.port, "alice", "r")
+        check(alice.expect("OK"), "alice not greeted")
+        stop = threading.Event()
+        stats = {"ok": 0, "cut": 0, "corrupt": 0, "refused": 0}
+        threads = [threading.Thread(target=load, args=(d.port, stop, stats, i))
+                   for i in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.3)
+            os.kill(eng, signal.SIGKILL)
+            new = d.engine(other_than=eng, timeout=10)
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        check(stats["refused"] == 0, "connections refused while the engine was down: %s"
+              % stats)
+        # At most the connection the engine held when it died (accepted,
+        # not yet handed to a worker) goes with it.
+        check(stats.get("reset", 0) <= 1, "connections lost: %s" % stats)
+        check(stats["corrupt"] == 0 and stats["ok"] > 0, "load: %s" % stats)
+        held.sendall(b"still")
+        check(recv_exactly(held, 5) == b"still", "a live connection died with its engine")
+        check(alice.expect("BYE") == b"BYE restart", "chat member not told BYE restart")
+        d.wait_log(r"the data plane \(engine pid %d\) was killed by signal KILL; "
+                   r"restarting it" % eng)
+        st = d.status()
+        check(st["engine_restarts"] == 1 and st["engine_pid"] == new and
+              st["engine_state"] == "running", "STATUS after the restart: %s" % st)
+        check(Chat(d.port, "bob", "r").expect("OK"), "no chat after the restart")
+        held.close()
+        alice.close()
+        wait_for(lambda: not d.zombies(), 10, what="the old engine's workers reaped")
+        check(echo_halfclose(d.port, b"after") == b"after", "no echo after")
+
+
+def test_kill_9_of_echod_leaves_no_process():
+    """kill -9 of the control plane: the engine (parent-death signal) stops
+    and ends its workers; nothing of that echod is left."""
+    with Echod(ini={"server": {"spares": "2", "shutdown_timeout": "2"}}) as d:
+        d.engine()
+        held = connect(d.port)
+        held.sendall(b"a")
+        check(recv_exactly(held, 1) == b"a", "no echo before")
+        procs = d.descendants()
+        check(len(procs) >= 4, "engine, hub, spares, a worker: %s" % procs)
+        os.kill(d.pid, signal.SIGKILL)
+        d.proc.wait(5)
+        wait_for(lambda: all(proc_state(p) in (None, "Z") for p in procs), 10,
+                 what="every process of the killed echod to end")
+        check(recv_until_eof(held, timeout=5) == b"", "the held client was not closed")
+        held.close()
