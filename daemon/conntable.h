@@ -1,5 +1,5 @@
 /*
- * The supervisor's private bookkeeping of its children: pid -> what the
+ * The engine's private bookkeeping of its children: pid -> what the
  * child is (worker, spare, hub), the worker's slot in the shared counters,
  * and per-source connection counts for max_per_source.
  *
@@ -25,7 +25,7 @@ struct child {
 	pid_t pid; /* 0: empty */
 	uint8_t kind;
 	bool has_source;
-	int chan;      /* spare: the supervisor's end of its channel, else -1 */
+	int chan;      /* spare: the engine's end of its channel, else -1 */
 	uint32_t slot; /* worker: index into counters->slot */
 	uint16_t port; /* worker: the client's port, for the log */
 	int64_t started_usec;

@@ -1,10 +1,11 @@
 /*
  * Shared counters: one anonymous MAP_SHARED mapping made before any fork,
- * updated with atomic adds by the supervisor, workers and the hub; read by
- * STATUS and sd_notify STATUS=.
+ * made by the engine and updated with atomic adds by the engine, workers and
+ * the hub; the engine reports them to the control plane for STATUS and
+ * sd_notify STATUS=.
  *
  * A worker may be killed at any moment (kill -9), so nothing here depends
- * on a worker finishing: live counts are derived by the supervisor, which
+ * on a worker finishing: live counts are derived by the engine, which
  * reaps every child; workers only record what they are (echo or chat) in
  * their slot and add bytes as they go.
  */
@@ -19,13 +20,11 @@
 enum slot_kind { SLOT_FREE = 0, SLOT_STARTING, SLOT_ECHO, SLOT_CHAT };
 
 /*
- * One worker's session, as the supervisor logs it when it reaps the worker:
- * the close line is written by the long-lived supervisor, not by the
- * short-lived worker. That keeps journald from looking up a new process
- * (comm, exe, cgroup, unit...) for every connection, which cost far more
- * than the log line itself, and it still logs a worker killed by kill -9.
+ * One worker's session, as the engine logs it when it reaps the worker:
+ * the close line comes from the long-lived engine, not from the
+ * short-lived worker, so it is there for a worker killed by kill -9 too.
  * The worker updates its bytes as it goes and sets reason, nick and room;
- * the supervisor reads the slot only after the worker is gone. A chat
+ * the engine reads the slot only after the worker is gone. A chat
  * member's bytes_out is added to by the hub too, which writes to the
  * client's socket itself (chatlink.h).
  */
@@ -48,11 +47,11 @@ struct counters {
 	atomic_uint_least64_t bytes_echoed;
 	atomic_uint_least64_t messages_relayed;
 	atomic_uint_least64_t chat_sessions_total;
-	/* Written by the hub only; reset by the supervisor if it dies. */
+	/* Written by the hub only; reset by the engine if it dies. */
 	atomic_uint chat_members;
 	atomic_uint rooms;
 	/*
-	 * One per worker slot, indexed by the slot the supervisor assigns.
+	 * One per worker slot, indexed by the slot the engine assigns.
 	 * Aligned so that no slot straddles two pages: the shared mapping is
 	 * not copied at fork, and each page a worker touches in it is a page
 	 * fault.

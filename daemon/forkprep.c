@@ -1,5 +1,5 @@
 /*
- * Make fork cheaper for every child the supervisor will create.
+ * Make fork cheaper for every child the engine will create.
  *
  * fork() copies page table entries only for mappings that have anonymous
  * pages (an anon_vma). The executable's read-only segments (code, rodata)
@@ -12,7 +12,7 @@
  * from every child at the cost of one pass at start-up.
  *
  * So, once, before the first fork: map every page of those segments in the
- * supervisor (MADV_POPULATE_READ), and give each segment an anon_vma by
+ * engine (MADV_POPULATE_READ), and give each segment an anon_vma by
  * rewriting one byte of it with the same value through /proc/self/mem (a
  * private copy of that one page; the mapping stays read-only and nothing
  * ever becomes writable and executable, so MemoryDenyWriteExecute= holds).

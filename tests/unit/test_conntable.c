@@ -1,4 +1,4 @@
-/* cmocka: the supervisor's child and per-source tables. */
+/* cmocka: the engine's child and per-source tables. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
