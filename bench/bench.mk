@@ -27,13 +27,17 @@ bench/forkloop_echo: bench/forkloop_echo.c
 bench/forkloop_echo_static: bench/forkloop_echo.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNFLAGS) -static -o $@ bench/forkloop_echo.c
 
-# Side-by-side comparison, about 8 minutes; the table goes to stdout and to
+# Side-by-side comparison, about 10 minutes; the table goes to stdout and to
 # bench/results/latest.md. Needs root (installs peers, boots a container).
 # BENCH_DEPS: what must come first (the top-level Makefile: deps-check, so
 # that a fresh machine installs inih and friends before echod is built).
+# RELEASE=REF: the commit built and run as peer release (default: 48ed535,
+# or $ECHOD_RELEASE); VARIANTS="NAME=PATH ...": other echod builds run
+# beside echod in crr and rr (A/B).
 bench: $(BENCH_DEPS) bench/echobench bench/epoll_echo bench/forkloop_echo \
     bench/forkloop_echo_static daemon/echod
-	bench/compare --echod daemon/echod
+	bench/compare --echod daemon/echod $(if $(RELEASE),--release $(RELEASE)) \
+	    $(foreach v,$(VARIANTS),--variant $(v))
 
 bench-clean:
 	rm -f bench/echobench bench/epoll_echo bench/forkloop_echo bench/forkloop_echo_static
