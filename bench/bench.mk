@@ -35,7 +35,7 @@ bench/forkloop_echo_static: bench/forkloop_echo.c
 # or $ECHOD_RELEASE); VARIANTS="NAME=PATH ...": other echod builds run
 # beside echod in crr and rr (A/B).
 bench: $(BENCH_DEPS) bench/echobench bench/epoll_echo bench/forkloop_echo \
-    bench/forkloop_echo_static daemon/echod
+    bench/forkloop_echo_static daemon/echod daemon/echod-engine
 	bench/compare --echod daemon/echod $(if $(RELEASE),--release $(RELEASE)) \
 	    $(foreach v,$(VARIANTS),--variant $(v))
 

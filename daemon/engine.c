@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -41,6 +42,16 @@
 #define HUB_HEALTHY_USEC 10000000   /* a hub up this long resets backoff */
 #define TERM_RESEND_USEC 1000000
 #define REFUSE_LOGS_PER_SEC 10
+
+/*
+ * What a child may read after fork: struct engine itself is not mapped in
+ * children (engine_new). Written only when a configuration is applied.
+ */
+static struct {
+	struct config cfg;
+	struct counters *ctr;
+	int door[2];
+} kid;
 
 static int64_t
 min_deadline(int64_t a, int64_t b)
@@ -139,13 +150,13 @@ want_spare(const struct engine *e, int64_t now)
 
 /* The new child's side of fork_spare: waits for one connection. */
 CHILD_PATH noreturn static __attribute__((noinline)) void
-spare_child(struct engine *e, int chan)
+spare_child(int chan)
 {
-	child_close_fds(chan, e->door[1]);
+	child_close_fds(chan, kid.door[1]);
 	worker_child_init();
 	worker_set_role("spare");
-	worker_spare(&e->cfg, e->ctr, chan,
-	    e->cfg.chat_enabled ? e->door[1] : -1);
+	worker_spare(&kid.cfg, kid.ctr, chan,
+	    kid.cfg.chat_enabled ? kid.door[1] : -1);
 }
 
 static void
@@ -162,7 +173,7 @@ fork_spare(struct engine *e, int64_t now)
 	}
 	pid = fork();
 	if (pid == 0)
-		spare_child(e, ch[1]);
+		spare_child(ch[1]);
 	close(ch[1]);
 	if (pid == -1 || (c = ct_add(&e->ct, pid, CHILD_SPARE)) == NULL) {
 		if (pid == -1)
@@ -331,15 +342,15 @@ hand_to_spare(struct engine *e, int fd, const struct handover *h,
 
 /* The new child's side of dispatch, when no spare was idle. */
 CHILD_PATH noreturn static __attribute__((noinline)) void
-worker_child(struct engine *e, int fd, const struct handover *h)
+worker_child(int fd, const struct handover *h)
 {
 	struct worker_ctx w;
 
-	worker_ctx_init(&w, h, fd, e->cfg.chat_enabled ? e->door[1] : -1);
-	child_close_fds(fd, e->door[1]);
+	worker_ctx_init(&w, h, fd, kid.cfg.chat_enabled ? kid.door[1] : -1);
+	child_close_fds(fd, kid.door[1]);
 	worker_child_init();
 	worker_set_role("worker");
-	worker_run(&e->cfg, e->ctr, &w);
+	worker_run(&kid.cfg, kid.ctr, &w);
 }
 
 static void
@@ -362,7 +373,7 @@ dispatch(struct engine *e, int fd, const struct sockaddr_storage *peer,
 		pid_t pid = fork();
 
 		if (pid == 0)
-			worker_child(e, fd, &h);
+			worker_child(fd, &h);
 		if (pid == -1 || (c = ct_add(&e->ct, pid, CHILD_WORKER)) ==
 		    NULL) {
 			char who[ADDR_STRLEN];
@@ -496,14 +507,14 @@ hub_start(struct engine *e, int64_t now)
 	self = getpid();
 	pid = fork();
 	if (pid == 0) {
-		child_close_fds(e->door[0], chan[1]);
+		child_close_fds(kid.door[0], chan[1]);
 		worker_child_init();
 		worker_set_role("hub");
 		/* If the engine goes, so does the hub. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != self)
 			_exit(0);
-		hub_main(&e->cfg, e->ctr, e->door[0], chan[1]);
+		hub_main(&kid.cfg, kid.ctr, kid.door[0], chan[1]);
 	}
 	close(chan[1]);
 	e->hub_restart_at = 0;
@@ -669,6 +680,7 @@ apply(struct engine *e, const struct plane_commit *pc)
 	e->have_next = false;
 	e->activated = pc->activated != 0;
 	e->cfg = *nc;
+	kid.cfg = *nc;
 	log_set_level(nc->log_level);
 	retire_spares(e); /* new spares start with the new config */
 	if (chat_was && !nc->chat_enabled && e->hub_pid > 0)
@@ -916,6 +928,9 @@ setup(struct engine *e, int chan)
 	 * hub inherits the same one, and members queued in it are not lost. */
 	if (ipc_pair(e->door, false) == -1)
 		fatal("engine: door socketpair");
+	kid.ctr = e->ctr;
+	kid.door[0] = e->door[0];
+	kid.door[1] = e->door[1];
 	if (first_config(e) == -1) {
 		log_warnx("engine: no configuration from the control plane");
 		return -1;
@@ -927,9 +942,29 @@ setup(struct engine *e, int chan)
 	return 0;
 }
 
-int
-engine_run(struct engine *e, int chan)
+/*
+ * The engine's own state in memory its children never map: its pages are
+ * not shared with every child forked, so the engine's writes between two
+ * forks copy nothing, and a worker cannot read the engine's bookkeeping.
+ */
+static struct engine *
+engine_new(void)
 {
+	static struct engine fallback;
+	void *p = mmap(NULL, sizeof(struct engine), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return &fallback;
+	(void)madvise(p, sizeof(struct engine), MADV_DONTFORK);
+	return p;
+}
+
+int
+engine_run(int chan)
+{
+	struct engine *e = engine_new();
+
 	if (setup(e, chan) == -1)
 		return 1;
 	for (;;) {

@@ -59,9 +59,9 @@ struct engine {
 };
 
 /*
- * Take the first configuration from the control plane (blocking), set up
- * and serve until stopped; returns the exit status.
+ * Take the first configuration from the control plane on chan (blocking),
+ * set up and serve until stopped; returns the exit status.
  */
-int engine_run(struct engine *e, int chan);
+int engine_run(int chan);
 
 #endif

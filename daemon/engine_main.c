@@ -28,9 +28,6 @@ is_seqpacket(int fd)
 int
 main(int argc, char **argv)
 {
-	/* Static: the struct is large and lives for the whole run. */
-	static struct engine e;
-
 	(void)argv;
 	if (argc != 1 || !is_seqpacket(ENGINE_FD_CHAN) ||
 	    !is_seqpacket(ENGINE_FD_LOG)) {
@@ -44,5 +41,5 @@ main(int argc, char **argv)
 	log_debug("engine: page tables of %u read-only segments shared with "
 	    "children", forkprep());
 	worker_prefault();
-	return engine_run(&e, ENGINE_FD_CHAN);
+	return engine_run(ENGINE_FD_CHAN);
 }
