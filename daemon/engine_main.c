@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "forkprep.h"
 #include "log.h"
 #include "planes.h"
 #include "worker.h"
@@ -37,9 +36,6 @@ main(int argc, char **argv)
 	}
 	log_set_role("engine");
 	log_set_channel(ENGINE_FD_LOG);
-	/* Before the first fork: cheaper children (forkprep.c). */
-	log_debug("engine: page tables of %u read-only segments shared with "
-	    "children", forkprep());
 	worker_prefault();
 	return engine_run(ENGINE_FD_CHAN);
 }
