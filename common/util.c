@@ -193,7 +193,7 @@ strlcpy_checked(char *dst, const char *src, size_t cap)
 	return 0;
 }
 
-CHILD_PATH int
+int
 close_fds_except(const int *keep, size_t nkeep)
 {
 	int sorted[16];

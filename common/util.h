@@ -13,15 +13,6 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/*
- * Code that every new echod worker runs between fork and _exit, kept on
- * as few pages as possible: on the VM we measure on, the first execution
- * of a code page in a new process costs 15-30 us (perf: sigemptyset, a
- * few instructions, costs a worker 18 us). The linker groups .text.hot.*
- * together. See BENCHMARKS.md, "Where a connection's time goes".
- */
-#define CHILD_PATH __attribute__((section(".text.hot.echod_child")))
-
 /* Microseconds on CLOCK_MONOTONIC: for timeouts and durations. */
 int64_t now_mono_usec(void);
 /* Milliseconds since the Unix epoch: for protocol timestamps. */

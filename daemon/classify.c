@@ -5,7 +5,7 @@
 #include "chatproto.h"
 #include "util.h"
 
-CHILD_PATH enum classify_result
+enum classify_result
 classify(const char *buf, size_t n, bool wait_over)
 {
 	static const char greeting[] = CHAT_GREETING; /* "CHAT/1 " */

@@ -37,12 +37,11 @@ counters_count_slots(const struct counters *c, unsigned nslots,
 	*chat = ch;
 }
 
-CHILD_PATH void
+void
 slot_set(char *field, size_t cap, const char *value)
 {
 	size_t i = 0;
 
-	/* No snprintf: a worker calls this on its way out (see CHILD_PATH). */
 	for (; cap > 0 && i < cap - 1 && value[i] != '\0'; i++)
 		field[i] = value[i];
 	if (cap > 0)

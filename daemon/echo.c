@@ -23,7 +23,7 @@
 /* How long a finishing worker waits for the client's own FIN. */
 #define LINGER_MSEC 1000
 
-CHILD_PATH static void
+static void
 set_timeouts(int fd, unsigned seconds)
 {
 	struct timeval tv = { .tv_sec = seconds };
@@ -36,7 +36,7 @@ set_timeouts(int fd, unsigned seconds)
  * Write all of buf. EINTR (SIGTERM) does not stop us: bytes we read are
  * owed to the client. Returns 0 or a close reason.
  */
-CHILD_PATH static const char *
+static const char *
 echo_write(struct session *s, const char *buf, size_t n)
 {
 	while (n > 0) {
@@ -69,7 +69,7 @@ echo_write(struct session *s, const char *buf, size_t n)
  * moment to close its side, and leave. Bytes the client sends after our
  * FIN cannot be echoed; the client learns the session ended from the EOF.
  */
-CHILD_PATH static void
+static void
 echo_finish(struct session *s)
 {
 	int fd = s->w->fd;
@@ -104,7 +104,7 @@ echo_finish(struct session *s)
 	}
 }
 
-CHILD_PATH void
+void
 echo_session(struct session *s, const char *pre, size_t npre)
 {
 	int fd = s->w->fd;

@@ -103,7 +103,7 @@ engine_stats(const struct engine *e, struct plane_pong *p)
  * control plane's channel, signalfd, other spares' channels) is closed, so
  * no child can accept or outlive its purpose holding a listener.
  */
-CHILD_PATH static void
+static void
 child_close_fds(int a, int b)
 {
 	int keep[3] = { a, b, log_fd() };
@@ -149,7 +149,7 @@ want_spare(const struct engine *e, int64_t now)
 }
 
 /* The new child's side of fork_spare: waits for one connection. */
-CHILD_PATH noreturn static __attribute__((noinline)) void
+noreturn static __attribute__((noinline)) void
 spare_child(int chan)
 {
 	child_close_fds(chan, kid.door[1]);
@@ -341,7 +341,7 @@ hand_to_spare(struct engine *e, int fd, const struct handover *h,
 }
 
 /* The new child's side of dispatch, when no spare was idle. */
-CHILD_PATH noreturn static __attribute__((noinline)) void
+noreturn static __attribute__((noinline)) void
 worker_child(int fd, const struct handover *h)
 {
 	struct worker_ctx w;

@@ -12,7 +12,6 @@
 #include "engine.h"
 #include "log.h"
 #include "planes.h"
-#include "worker.h"
 
 static int
 is_seqpacket(int fd)
@@ -36,6 +35,5 @@ main(int argc, char **argv)
 	}
 	log_set_role("engine");
 	log_set_channel(ENGINE_FD_LOG);
-	worker_prefault();
 	return engine_run(ENGINE_FD_CHAN);
 }

@@ -37,7 +37,7 @@ log_set_channel(int fd)
 	lg.fd = fd;
 }
 
-CHILD_PATH int
+int
 log_fd(void)
 {
 	return lg.fd;
@@ -61,13 +61,13 @@ log_level(void)
 	return lg.level;
 }
 
-CHILD_PATH void
+void
 log_set_role(const char *role)
 {
 	lg.role = role;
 }
 
-CHILD_PATH void
+void
 log_child_reset(void)
 {
 	/* Only if set: a write would cost a new child a page copy. */

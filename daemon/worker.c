@@ -20,7 +20,7 @@
 volatile sig_atomic_t worker_terminate;
 char worker_buf[WORKER_BUFSZ];
 
-CHILD_PATH static void
+static void
 on_term(int sig)
 {
 	(void)sig;
@@ -28,18 +28,6 @@ on_term(int sig)
 }
 
 void
-worker_prefault(void)
-{
-	/*
-	 * The first page of the buffer, and the flag that may sit on a page of
-	 * its own, made present in the engine so that fork copies them:
-	 * a worker's first read of the flag is then no page fault.
-	 */
-	worker_terminate = 0;
-	memset(worker_buf, 0, 1);
-}
-
-CHILD_PATH void
 worker_child_init(void)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -64,16 +52,12 @@ worker_child_init(void)
 	log_child_reset();
 }
 
-CHILD_PATH void
+void
 worker_set_role(const char *role)
 {
 	char name[16] = "echod-";
 
-	/*
-	 * ps, top and pgrep -x echod tell the control plane from the rest.
-	 * A plain loop, no snprintf: this runs in every new child, where the
-	 * first touch of each code page costs (see CHILD_PATH).
-	 */
+	/* ps, top and pgrep -x echod tell the control plane from the rest. */
 	for (size_t i = 0; role[i] != '\0' && 6 + i < sizeof(name) - 1; i++)
 		name[6 + i] = role[i];
 	prctl(PR_SET_NAME, name);
@@ -84,7 +68,7 @@ worker_set_role(const char *role)
  * What the engine logs at close (see struct slot): bytes as they stand,
  * why the session ended, and for chat the nick and room it last had.
  */
-CHILD_PATH static void
+static void
 publish_end(const struct session *s)
 {
 	struct slot *sl = &s->ctr->slot[s->w->slot];
@@ -105,7 +89,7 @@ publish_end(const struct session *s)
  * idle_timeout (SO_RCVTIMEO); a partial greeting waits greeting_wait more.
  * Returns the number of bytes read into worker_buf, or -1 (reason set).
  */
-CHILD_PATH static ssize_t
+static ssize_t
 read_greeting(struct session *s, enum classify_result *cls)
 {
 	int fd = s->w->fd;
@@ -129,11 +113,8 @@ read_greeting(struct session *s, enum classify_result *cls)
 		}
 		if (r > 0)
 			n += (size_t)r;
-		/*
-		 * Almost every connection is decided by its first read; only
-		 * a partial greeting needs the clock (and a child's first
-		 * clock read is a page fault on the vDSO).
-		 */
+		/* Almost every connection is decided by its first read; only
+		 * a partial greeting needs the clock. */
 		*cls = classify(worker_buf, n,
 		    deadline >= 0 && now_mono_usec() >= deadline);
 		if (*cls != CLASSIFY_NEED_MORE)
@@ -152,7 +133,7 @@ read_greeting(struct session *s, enum classify_result *cls)
 	}
 }
 
-CHILD_PATH void
+void
 worker_run(const struct config *cfg, struct counters *ctr,
     struct worker_ctx *w)
 {
@@ -174,7 +155,7 @@ worker_run(const struct config *cfg, struct counters *ctr,
 	_exit(0);
 }
 
-CHILD_PATH void
+void
 worker_ctx_init(struct worker_ctx *w, const struct handover *h, int fd,
     int door)
 {
@@ -187,7 +168,7 @@ worker_ctx_init(struct worker_ctx *w, const struct handover *h, int fd,
 	memcpy(&w->peer, &h->peer, w->peerlen);
 }
 
-CHILD_PATH void
+void
 worker_spare(const struct config *cfg, struct counters *ctr, int chan,
     int door)
 {

@@ -64,9 +64,6 @@ void worker_child_init(void);
 /* Name this process "echod-<role>" (comm) and tag its log entries. */
 void worker_set_role(const char *role);
 
-/* In the engine, before the first fork: pages every child would touch. */
-void worker_prefault(void);
-
 noreturn void worker_run(const struct config *cfg, struct counters *ctr,
     struct worker_ctx *w);
 
