@@ -85,6 +85,51 @@ ipc_send(int fd, uint16_t type, const void *data, size_t len,
 	return ipc_sendv(fd, type, &v, len > 0 ? 1 : 0, fds, nfds, flags);
 }
 
+#define IPC_MANY_MAX 16 /* messages per sendmmsg call: a shallow stack */
+
+int
+ipc_send_many(int fd, uint16_t type, const struct iovec *payload,
+    unsigned n, int flags)
+{
+	struct ipc_hdr h[IPC_MANY_MAX];
+	struct iovec v[IPC_MANY_MAX][2];
+	struct mmsghdr mm[IPC_MANY_MAX];
+	unsigned done = 0;
+
+	/* Bounded: IPC_MANY_MAX messages a call, n in all. */
+	while (done < n) {
+		unsigned k = n - done < IPC_MANY_MAX ? n - done : IPC_MANY_MAX;
+		int r;
+
+		for (unsigned i = 0; i < k; i++) {
+			const struct iovec *p = &payload[done + i];
+
+			if (p->iov_len > UINT32_MAX) {
+				errno = EMSGSIZE;
+				return done > 0 ? (int)done : -1;
+			}
+			h[i] = (struct ipc_hdr){ .type = type,
+				.len = (uint32_t)p->iov_len };
+			v[i][0] = (struct iovec){ &h[i], sizeof(h[i]) };
+			v[i][1] = *p;
+			mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = v[i],
+				.msg_iovlen = 2 } };
+		}
+		do {
+			r = sendmmsg(fd, mm, k, flags | MSG_NOSIGNAL);
+		} while (r < 0 && errno == EINTR && !(flags & MSG_DONTWAIT));
+		if (r < 0) {
+			if (errno == EWOULDBLOCK)
+				errno = EAGAIN;
+			return done > 0 ? (int)done : -1;
+		}
+		done += (unsigned)r;
+		if ((unsigned)r < k)
+			break;
+	}
+	return (int)done;
+}
+
 void
 ipc_close_fds(struct ipc_msg *m)
 {

@@ -58,6 +58,14 @@ int ipc_send(int fd, uint16_t type, const void *data, size_t len,
     const int *fds, unsigned nfds, int flags);
 
 /*
+ * Send n messages of one type, payload[i] each, no descriptors, in one
+ * system call (sendmmsg). Returns how many were sent (the first ones; 0 to
+ * n), or -1 with errno if not even the first was.
+ */
+int ipc_send_many(int fd, uint16_t type, const struct iovec *payload,
+    unsigned n, int flags);
+
+/*
  * Receive one message; its payload goes to buf (cap bytes). Returns 1 with
  * *m filled (m->fd[] owned by the caller now), 0 at end of file (every
  * sender is gone), or -1 with errno: EAGAIN/EINTR as recvmsg, EBADMSG for

@@ -976,6 +976,8 @@ engine_run(int chan)
 
 		if (e->state == ENGINE_STOPPING && e->ct.nchildren == 0)
 			break;
+		/* What this turn said goes out before we sleep. */
+		log_flush();
 		accepting = e->state == ENGINE_RUNNING &&
 		    e->nworkers < e->cfg.max_connections &&
 		    now >= e->accept_resume_at;
@@ -1034,5 +1036,6 @@ engine_run(int chan)
 	}
 	log_debug("engine: stopped: %" PRIu64 " connections served",
 	    (uint64_t)atomic_load(&e->ctr->connections_total));
+	log_flush();
 	return 0;
 }

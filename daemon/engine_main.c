@@ -35,5 +35,7 @@ main(int argc, char **argv)
 	}
 	log_set_role("engine");
 	log_set_channel(ENGINE_FD_LOG);
+	/* One send per loop turn (log.h); without it, one per line. */
+	(void)log_batch_begin();
 	return engine_run(ENGINE_FD_CHAN);
 }

@@ -68,6 +68,13 @@ int log_level(void);
 void log_set_role(const char *role);
 /* In a new child: records the parent lost are not ours to report. */
 void log_child_reset(void);
+/*
+ * Hold this process's records back until log_flush(), which sends them in
+ * one system call (the engine calls it once per loop turn). Children of
+ * this process send theirs at once, as usual. 0, or -1 (no memory).
+ */
+int log_batch_begin(void);
+void log_flush(void);
 /* Records lost by this process and not yet reported. */
 unsigned long log_dropped(void);
 
