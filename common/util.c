@@ -30,6 +30,28 @@ now_real_msec(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t
+deadline_min(int64_t a, int64_t b)
+{
+	if (a <= 0)
+		return b;
+	if (b <= 0)
+		return a;
+	return a < b ? a : b;
+}
+
+const char *
+sig_name(int sig)
+{
+	static char buf[16];
+	const char *s = sigabbrev_np(sig);
+
+	if (s != NULL)
+		return s;
+	snprintf(buf, sizeof(buf), "%d", sig);
+	return buf;
+}
+
 int
 fd_set_nonblock(int fd, bool on)
 {

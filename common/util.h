@@ -18,6 +18,11 @@ int64_t now_mono_usec(void);
 /* Milliseconds since the Unix epoch: for protocol timestamps. */
 int64_t now_real_msec(void);
 
+/* The earlier of two deadlines, where 0 (or less) means none. */
+int64_t deadline_min(int64_t a, int64_t b);
+/* "TERM", "KILL"...: a signal's name without SIG, or its number. */
+const char *sig_name(int sig);
+
 int fd_set_nonblock(int fd, bool on);
 int fd_set_cloexec(int fd);
 

@@ -110,28 +110,6 @@ struct ctlplane {
 
 static struct ctlplane cp;
 
-static int64_t
-min_deadline(int64_t a, int64_t b)
-{
-	if (a <= 0)
-		return b;
-	if (b <= 0)
-		return a;
-	return a < b ? a : b;
-}
-
-static const char *
-signame(int sig)
-{
-	static char buf[16];
-	const char *s = sigabbrev_np(sig);
-
-	if (s != NULL)
-		return s;
-	snprintf(buf, sizeof(buf), "%d", sig);
-	return buf;
-}
-
 static void
 notify(const char *state)
 {
@@ -422,6 +400,21 @@ reload_answer(const uint32_t *ids, uint32_t n, bool ok, const char *msg)
 
 static void reload_begin(void);
 
+/* Answer those who waited for this reload; run the one asked meanwhile. */
+static void
+reload_next(bool ok, const char *msg)
+{
+	reload_answer(cp.rl.waiters, cp.rl.nwaiters, ok, msg);
+	cp.rl.nwaiters = 0;
+	if (cp.rl.again) {
+		cp.rl.again = false;
+		memcpy(cp.rl.waiters, cp.rl.next, sizeof(cp.rl.next));
+		cp.rl.nwaiters = cp.rl.nnext;
+		cp.rl.nnext = 0;
+		reload_begin();
+	}
+}
+
 /* The reload in flight is over; answer its waiters, maybe start another. */
 static void
 reload_end(bool ok, const char *msg)
@@ -448,17 +441,8 @@ reload_end(bool ok, const char *msg)
 	}
 	notify("READY=1");
 	update_status(now_mono_usec(), true);
-	reload_answer(cp.rl.waiters, cp.rl.nwaiters, ok,
-	    ok ? "" : msg);
 	cp.rl.active = false;
-	cp.rl.nwaiters = 0;
-	if (cp.rl.again) {
-		cp.rl.again = false;
-		memcpy(cp.rl.waiters, cp.rl.next, sizeof(cp.rl.next));
-		cp.rl.nwaiters = cp.rl.nnext;
-		cp.rl.nnext = 0;
-		reload_begin();
-	}
+	reload_next(ok, ok ? "" : msg);
 }
 
 /* Refused before the engine saw it: answer, and run a queued one. */
@@ -470,15 +454,7 @@ reload_refused(const char *msg, int err)
 	log_at(LOG_AT, LOG_ERR, EV_RELOAD_FAIL, err, f, 1,
 	    "reload failed: %s; the running configuration stays", msg);
 	notify("READY=1");
-	reload_answer(cp.rl.waiters, cp.rl.nwaiters, false, msg);
-	cp.rl.nwaiters = 0;
-	if (cp.rl.again) {
-		cp.rl.again = false;
-		memcpy(cp.rl.waiters, cp.rl.next, sizeof(cp.rl.next));
-		cp.rl.nwaiters = cp.rl.nnext;
-		cp.rl.nnext = 0;
-		reload_begin();
-	}
+	reload_next(false, msg);
 }
 
 /*
@@ -698,7 +674,7 @@ engine_died(int status, int64_t now)
 
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "was killed by signal %s",
-		    signame(WTERMSIG(status)));
+		    sig_name(WTERMSIG(status)));
 	else
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(status));
@@ -771,7 +747,7 @@ begin_stop(int sig, int64_t now)
 {
 	if (cp.stopping) {
 		/* Asked twice: the engine stops waiting too. */
-		log_notice("%s again: ending %u connections now", signame(sig),
+		log_notice("%s again: ending %u connections now", sig_name(sig),
 		    cp.pong.workers);
 		if (cp.est != ENG_DOWN)
 			kill(cp.engine_pid, SIGTERM);
@@ -782,7 +758,7 @@ begin_stop(int sig, int64_t now)
 	notify("STOPPING=1");
 	log_event(LOG_INFO, EV_STOP, NULL, 0,
 	    "%s: stopping; %u connections get up to %u s to finish",
-	    signame(sig), cp.pong.workers, cp.cfg.shutdown_timeout);
+	    sig_name(sig), cp.pong.workers, cp.cfg.shutdown_timeout);
 	/* Close ours first: a new echod can bind while the engine drains. */
 	listen_close_all(&cp.ls);
 	control_close();
@@ -928,15 +904,15 @@ loop(void)
 		pfd[npfd++] = (struct pollfd){ .fd = cp.chan, .events = POLLIN };
 		npfd += control_pollfds(pfd + npfd, CONTROL_MAX_POLLFDS, now,
 		    &deadline);
-		deadline = min_deadline(deadline, cp.engine_restart_at);
-		deadline = min_deadline(deadline, cp.next_watchdog);
-		deadline = min_deadline(deadline, cp.status_deadline);
+		deadline = deadline_min(deadline, cp.engine_restart_at);
+		deadline = deadline_min(deadline, cp.next_watchdog);
+		deadline = deadline_min(deadline, cp.status_deadline);
 		if (cp.rl.active)
-			deadline = min_deadline(deadline, cp.rl.deadline);
+			deadline = deadline_min(deadline, cp.rl.deadline);
 		if (cp.notify || cp.watchdog_usec)
-			deadline = min_deadline(deadline, cp.next_ping);
+			deadline = deadline_min(deadline, cp.next_ping);
 		if (cp.stopping)
-			deadline = min_deadline(deadline, cp.stop_deadline);
+			deadline = deadline_min(deadline, cp.stop_deadline);
 		timeout = deadline <= 0 ? -1 :
 		    deadline <= now ? 0 : (int)((deadline - now + 999) / 1000);
 

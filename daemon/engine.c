@@ -53,28 +53,6 @@ static struct {
 	int door[2];
 } kid;
 
-static int64_t
-min_deadline(int64_t a, int64_t b)
-{
-	if (a <= 0)
-		return b;
-	if (b <= 0)
-		return a;
-	return a < b ? a : b;
-}
-
-static const char *
-signame(int sig)
-{
-	static char buf[16];
-	const char *s = sigabbrev_np(sig);
-
-	if (s != NULL)
-		return s;
-	snprintf(buf, sizeof(buf), "%d", sig);
-	return buf;
-}
-
 /* The numbers the control plane shows in STATUS and sd_notify STATUS=. */
 static void
 engine_stats(const struct engine *e, struct plane_pong *p)
@@ -282,7 +260,7 @@ log_close(const struct engine *e, const struct child *c, int status,
 	snprintf(room, sizeof(room), "%.32s", sl->room);
 	if (WIFSIGNALED(status))
 		snprintf(reason, sizeof(reason), "killed-%s",
-		    signame(WTERMSIG(status)));
+		    sig_name(WTERMSIG(status)));
 	else if (reason[0] == '\0')
 		snprintf(reason, sizeof(reason), "exit-%d",
 		    WEXITSTATUS(status));
@@ -560,7 +538,7 @@ hub_died(struct engine *e, int status, int64_t now)
 		e->hub_backoff_usec = HUB_BACKOFF_MIN;
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "killed by signal %s",
-		    signame(WTERMSIG(status)));
+		    sig_name(WTERMSIG(status)));
 	else
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(status));
@@ -605,7 +583,7 @@ reap(struct engine *e, int64_t now)
 			if (e->state == ENGINE_RUNNING && WIFSIGNALED(status))
 				log_event(LOG_WARNING, EV_WORKER_CRASH, NULL, 0,
 				    "worker %ld killed by signal %s", (long)pid,
-				    signame(WTERMSIG(status)));
+				    sig_name(WTERMSIG(status)));
 			else if (e->state == ENGINE_RUNNING &&
 			    WEXITSTATUS(status) != 0)
 				log_event(LOG_WARNING, EV_WORKER_CRASH, NULL, 0,
@@ -692,6 +670,14 @@ apply(struct engine *e, const struct plane_commit *pc)
 	applied(e, pc->id, true, "");
 }
 
+/* Room for any message from the control plane. */
+union plane_in {
+	struct config cfg;
+	struct listener l;
+	struct plane_commit c;
+	struct plane_ping p;
+};
+
 /* One message from the control plane; false if it must be dropped. */
 static bool
 control_msg(struct engine *e, struct ipc_msg *m, const void *p)
@@ -750,12 +736,7 @@ control_read(struct engine *e, int64_t now)
 {
 	/* Bounded: a burst is at most one configuration and a ping. */
 	for (int i = 0; i < 4 + MAX_LISTENERS; i++) {
-		union {
-			struct config cfg;
-			struct listener l;
-			struct plane_commit c;
-			struct plane_ping p;
-		} buf;
+		union plane_in buf;
 		struct ipc_msg m;
 		int r = ipc_recv(e->chan, &buf, sizeof(buf), &m, MSG_DONTWAIT);
 
@@ -866,12 +847,7 @@ first_config(struct engine *e)
 {
 	/* Bounded: a configuration is CONFIG, the listeners, COMMIT. */
 	for (int i = 0; i < 3 + MAX_LISTENERS; i++) {
-		union {
-			struct config cfg;
-			struct listener l;
-			struct plane_commit c;
-			struct plane_ping p;
-		} buf;
+		union plane_in buf;
 		struct ipc_msg m;
 		int r = ipc_recv(e->chan, &buf, sizeof(buf), &m, 0);
 
@@ -991,15 +967,15 @@ engine_run(int chan)
 
 		if (!accepting && e->state == ENGINE_RUNNING &&
 		    e->accept_resume_at > now)
-			deadline = min_deadline(deadline, e->accept_resume_at);
+			deadline = deadline_min(deadline, e->accept_resume_at);
 		if (want_spare(e, now))
 			deadline = now;
 		else if (e->state == ENGINE_RUNNING && e->nidle < e->cfg.spares)
-			deadline = min_deadline(deadline, e->spare_retry_at);
-		deadline = min_deadline(deadline, e->hub_restart_at);
+			deadline = deadline_min(deadline, e->spare_retry_at);
+		deadline = deadline_min(deadline, e->hub_restart_at);
 		if (e->state == ENGINE_STOPPING) {
-			deadline = min_deadline(deadline, e->stop_deadline);
-			deadline = min_deadline(deadline, e->next_term_resend);
+			deadline = deadline_min(deadline, e->stop_deadline);
+			deadline = deadline_min(deadline, e->next_term_resend);
 		}
 		timeout = deadline <= 0 ? -1 :
 		    deadline <= now ? 0 : (int)((deadline - now + 999) / 1000);
