@@ -266,10 +266,13 @@ class Echod:
     """
 
     def __init__(self, ini=None, port=None, args=(), env=None, wait_ready=True,
-                 preexec_fn=None, user=None, rlimits=None):
+                 preexec_fn=None, user=None, rlimits=None, stderr=None):
         """user: run echod as this user (a name, e.g. "nobody"): its temp
         directory is made its own and the INI readable. rlimits: {resource:
-        (soft, hard)} set in the child before it runs echod."""
+        (soft, hard)} set in the child before it runs echod. stderr: where
+        echod's log lines go instead of the log file (e.g. a pipe's write
+        end); then wait_ready does not apply."""
+        self.stderr = stderr
         self.tmp = tempfile.mkdtemp(prefix="echodtest.")
         self.port = port or free_port()
         sections = {s: dict(kv) for s, kv in DEFAULT_INI.items()}
@@ -330,10 +333,11 @@ class Echod:
             env.update(self.env)
         self.proc = subprocess.Popen(
             [self.binary, "-d", "-c", self.ini] + self.args,
-            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
+            stdin=subprocess.DEVNULL, stdout=self.logf,
+            stderr=self.logf if self.stderr is None else self.stderr,
             env=env, preexec_fn=self._preexec)
         self.pid = self.proc.pid
-        if wait_ready:
+        if wait_ready and self.stderr is None:
             self.wait_log(r"ready: listening on", what="echod to be ready",
                           since=self.log_offset_at_start)
 
