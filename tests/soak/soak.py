@@ -4,7 +4,7 @@ echod, with random worker kills (kill -9), hub kills and reloads (SIGHUP),
 then a verdict:
 
 - no zombie, no worker left once the load stops;
-- no fd or memory growth in the supervisor and the hub (fds exactly as at
+- no fd or memory growth in the control plane, the engine and the hub (fds exactly as at
   the start of the measured period, RSS within a small margin);
 - counters consistent: STATUS (once the control socket exists) agrees with
   the processes really there and with what the clients counted;
@@ -148,7 +148,9 @@ def faults(d, stop, st, seed):
 
 def sample(d):
     hub = d.children_by_comm("echod-hub")
-    return {"sup_fds": fd_count(d.pid), "sup_rss": proc_status_kb(d.pid),
+    eng = d.engine()
+    return {"ctl_fds": fd_count(d.pid), "ctl_rss": proc_status_kb(d.pid),
+            "sup_fds": fd_count(eng), "sup_rss": proc_status_kb(eng),
             "hub_fds": fd_count(hub[0]) if hub else None,
             "hub_rss": proc_status_kb(hub[0]) if hub else None}
 
@@ -200,9 +202,15 @@ def main():
         if zombies:
             failures.append("zombies: %s" % zombies)
         if fds1 != fds0:
-            failures.append("supervisor fds %s -> %s (quiet, before and after)" % (fds0, fds1))
+            failures.append("engine fds %s -> %s (quiet, before and after)" % (fds0, fds1))
         if after["sup_rss"] - before["sup_rss"] > 1024:
-            failures.append("supervisor RSS %s -> %s KiB" % (before["sup_rss"], after["sup_rss"]))
+            failures.append("engine RSS %s -> %s KiB" % (before["sup_rss"], after["sup_rss"]))
+        if after["ctl_fds"] != before["ctl_fds"]:
+            failures.append("control plane fds %s -> %s" % (before["ctl_fds"],
+                                                             after["ctl_fds"]))
+        if after["ctl_rss"] - before["ctl_rss"] > 1024:
+            failures.append("control plane RSS %s -> %s KiB" % (before["ctl_rss"],
+                                                                after["ctl_rss"]))
         # The hub (restarted after each kill) holds its door and one link
         # per member: with nobody connected, what a fresh one holds.
         if hub_fds1 != hub_fds0:
@@ -241,8 +249,10 @@ def main():
                                                   "not available (echo only)"))
     for k in sorted(st.c):
         print("  %-16s %d" % (k, st.c[k]))
-    print("  supervisor fds %s -> %s (quiet), RSS %s -> %s KiB (after warm-up -> end)"
+    print("  engine fds %s -> %s (quiet), RSS %s -> %s KiB (after warm-up -> end)"
           % (fds0, fds1, before["sup_rss"], after["sup_rss"]))
+    print("  control plane fds %s -> %s, RSS %s -> %s KiB (after warm-up -> end)"
+          % (before["ctl_fds"], after["ctl_fds"], before["ctl_rss"], after["ctl_rss"]))
     print("  hub fds %s -> %s (quiet), RSS %s -> %s KiB (after warm-up -> end; the hub is"
           " restarted after each kill)" % (hub_fds0, hub_fds1, before["hub_rss"], after["hub_rss"]))
     print("  STATUS: %s" % (status if status is not None else "no control socket yet"))
