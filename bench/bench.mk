@@ -27,6 +27,17 @@ bench/forkloop_echo: bench/forkloop_echo.c
 bench/forkloop_echo_static: bench/forkloop_echo.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNFLAGS) -static -o $@ bench/forkloop_echo.c
 
+# What fork + _exit + waitpid costs from a static process, a dynamic one,
+# and one that maps libsystemd (make bench prints all three).
+bench/forkcost_static: bench/forkcost.c
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNFLAGS) -static -o $@ bench/forkcost.c
+bench/forkcost_dynamic: bench/forkcost.c
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNFLAGS) -o $@ bench/forkcost.c
+bench/forkcost_systemd: bench/forkcost.c
+	$(CC) -std=c11 -D_GNU_SOURCE -DFORKCOST_SYSTEMD $(OPTFLAGS) $(WARNFLAGS) -o $@ \
+	    bench/forkcost.c $$(pkg-config --libs libsystemd)
+FORKCOST = bench/forkcost_static bench/forkcost_dynamic bench/forkcost_systemd
+
 # Side-by-side comparison, about 10 minutes; the table goes to stdout and to
 # bench/results/latest.md. Needs root (installs peers, boots a container).
 # BENCH_DEPS: what must come first (the top-level Makefile: deps-check, so
@@ -35,12 +46,13 @@ bench/forkloop_echo_static: bench/forkloop_echo.c
 # or $ECHOD_RELEASE); VARIANTS="NAME=PATH ...": other echod builds run
 # beside echod in crr and rr (A/B).
 bench: $(BENCH_DEPS) bench/echobench bench/epoll_echo bench/forkloop_echo \
-    bench/forkloop_echo_static daemon/echod daemon/echod-engine
+    bench/forkloop_echo_static $(FORKCOST) daemon/echod daemon/echod-engine
 	bench/compare --echod daemon/echod $(if $(RELEASE),--release $(RELEASE)) \
 	    $(foreach v,$(VARIANTS),--variant $(v))
 
 bench-clean:
-	rm -f bench/echobench bench/epoll_echo bench/forkloop_echo bench/forkloop_echo_static
+	rm -f bench/echobench bench/epoll_echo bench/forkloop_echo bench/forkloop_echo_static \
+	    $(FORKCOST)
 	rm -rf bench/results
 
 .PHONY: bench bench-clean
