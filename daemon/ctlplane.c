@@ -647,6 +647,13 @@ engine_read(int64_t now)
 			log_event(LOG_CRIT, EV_ENGINE_RESTART, NULL, 0,
 			    "cannot run the data plane %s: %s",
 			    engine_path(path, sizeof(path)), strerror(buf.err));
+			/* Never ready: an installation problem, not a crash to
+			 * retry for ever. */
+			if (!cp.ready_told) {
+				listen_close_all(&cp.ls);
+				control_close();
+				exit(1);
+			}
 			continue;
 		}
 		if (r == 0) {
@@ -843,7 +850,7 @@ setup(void)
 		(void)setsockopt(lp[1], SOL_SOCKET, SO_SNDBUF, &logbuf,
 		    sizeof(logbuf));
 	cp.logw = lp[1];
-	if (journal_start(lp[0]) == -1)
+	if (journal_start(lp[0], cp.logw) == -1)
 		fatal("journal writer thread");
 	log_set_channel(cp.logw);
 
@@ -958,7 +965,7 @@ ctlplane_run(const struct config *cfg, const char *path, bool explicit_path)
 	log_event(LOG_INFO, EV_START, NULL, 0, "echod %s starting (pid %ld)",
 	    ECHOD_VERSION, (long)getpid());
 	if (setup() == -1) {
-		journal_stop(cp.logw);
+		journal_stop();
 		return 1;
 	}
 	loop();
@@ -970,6 +977,6 @@ ctlplane_run(const struct config *cfg, const char *path, bool explicit_path)
 	control_close();
 	log_info("stopped: %" PRIu64 " connections served",
 	    cp.base.connections_total + cp.pong.connections_total);
-	journal_stop(cp.logw);
+	journal_stop();
 	return 0;
 }

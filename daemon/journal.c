@@ -52,7 +52,7 @@ static const char *const prio_names[] = { "emerg", "alert", "crit", "error",
 
 static struct {
 	bool to_journal, tty;
-	int fd;
+	int fd, sendfd;
 	pthread_t thread;
 	bool running;
 	atomic_ulong lost;
@@ -269,12 +269,13 @@ writer(void *arg)
 }
 
 int
-journal_start(int fd)
+journal_start(int fd, int sendfd)
 {
 	sigset_t all, old;
 	int r;
 
 	jw.fd = fd;
+	jw.sendfd = sendfd;
 	/* Signals are the poll loop's (signalfd): none for this thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -285,21 +286,22 @@ journal_start(int fd)
 		return -1;
 	}
 	jw.running = true;
+	(void)atexit(journal_stop);
 	return 0;
 }
 
 void
-journal_stop(int sendfd)
+journal_stop(void)
 {
 	struct timespec until;
-	struct pollfd p = { .fd = sendfd, .events = POLLOUT };
+	struct pollfd p = { .fd = jw.sendfd, .events = POLLOUT };
 
-	if (!jw.running)
+	if (!jw.running || pthread_equal(pthread_self(), jw.thread))
 		return;
 	log_set_channel(-1);
 	/* The flush goes behind everything already queued. */
 	for (int i = 0; i < STOP_WAIT_MS / 10; i++) {
-		if (ipc_send(sendfd, LOGREC_FLUSH, NULL, 0, NULL, 0,
+		if (ipc_send(jw.sendfd, LOGREC_FLUSH, NULL, 0, NULL, 0,
 		    MSG_DONTWAIT) == 0)
 			break;
 		(void)poll(&p, 1, 10);

@@ -24,14 +24,17 @@ void journal_init(bool force_stderr);
 /* Write one record now, from the calling thread: the log sink before
  * the writer runs (log_set_sink). pid is the sender's. */
 void journal_write(const struct logrec *r, long pid);
-/* Start the writer thread on fd, the log channel's reading end. */
-int journal_start(int fd);
 /*
- * Stop it: once what was sent before, through sendfd, is written (or
- * after a bounded wait for a stuck journald). Records go to the sink
- * again afterwards.
+ * Start the writer thread on fd, the log channel's reading end; sendfd is
+ * its sending end, for journal_stop (which exit() also runs, so that a
+ * fatal error's last lines are written).
  */
-void journal_stop(int sendfd);
+int journal_start(int fd, int sendfd);
+/*
+ * Stop it: once what was sent before is written (or after a bounded wait
+ * for a stuck journald). Records go to the sink again afterwards.
+ */
+void journal_stop(void);
 /* Records lost so far (the senders' drops, as reported to us). */
 unsigned long journal_lost(void);
 /* The MESSAGE_ID of an event kind (enum log_ev), or NULL. */

@@ -1,10 +1,11 @@
 """echod's command line: -t, -V, -h, bad options, config errors at start."""
 
 import os
+import shutil
 import subprocess
 import tempfile
 
-from echodtest import ECHOD, ROOT, check
+from echodtest import ECHOD, ROOT, Skip, check, free_port
 
 
 def run(*args, input_text=None):
@@ -85,3 +86,26 @@ def test_version_help_and_usage():
     check(rc == 2 and "usage: echod" in err, "-x: %d %r" % (rc, err))
     rc, _, err = run("extra")
     check(rc == 2 and "unexpected argument" in err, "extra arg: %r" % err)
+    # Long options too.
+    rc, out, _ = run("--version")
+    check(rc == 0 and out.startswith("echod "), "--version: %r" % out)
+    rc, out, _ = run("--help")
+    check(rc == 0 and "--config FILE" in out and "echod(8)" in out, "--help: %r" % out)
+
+
+def test_missing_engine_is_a_clear_error():
+    """echod without its data plane (echod-engine next to it, or where make
+    install put it): it says which program it could not run, and exits."""
+    if os.path.exists("/usr/local/lib/echod/echod-engine"):
+        raise Skip("an installed engine in /usr/local/lib/echod would be found")
+    tmp = tempfile.mkdtemp(prefix="noengine.")
+    lone = os.path.join(tmp, "echod")
+    shutil.copy2(ECHOD, lone)
+    conf = ini("[server]\nbind = 127.0.0.1\nport = %d\n[control]\nsocket = %s\n"
+               % (free_port(), os.path.join(tmp, "ctl.sock")))
+    r = subprocess.run([lone, "-d", "-c", conf], capture_output=True, text=True,
+                       timeout=20, stdin=subprocess.DEVNULL)
+    check(r.returncode == 1, "exit %d without an engine: %s" % (r.returncode, r.stderr))
+    check("cannot run the data plane /usr/local/lib/echod/echod-engine: "
+          "No such file or directory" in r.stderr, r.stderr)
+    check("ready" not in r.stderr, "said ready without an engine: %s" % r.stderr)
