@@ -398,13 +398,22 @@ class Echod:
                 "timed out waiting for " + (what or repr(pattern)),
                 self.log(since)[-3000:]))
 
+    def is_engine(self, p):
+        """An engine leads its own process group; a worker it forked just
+        before it died is named like it until it names itself, but is in
+        that engine's group."""
+        try:
+            return (proc_comm(p) == "echod-engine" and proc_state(p) != "Z"
+                    and os.getpgid(p) == p)
+        except ProcessLookupError:
+            return False
+
     def engine(self, timeout=5.0, other_than=None):
-        """The data plane: echod's live child named echod-engine (or one
-        other than a given pid, after a restart)."""
+        """The data plane: echod's live child echod-engine (or one other
+        than a given pid, after a restart)."""
         def find():
             for p in pids_children(self.pid):
-                if (proc_comm(p) == "echod-engine" and proc_state(p) != "Z"
-                        and p != other_than):
+                if p != other_than and self.is_engine(p):
                     return p
             return None
         return wait_for(find, timeout, what="the engine (echod-engine)")
@@ -412,7 +421,7 @@ class Echod:
     def engine_now(self):
         """The engine's pid, or None (no waiting)."""
         for p in pids_children(self.pid):
-            if proc_comm(p) == "echod-engine" and proc_state(p) != "Z":
+            if self.is_engine(p):
                 return p
         return None
 
@@ -421,7 +430,7 @@ class Echod:
         dead engine left to echod (they are reparented to it)."""
         kids = []
         for p in pids_children(self.pid):
-            if proc_comm(p) == "echod-engine":
+            if self.is_engine(p):
                 kids += pids_children(p)
             else:
                 kids.append(p)
