@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # echod and chatctl.
 #
 #   make          build daemon/echod and ctl/chatctl

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # bench/bench.mk: the benchmark tools. The top-level Makefile includes this
 # file; it also works alone, from the top of the tree:
 #	make -f bench/bench.mk bench/echobench

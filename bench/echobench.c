@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * echobench: a load generator for echo (RFC 862) and CHAT/1 servers.
  *

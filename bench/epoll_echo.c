@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * epoll_echo: the event-loop ceiling. One process, one level-triggered epoll
  * loop, non-blocking sockets, no fork, no logging. Each connection owns a

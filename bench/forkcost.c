@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * forkcost: what one fork + _exit + waitpid costs from this process, which
  * is built three ways (bench.mk): static, dynamic, and dynamic with

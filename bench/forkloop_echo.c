@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * forkloop_echo: the bare fork-per-connection echo loop, the floor a forking
  * daemon is measured against. Blocking accept, fork, the child echoes with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Socket address helpers shared by echod and chatctl. Pure functions: no
  * DNS, no logging.

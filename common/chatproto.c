@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * CHAT/1 line grammar: PROTOCOL.md section 3 and the notes in chatproto.h.
  */

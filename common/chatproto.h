@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * CHAT/1 (PROTOCOL.md section 3): parsing and formatting of protocol lines,
  * shared by echod's chat worker and hub and by chatctl. Pure functions:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What crosses echod's control socket (PROTOCOL.md section 4), shared by
  * echod and chatctl so that each thing is defined once: the socket's

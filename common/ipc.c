@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * One message per SOCK_SEQPACKET packet, checked on receipt (ipc.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Messages between echod's processes, after OpenBSD's imsg: every channel
  * (control plane and engine, engine and spares, the hub's door, member

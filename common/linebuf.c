@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Line assembly over a caller-supplied buffer. See linebuf.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Fixed-capacity line assembler for a byte stream (a TCP socket): bytes go
  * in as they arrive, whole LF-terminated lines come out. The caller owns

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Strict UTF-8 (RFC 3629 / Unicode table 3-7) and control-character
  * handling for chat text. See utf8.h for the contracts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Strict UTF-8 checking, and the two ways text is made safe: for the wire
  * (utf8_sanitize, used by echod before relaying chat text) and for a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Small helpers shared by echod and chatctl: time, fds, whole writes and
  * strict number parsing. None of them log: they return -1 and leave errno

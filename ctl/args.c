@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Command-line helpers for talk, who and ping (see args.h). */
 #include <getopt.h>
 #include <stdarg.h>

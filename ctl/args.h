@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Options and the HOST[:PORT] operand of talk, who and ping, with the same
  * usage errors everywhere (exit status 2).

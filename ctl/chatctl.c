@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * chatctl: talk, who, ping (over TCP to echod), status, reload (over the
  * control socket). The grammar is a static table, as in OpenBSD's

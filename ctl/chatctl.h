@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * chatctl: the command-line companion of echod. Each command lives in its
  * own file; this header is what they share.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A CHAT/1 connection for chatctl (see conn.h). */
 #include <errno.h>
 #include <poll.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A CHAT/1 connection as chatctl's talk and who use it: a non-blocking
  * socket, a bounded line assembler for what the server sends, a bounded

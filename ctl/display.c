@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Server events as display lines (see display.h). */
 #include <stdio.h>
 #include <string.h>

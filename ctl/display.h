@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What chatctl shows for each line a CHAT/1 server sends: one line of text
  * for a person (or a script), "12:34 <alice> hello". Pure: no I/O; the

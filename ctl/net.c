@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Connecting to echod over TCP, for talk, who and ping. */
 #include <errno.h>
 #include <fcntl.h>

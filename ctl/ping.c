@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * chatctl ping: round trips through echod's echo protocol on one
  * connection, every byte checked, then a summary in the manner of ping(8).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Payloads and summary for chatctl ping (see pingstat.h). */
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The pure half of chatctl ping: payloads and the summary. No I/O.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Typed lines and slash commands (see slash.h). */
 #include <stdarg.h>
 #include <stdbool.h>

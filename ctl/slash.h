@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What a line typed into chatctl talk means: a message, or one of the
  * commands /who /nick /join /me /quit /help. Pure: no I/O.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * chatctl status, reload: one request line over echod's control socket
  * (PROTOCOL.md section 4), one reply, then the connection closes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * chatctl status's pure parts (ctl/statusreply.h): a STATUS reply read
  * with jansson into struct echod_status, checked against ctlproto.h's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * chatctl status's pure parts: a STATUS reply (common/ctlproto.h) read
  * into struct echod_status, and its summary for people. No I/O but the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * chatctl talk: one poll loop over the socket, stdin and a signalfd, so
  * typing never blocks receiving and no signal handler ever runs.

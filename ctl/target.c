@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* HOST[:PORT] parsing for chatctl's commands (see target.h). */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * HOST[:PORT] as typed on chatctl's command line. Checked before any DNS
  * lookup, so that a typo is a usage error (exit 2), not a connection error.

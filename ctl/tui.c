@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * chatctl talk on a terminal, with GNU readline (see tui.h).
  *

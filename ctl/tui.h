@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The terminal side of chatctl talk: a line editor with history (GNU
  * readline, callback interface, so the caller's poll loop stays in charge)

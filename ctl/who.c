@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * chatctl who: the members of a room, one per line, then exit.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Chat session (PROTOCOL.md section 3): the worker side of one member.
  *

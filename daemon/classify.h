@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * PROTOCOL.md section 1: is a new connection echo or chat? A pure function
  * of the bytes received so far and whether the greeting wait has passed.

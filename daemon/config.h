@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * echod's configuration: /etc/echod.ini, parsed with inih.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The engine's private bookkeeping of its children: pid -> what the
  * child is (worker, spare, hub), the worker's slot in the shared counters,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control socket (PROTOCOL.md section 4), served from the control
  * plane's poll loop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control socket (PROTOCOL.md section 4): a local AF_UNIX stream
  * socket in the control plane answering STATUS and RELOAD, one request

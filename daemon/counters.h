@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Shared counters: one anonymous MAP_SHARED mapping made before any fork,
  * made by the engine and updated with atomic adds by the engine, workers and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control plane (ctlplane.h): one poll loop over a signalfd (CHLD,
  * HUP, TERM, INT), the engine's channel and the control socket.

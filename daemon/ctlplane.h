@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control plane: echod's main process. It alone talks to systemd
  * (sd_notify, socket activation, the watchdog) and journald (journal.c),

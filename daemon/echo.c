@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Echo (RFC 862 over TCP, PROTOCOL.md section 2): every byte back,
  * unchanged, in order, until the client closes or goes idle.

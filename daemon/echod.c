@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * echod: a process-per-connection TCP echo and chat daemon; this is its
  * control plane's main() (ctlplane.h).

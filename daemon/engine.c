@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The engine (engine.h): one poll loop over a signalfd (CHLD, TERM), the
  * listeners and the channel to the control plane. For every accepted

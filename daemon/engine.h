@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The engine: echod's data plane, a small static process exec'd by the
  * control plane (ctlplane.c). It accepts on the listeners it is given,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * echod-engine: echod's data plane (engine.h). Linked statically and
  * small, because it forks once per connection; it is exec'd by echod with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The chat hub (PROTOCOL.md section 3): one process, one epoll loop, every
  * room. Forked by the engine, restarted with backoff if it dies; it then

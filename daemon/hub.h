@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The hub: one process holding the chat rooms. Members arrive through the
  * door (an IPC channel inherited from the engine, which keeps the hub's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The journal writer, in the control plane only: the one place where
  * echod's log records (logrec.h) meet journald, through libsystemd's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Listening sockets: resolved from [server] bind/port, or handed over by
  * systemd socket activation. Helpers return -1 and fill err; the caller

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The front end of logging, the same in every process (log.h): format,
  * encode, send on the log channel without waiting.

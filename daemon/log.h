@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Logging for every echod process: the control plane, the engine, its
  * workers and the hub.

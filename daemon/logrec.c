@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Log records: encoding in every process, checking in the control plane
  * (logrec.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A log record as it crosses the log channel: every echod process says
  * what it has to say in these, and only the control plane writes them to

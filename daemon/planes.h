@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What passes between the control plane (echod, ctlplane.c) and the
  * engine (echod-engine, engine.c): the IPC message types on their channel

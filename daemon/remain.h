@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The unsent rest of one write to a chat member's TCP socket (hub.c).
  *

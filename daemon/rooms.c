@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The room table (rooms.h). Two chained hash tables share one size, a
  * power of two no smaller than the number of member ids: rooms by name,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The hub's room table: rooms, their members, nick uniqueness per room,
  * join, move, rename, leave, the sorted WHO list and the limits

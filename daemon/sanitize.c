@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Sanitizer builds only (make SANITIZE=1): LeakSanitizer for children.
  *

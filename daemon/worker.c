@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The worker process: one connection, then _exit. Logs the accept and the
  * close, decides echo or chat (PROTOCOL.md section 1) and runs the session.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A worker serves exactly one connection and exits. It is forked either
  * with the connection in hand, or ahead of time as a "spare" that waits on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The CHAT/1 client side of echod's worker: bytes from the socket go
  * through the line assembler (common/linebuf.c) in arbitrary chunks, each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The greeting classifier (daemon/classify.c, PROTOCOL.md section 1).
  * Input: one flag byte (bit 0: the greeting wait is over), then the bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The INI parser, through config_parse_buffer: the same code path as
  * `echod -t`, start-up and reload (config_load reads the file, then calls

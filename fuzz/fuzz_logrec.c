@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The log channel's decoder (daemon/logrec.c), which the control plane runs
  * on whatever any echod process sends, a compromised worker's included.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The hub's room table (daemon/rooms.c) against a plain model. Input: two
  * bytes of limits (max_rooms 1-3, max_members_per_room 1-4), then one op

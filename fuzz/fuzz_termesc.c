@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What chatctl does with bytes from a possibly hostile server: parse the
  * line (chat_parse_server) and print it through term_escape. Input: one

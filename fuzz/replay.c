@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Run a fuzz target's LLVMFuzzerTestOneInput over files, without
  * libFuzzer: `replay_<target> FILE|DIR...`. Used by `make check` to replay

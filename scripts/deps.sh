@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # scripts/deps.sh build|check
 #
 # Install, from Debian's archive, whatever the build (or the test suite)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A small CHAT/1 client for the fault tests and the soak (PROTOCOL.md
 section 3): line I/O over a socket, with timeouts."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: abusive chat clients (PROTOCOL.md section 3). Each abuse gets the
 answer the protocol names, the abuser's connection stays usable where the
 protocol says so, and a bystander in the same room sees exactly what it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: abusive configuration files on reload. (At start-up and with -t
 the same files are covered by tests/integration/test_cli.py and
 test_supervisor.py; the unbindable address on reload by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: the supervisor runs out of file descriptors.
 
 echod's supervisor holds no fd per connection (workers do), so the limit is

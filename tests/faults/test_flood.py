@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: a connection flood from one source address. max_per_source
 holds (no more than that many served at once from it, the rest accepted,
 closed and counted, with rate-limited logging), and other sources are

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: fork() fails. echod runs as nobody under RLIMIT_NPROC, so once
 the hub and a few workers exist, forking a worker fails with EAGAIN. The
 connection that could not get a worker is closed and counted, the

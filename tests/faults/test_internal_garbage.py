@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: a compromised worker writes garbage on every internal channel it
 holds: the hub's door, the log channel to the control plane, and its own
 link to the hub. Each receiver drops what it cannot check (and, on a link,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: workers, the hub, the engine and echod itself die by kill -9
 while clients keep coming.
 

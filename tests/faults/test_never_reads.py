@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: a client sends 100 MB and never reads. TCP flow control stops it
 (the worker blocks writing the echo, so it stops reading); the worker's
 memory stays bounded, the supervisor's does not move, other clients are

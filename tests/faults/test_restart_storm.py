@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: stop and start echod 20 times in a row, each time with the last
 connections in TIME_WAIT on the listening port (echod closes first: on
 SIGTERM the workers send FIN). Every start binds at once: SO_REUSEADDR;

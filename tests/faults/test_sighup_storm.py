@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: 100 reloads (SIGHUP) in about a second while clients connect.
 Every reload retires the spares and forks new ones. No connection is lost
 (every round trip comes back whole), no fd leaks in the supervisor, no

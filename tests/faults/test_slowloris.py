@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: slowloris. Hundreds of connections that send one byte and would
 send the next only 10 s later are closed by idle_timeout, while
 well-behaved clients keep full service (every round trip correct)."""

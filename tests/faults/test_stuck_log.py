@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault: the log's reader is stuck. Only echod's main process writes the
 log (to journald, or here to stderr), from a thread of its own; when that
 write blocks, every process that logs waits a bounded time, then drops its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What `make install` puts where, and the files it installs: man pages
 (lint), the journal catalog (every MESSAGE_ID), the units (paths, offline
 security score). The units under a real systemd: tests/systemd/."""
@@ -212,3 +213,27 @@ def test_unit_security_score_offline():
     check(float(m.group(1)) <= SCORE_TARGET,
           "exposure %s > %s:\n%s" % (m.group(1), SCORE_TARGET, r.stdout))
     print("  systemd-analyze security (offline): %s" % m.group(1))
+
+
+def test_license_and_spdx_in_every_source_file():
+    """GPL-3.0-or-later (LICENSE), and every tracked source file says so."""
+    with open(os.path.join(ROOT, "LICENSE")) as f:
+        check("GNU GENERAL PUBLIC LICENSE" in f.read(2000), "LICENSE is not the GPL")
+    files = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True,
+                           text=True).stdout.split()
+    if not files:
+        raise Skip("not a git checkout")
+    missing = []
+    for f in files:
+        if (f.startswith(("fuzz/seeds/", "fuzz/regress/")) or f.endswith(".md") or
+                f in ("LICENSE", ".gitignore", ".clang-format") or
+                f.startswith("debian/") and f.endswith(("/compat", "format"))):
+            continue
+        try:
+            with open(os.path.join(ROOT, f), errors="replace") as fh:
+                head = fh.read(400)
+        except OSError:
+            continue
+        if "SPDX-License-Identifier: GPL-3.0-or-later" not in head:
+            missing.append(f)
+    check(not missing, "no SPDX line in: %s" % missing[:20])

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A small CHAT/1 server in Python, for chatctl tests that need a server
 echod would never be: one that sends hostile bytes (escape sequences, bidi
 overrides, invalid UTF-8, endless lines) or misbehaves on purpose.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for chatctl's integration tests: a tmux terminal to drive
 `chatctl talk` as a person would, a raw CHAT/1 client to be the other
 person, and chatctl run through pipes. Python 3 standard library only.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for echod's integration tests: real processes on 127.0.0.1.
 
 Each test starts its own echod (daemon/echod -d) with a temporary INI on a

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run echod's integration tests.
 
 Discovers tests/integration/test_*.py (and any directory given with --dir),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Chat (PROTOCOL.md section 3): the chat workers and the hub, for real.
 
 Every test starts its own echod and talks CHAT/1 to it over loopback. Order

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """chatctl talk, who and ping against a real echod (and, for what echod
 would never send, against chatmock's hostile server).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """echod's command line: -t, -V, -h, bad options, config errors at start."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The control socket (PROTOCOL.md section 4) and chatctl status/reload.
 
 Real echod processes; requests over the real AF_UNIX socket, by root and,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Echo sessions (PROTOCOL.md sections 1 and 2) against a real echod."""
 
 import os

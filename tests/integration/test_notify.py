@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """sd_notify: READY, STATUS, RELOADING, STOPPING, WATCHDOG, as systemd sees them.
 
 A datagram socket stands in for systemd's $NOTIFY_SOCKET; the real thing is

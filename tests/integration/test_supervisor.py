@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The supervisor: forking, reaping, limits, signals, reload, restart."""
 
 import os

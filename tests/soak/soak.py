@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """make soak: SOAK_SECONDS (default 600) of mixed echo and chat load on one
 echod, with random worker kills (kill -9), hub kills and reloads (SIGHUP),
 then a verdict:

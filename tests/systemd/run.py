@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """echod under a real systemd, booted in a container on this machine.
 
     systemd-nspawn --volatile=yes -D / --boot --register=no --keep-unit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for common/chatproto.c: the CHAT/1 grammar of PROTOCOL.md
  * section 3, both directions, and the round trip formatter -> parser.

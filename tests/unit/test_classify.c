@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmocka: the echo/chat classifier of PROTOCOL.md section 1. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmocka: daemon/config.c, every key, defaults, every invalid case. */
 #include <setjmp.h>
 #include <stdarg.h>

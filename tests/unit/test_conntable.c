@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmocka: the engine's child and per-source tables. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmocka: daemon/control.c's pure parts: requests, policy, STATUS. */
 #include <setjmp.h>
 #include <stdarg.h>

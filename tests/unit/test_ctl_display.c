@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for ctl/display.c: what chatctl shows for each server line.
  * TZ is UTC (set in main) so "HH:MM" is predictable.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for ctl/pingstat.c: ping payloads and the summary.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for ctl/slash.c: typed lines into messages and commands, and
  * the CHAT/1 lines they make.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for ctl/statusreply.c: reading a STATUS reply (the
  * round trip from echod's writer, and replies that are broken, too big,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for ctl/target.c: HOST[:PORT] as typed on the command line.
  */

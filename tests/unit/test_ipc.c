@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for common/ipc.c: one checked message per SEQPACKET packet,
  * with descriptors; everything a hostile sender can put on a channel is

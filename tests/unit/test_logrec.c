@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for daemon/logrec.c (log records on the log channel) and the
  * front end in daemon/log.c: a record round-trips, a hostile one is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for daemon/remain.c: the unsent rest of a write to a member.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmocka: the hub's room table (daemon/rooms.c). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for common/utf8.c: strict validation, sanitizing for the wire,
  * escaping for a terminal.

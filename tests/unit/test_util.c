@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmocka: common/util.c and common/addr.c. */
 // WRAP: write
 #include <errno.h>
