@@ -57,6 +57,7 @@ static const struct key_def keys[] = {
 	U("server", "idle_timeout", idle_timeout, 0, 7 * 24 * 3600),
 	U("server", "shutdown_timeout", shutdown_timeout, 0, 3600),
 	U("server", "spares", spares, 0, ECHOD_MAX_SPARES),
+	S("server", "freebind", K_BOOL, freebind),
 	S("chat", "enabled", K_BOOL, chat_enabled),
 	S("chat", "default_room", K_ROOM, default_room),
 	U("chat", "max_line", max_line, 64, 65536),

@@ -38,6 +38,7 @@ struct config {
 	unsigned idle_timeout;     /* seconds, 0 = never */
 	unsigned shutdown_timeout; /* seconds */
 	unsigned spares;           /* pre-forked idle workers */
+	bool freebind;             /* bind addresses not (yet) on the host */
 
 	/* [chat] */
 	bool chat_enabled;

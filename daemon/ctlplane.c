@@ -509,8 +509,8 @@ reload_begin(void)
 	    -1) {
 		reload_refused(err, 0);
 		return;
-	} else if (listen_open(&cp.rl.ls, &cp.ls, cp.rl.cfg.backlog, err,
-	    sizeof(err)) == -1) {
+	} else if (listen_open(&cp.rl.ls, &cp.ls, cp.rl.cfg.backlog,
+	    cp.rl.cfg.freebind, err, sizeof(err)) == -1) {
 		reload_refused(err, errno);
 		return;
 	}
@@ -884,8 +884,8 @@ setup(void)
 		    "and port in %s are ignored", n, n == 1 ? "" : "s",
 		    cp.cfg_path);
 	} else if (listen_resolve(&cp.cfg, &cp.ls, err, sizeof(err)) == -1 ||
-	    listen_open(&cp.ls, NULL, cp.cfg.backlog, err, sizeof(err)) ==
-	    -1) {
+	    listen_open(&cp.ls, NULL, cp.cfg.backlog, cp.cfg.freebind, err,
+	    sizeof(err)) == -1) {
 		log_event(LOG_CRIT, EV_NONE, NULL, 0, "cannot listen: %s", err);
 		return -1;
 	}

@@ -78,8 +78,8 @@ listen_resolve(const struct config *cfg, struct listen_set *out, char *err,
 }
 
 static int
-open_one(struct listener *l, bool v6only, unsigned backlog, char *err,
-    size_t errlen)
+open_one(struct listener *l, bool v6only, bool freebind, unsigned backlog,
+    char *err, size_t errlen)
 {
 	int one = 1, fd, e;
 
@@ -95,6 +95,11 @@ open_one(struct listener *l, bool v6only, unsigned backlog, char *err,
 	 * while connections of the previous one sit in TIME_WAIT.
 	 */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	/* An address that is not (yet) this host's, if asked for. */
+	if (freebind && setsockopt(fd, l->addr.ss_family == AF_INET6 ?
+	    IPPROTO_IPV6 : IPPROTO_IP, l->addr.ss_family == AF_INET6 ?
+	    IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one)) == -1)
 		goto fail;
 	if (l->addr.ss_family == AF_INET6) {
 		int v = v6only ? 1 : 0;
@@ -118,7 +123,7 @@ fail:
 
 int
 listen_open(struct listen_set *want, const struct listen_set *have,
-    unsigned backlog, char *err, size_t errlen)
+    unsigned backlog, bool freebind, char *err, size_t errlen)
 {
 	bool has_v4_any = false;
 
@@ -146,8 +151,8 @@ listen_open(struct listen_set *want, const struct listen_set *have,
 			continue;
 		}
 		/* "::" alone covers IPv4 too; beside "0.0.0.0" it must not. */
-		if (open_one(l, !is_v6_any(l) || has_v4_any, backlog, err,
-		    errlen) == -1) {
+		if (open_one(l, !is_v6_any(l) || has_v4_any, freebind, backlog,
+		    err, errlen) == -1) {
 			int e = errno;
 
 			for (unsigned j = 0; j < i; j++) {

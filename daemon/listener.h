@@ -39,12 +39,12 @@ int listen_resolve(const struct config *cfg, struct listen_set *out,
 /*
  * Make `want` real, reusing sockets of `have` with the same address
  * (re-listening with the new backlog). New sockets get SO_REUSEADDR before
- * bind. On failure nothing in `have` is touched and every socket opened
+ * bind (and IP_FREEBIND if freebind). On failure nothing in `have` is touched and every socket opened
  * here is closed again. On success `want` holds the fds; the caller closes
  * the ones of `have` that are no longer wanted (listen_close_unused).
  */
 int listen_open(struct listen_set *want, const struct listen_set *have,
-    unsigned backlog, char *err, size_t errlen);
+    unsigned backlog, bool freebind, char *err, size_t errlen);
 
 /* Close every socket of `old` whose fd is not in `keep`. */
 void listen_close_unused(const struct listen_set *old,

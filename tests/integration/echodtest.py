@@ -169,6 +169,25 @@ def jam(s, settle=0.2, limit=64 << 20):
     return sent
 
 
+_REACHABLE = {}
+
+
+def reachable_copy(path):
+    """A copy of the program at path that any user can run: the checkout
+    may sit where another user cannot reach (a clone in /root, mode 0700).
+    echod comes with its engine, which it finds next to itself."""
+    if path not in _REACHABLE:
+        d = tempfile.mkdtemp(prefix="echodtest-bin.")
+        os.chmod(d, 0o755)
+        for name in [os.path.basename(path)] + (
+                ["echod-engine"] if os.path.basename(path) == "echod" else []):
+            dst = os.path.join(d, name)
+            shutil.copy2(os.path.join(os.path.dirname(path), name), dst)
+            os.chmod(dst, 0o755)
+        _REACHABLE[path] = os.path.join(d, os.path.basename(path))
+    return _REACHABLE[path]
+
+
 def pids_children(pid):
     """Direct children of pid, from /proc."""
     kids = []

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from echodtest import (CHATCTL, Echod, Skip, check, connect, echo_roundtrip,
+from echodtest import (CHATCTL, Echod, Skip, check, connect, echo_roundtrip, reachable_copy,
                        free_port, recv_exactly, recv_until_eof, wait_for)
 
 STATUS_FIELDS = ["version", "pid", "uptime_s", "config", "listen", "workers",
@@ -40,7 +40,8 @@ def chatctl(*args, user=None, timeout=15):
         os.setgid(user.pw_gid)
         os.setuid(user.pw_uid)
 
-    return subprocess.run([CHATCTL] + list(args), capture_output=True, text=True,
+    return subprocess.run([reachable_copy(CHATCTL) if user else CHATCTL] + list(args),
+                          capture_output=True, text=True,
                           timeout=timeout, preexec_fn=drop if user else None,
                           env=dict(os.environ, NO_COLOR="1"))
 
@@ -263,9 +264,11 @@ class EchodAs(Echod):
         os.setuid(self.user.pw_uid)
 
     def _start(self, wait_ready):
-        # Its INI must be readable and its socket makeable by user.
+        # Its INI must be readable and its socket makeable by user, its
+        # programs reachable.
         os.chmod(self.tmp, 0o777 | stat.S_ISVTX)
         os.chmod(self.ini, 0o644)
+        self.binary = reachable_copy(self.binary)
         super()._start(wait_ready)
 
 

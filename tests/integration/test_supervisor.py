@@ -329,3 +329,20 @@ def test_port_in_use_is_a_clear_error():
             d.kill_all()
 
 
+
+
+def test_freebind_binds_an_address_the_host_lacks():
+    """[server] freebind = yes: echod listens on an address that is not
+    (yet) this host's (a floating address that comes later); no: it says
+    why it cannot, and does not start."""
+    ini = {"server": {"bind": "192.0.2.1"}}
+    d = Echod(ini=ini, wait_ready=False)
+    try:
+        check(d.proc.wait(10) == 1, "started on an address the host lacks")
+        check("Cannot assign requested address" in d.log(), "unclear error: %s" % d.log())
+    finally:
+        d.kill_all()
+    ini["server"]["freebind"] = "yes"
+    with Echod(ini=ini) as d:
+        check("192.0.2.1:%d" % d.port in d.log(), "not listening on 192.0.2.1: %s" % d.log())
+        check(listening_inodes(d.pid), "no listening socket")

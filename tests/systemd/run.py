@@ -287,6 +287,30 @@ class Container:
             raise Fail("container did not come up (%r):\n%s" % (state, self.journal_tail()))
         return state
 
+    def kill_works(self):
+        """Does this systemd see a unit's processes go when it kills them?
+        Where nspawn itself runs inside a container without its own cgroup
+        tree, the killed processes' cgroup never reports empty and a unit
+        whose main process was killed never leaves "deactivating"; tests
+        that kill echod cannot work there. None if it works, else why."""
+        unit = "echodtest-killprobe"
+        self.run("systemd-run", "--unit=" + unit, "-p", "KillMode=mixed",
+                 "sh", "-c", "sleep 300 & wait", check=False)
+        self.run("systemctl", "kill", "--kill-who=main", "--signal=KILL", unit,
+                 check=False)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            st = self.run("systemctl", "show", "-p", "ActiveState", "--value", unit,
+                          check=False).stdout.strip()
+            if st in ("inactive", "failed", ""):
+                self.run("systemctl", "reset-failed", unit, check=False)
+                return None
+            time.sleep(0.2)
+        self.run("systemctl", "kill", "--signal=KILL", unit, check=False)
+        return ("in this container a unit whose main process is killed stays %r for "
+                "10 s (its cgroup never reports empty: nspawn inside a container "
+                "without a cgroup tree of its own)" % st)
+
     def run(self, *args, check=True, timeout=60, input=None):
         r = subprocess.run(["nsenter", "-t", str(self.pid), "-a"] + list(args),
                            input=input, capture_output=True, text=True, timeout=timeout)
@@ -367,6 +391,12 @@ def comm(pid):
 
 
 # ----------------------------------------------------------------- tests
+
+# Tests that kill echod's main process (or have systemd kill its unit) and
+# wait for systemd to see it gone.
+NEEDS_KILL = {"test_watchdog_restarts_a_stuck_data_plane", "test_restart_on_failure",
+              "test_stop_ends_every_worker"}
+
 
 class Suite:
     def __init__(self, c, ports):
@@ -944,8 +974,14 @@ def run_all(c, stage, args, report):
     while len(ports) < 3:
         ports.add(free_port())
     suite = Suite(c, sorted(ports))
+    no_kill = c.kill_works()
+    if no_kill:
+        print("note: %s" % no_kill, flush=True)
     for n in [n for n in Suite.__dict__ if n.startswith("test_")]:
         if args.k and not any(k in n for k in args.k) and n != "test_install_into_the_container":
+            continue
+        if no_kill and n in NEEDS_KILL:
+            report("SKIP", n, no_kill)
             continue
         t0 = time.monotonic()
         try:
