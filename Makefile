@@ -10,6 +10,7 @@
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make soak     10 minutes of mixed load with faults (SOAK_SECONDS)
 #   make install / uninstall   honour DESTDIR and PREFIX (default /usr/local)
+#   make deb      the Debian package, in build/deb/ (scripts/deb.sh)
 
 VERSION   = 0.1.0
 PREFIX   ?= /usr/local
@@ -294,6 +295,12 @@ systemd-refresh:
 	    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then \
 	        echo "systemctl daemon-reload"; systemctl daemon-reload || true; fi; \
 	fi
+
+# The Debian package (debian/), built from a copy of this tree.
+.PHONY: deb
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb.sh
 
 clean: bench-clean
 	rm -rf build $(PROGRAMS)

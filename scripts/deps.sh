@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# scripts/deps.sh build|check
+# scripts/deps.sh build|check|deb
 #
 # Install, from Debian's archive, whatever the build (or the test suite)
 # needs and this machine lacks. apt-get runs only when a pkg-config, header
@@ -27,6 +27,20 @@ have_pc libsystemd || need libsystemd-dev
 # The engine is linked statically: libc.a comes with libc6-dev.
 libc_a=$(cc -print-file-name=libc.a 2>/dev/null || echo libc.a)
 have_file "$libc_a" || need libc6-dev
+
+# make deb: dpkg-buildpackage (debian/rules also runs the unit tests).
+# make check's package suite builds the package too, lints it and
+# installs it into a Debian 12 root it makes with debootstrap.
+if [ "$mode" = deb ] || [ "$mode" = check ]; then
+	have_pc cmocka || need libcmocka-dev
+	have_cmd dpkg-buildpackage || need dpkg-dev
+	have_cmd dh || need debhelper
+	have_cmd fakeroot || need fakeroot
+fi
+if [ "$mode" = check ]; then
+	have_cmd lintian || need lintian
+	have_cmd debootstrap || need debootstrap
+fi
 
 if [ "$mode" = check ]; then
 	have_pc cmocka || need libcmocka-dev
