@@ -27,6 +27,10 @@ MANDIR     ?= $(PREFIX)/share/man
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd
 UNITDIR    ?= $(SYSTEMDDIR)/system
 CATALOGDIR ?= $(SYSTEMDDIR)/catalog
+# The user and group echod (group members may use chatctl status and
+# reload). systemd-sysusers reads only /usr/lib, /run and /etc at boot, so
+# install runs it on this file at once: the user then exists for good.
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 SYSCONFDIR  = /etc
 CC       ?= gcc
 PKG_CONFIG ?= pkg-config
@@ -254,7 +258,7 @@ install: all
 	    echo "install: build without SANITIZE=1 (the installed engine is static)" >&2; \
 	    exit 1; fi
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
-	    $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
 	    $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 daemon/echod $(DESTDIR)$(SBINDIR)/echod
@@ -265,6 +269,7 @@ install: all
 	mv -f $(DESTDIR)$(UNITDIR)/echod.service.tmp $(DESTDIR)$(UNITDIR)/echod.service
 	install -m 0644 systemd/echod.socket $(DESTDIR)$(UNITDIR)/echod.socket
 	install -m 0644 systemd/echod.catalog $(DESTDIR)$(CATALOGDIR)/echod.catalog
+	install -m 0644 systemd/echod.sysusers $(DESTDIR)$(SYSUSERSDIR)/echod.conf
 	install -m 0644 man/chatctl.1 $(DESTDIR)$(MANDIR)/man1/chatctl.1
 	install -m 0644 man/echod.ini.5 $(DESTDIR)$(MANDIR)/man5/echod.ini.5
 	install -m 0644 man/echod.8 $(DESTDIR)$(MANDIR)/man8/echod.8
@@ -280,16 +285,20 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/echod $(DESTDIR)$(BINDIR)/chatctl \
 	    $(DESTDIR)$(LIBEXECDIR)/echod-engine \
 	    $(DESTDIR)$(UNITDIR)/echod.service $(DESTDIR)$(UNITDIR)/echod.socket \
-	    $(DESTDIR)$(CATALOGDIR)/echod.catalog \
+	    $(DESTDIR)$(CATALOGDIR)/echod.catalog $(DESTDIR)$(SYSUSERSDIR)/echod.conf \
 	    $(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man5/echod.ini.5 \
 	    $(DESTDIR)$(MANDIR)/man8/echod.8
 	@echo "uninstall: $(DESTDIR)$(SYSCONFDIR)/echod.ini is yours: left in place"
+	@echo "uninstall: the user echod is left in place (files it owned may remain)"
 	@$(MAKE) --no-print-directory systemd-refresh
 
 # Only on the real system (no DESTDIR), and only what is there: the
 # catalog database, and a running systemd (/run/systemd/system exists).
 systemd-refresh:
 	@if [ -z "$(DESTDIR)" ]; then \
+	    if [ -e $(SYSUSERSDIR)/echod.conf ] && command -v systemd-sysusers >/dev/null 2>&1; then \
+	        echo "systemd-sysusers $(SYSUSERSDIR)/echod.conf"; \
+	        systemd-sysusers $(SYSUSERSDIR)/echod.conf || true; fi; \
 	    if command -v journalctl >/dev/null 2>&1; then \
 	        echo "journalctl --update-catalog"; journalctl --update-catalog || true; fi; \
 	    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then \

@@ -135,6 +135,7 @@ def test_install_usr_local_layout():
             "usr/local/lib/systemd/system/echod.service",
             "usr/local/lib/systemd/system/echod.socket",
             "usr/local/lib/systemd/catalog/echod.catalog",
+            "usr/local/lib/sysusers.d/echod.conf",
             "usr/local/share/man/man8/echod.8", "usr/local/share/man/man5/echod.ini.5",
             "usr/local/share/man/man1/chatctl.1", "etc/echod.ini"}
     progs = {"usr/local/sbin/echod", "usr/local/bin/chatctl",
@@ -163,6 +164,14 @@ def test_install_usr_local_layout():
         with open(os.path.join(dest, "etc/echod.ini")) as f, \
                 open(os.path.join(ROOT, "conf/echod.ini")) as g:
             check(f.read() == g.read(), "installed echod.ini differs from conf/echod.ini")
+        # The user and group echod, for DynamicUser=yes with User=echod:
+        # the control socket's group is then one an admin can join.
+        with open(os.path.join(dest, "usr/local/lib/sysusers.d/echod.conf")) as f:
+            users = [l.split() for l in f if l.strip() and not l.startswith("#")]
+        check(any(u[:2] == ["u", "echod"] for u in users),
+              "the sysusers file creates no user echod: %r" % users)
+        check("User=echod\n" in unit and "DynamicUser=yes\n" in unit,
+              "the unit does not run as the user the sysusers file creates")
 
 
 def test_install_prefix_usr():
@@ -171,7 +180,8 @@ def test_install_prefix_usr():
         got = files_under(st.dest)
         for f in ("usr/sbin/echod", "usr/bin/chatctl", "usr/lib/echod/echod-engine",
                   "usr/lib/systemd/system/echod.service",
-                  "usr/lib/systemd/catalog/echod.catalog", "usr/share/man/man8/echod.8"):
+                  "usr/lib/systemd/catalog/echod.catalog", "usr/lib/sysusers.d/echod.conf",
+                  "usr/share/man/man8/echod.8"):
             check(f in got, "%s not installed with PREFIX=/usr" % f)
         # The installed echod looks for its engine where it was installed.
         with open(os.path.join(st.dest, "usr/sbin/echod"), "rb") as f:
