@@ -601,6 +601,12 @@ class Suite:
         check(en == {"echod.service": "enabled", "echod.socket": "disabled"},
               "enabled states %r" % en)
         wait_for(lambda: self.state("echod") == "active", 20, "echod to be active")
+        # What an admin types: off, then on again.
+        c.run("systemctl", "disable", "--now", "echod", timeout=60)
+        wait_for(lambda: self.state("echod") == "inactive", 20, "echod to stop")
+        c.run("systemctl", "enable", "--now", "echod", timeout=60)
+        wait_for(lambda: self.state("echod") == "active", 20,
+                 "echod to be active after systemctl enable --now")
         check(self.state("echod.socket") == "inactive", "echod.socket is %s" %
               self.state("echod.socket"))
         main = int(c.run("systemctl", "show", "-p", "MainPID", "--value",
@@ -612,7 +618,8 @@ class Suite:
         r = c.run("journalctl", "--list-catalog", check=False)
         check("echod is ready" in r.stdout, "the journal catalog was not updated")
         check("Setting up echod" in out, "dpkg -i said:\n%s" % out)
-        return "user echod (uid %d, nologin); echod.service enabled, active as echod; " \
+        return "user echod (uid %d, nologin); echod.service enabled, active as echod " \
+               "(and again after disable --now, enable --now); " \
                "echod.socket disabled; %s echod:echod 0660" % (uid, CONTROL)
 
     def test_echo_over_tcp(self):
