@@ -28,11 +28,9 @@ usage: run.py [-k SUBSTRING] [-v]   (a test that needs an earlier one it
 """
 
 import argparse
-import ctypes
 import fcntl
 import glob
 import os
-import random
 import re
 import shutil
 import signal
@@ -44,6 +42,9 @@ import time
 import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from nspawn import Booted, Fail, Results, Skip, bounded, check, oneline, wait_for  # noqa: E402
+
 DEBDIR = os.path.join(ROOT, "build", "deb")
 CACHE = "/var/cache/echod-test"
 DEBROOT = os.environ.get("ECHOD_TEST_ROOT", os.path.join(CACHE, "bookworm-root"))
@@ -56,34 +57,9 @@ INCLUDE = ["systemd", "systemd-sysv", "dbus", "libinih1", "libsystemd0", "libjan
 SUITE_TIMEOUT = 1800
 BUILD_TIMEOUT = 900
 DEBOOTSTRAP_TIMEOUT = 900
-BOOT_TIMEOUT = 120
 PORT = 5188  # the package's default, in the container's own namespace
 CONTROL = "/run/echod/control.sock"
 COMPLETION = "usr/share/bash-completion/completions/chatctl"
-
-
-class Fail(AssertionError):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def wait_for(pred, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise Fail("timed out after %.0fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 def run(args, timeout=120, **kw):
@@ -93,11 +69,6 @@ def run(args, timeout=120, **kw):
 
 def tail(text, n=15):
     return "\n".join(text.strip().splitlines()[-n:])
-
-
-def oneline(text, n=3):
-    """The last n lines of text on one line, for a SKIP reason."""
-    return " | ".join(ln.strip() for ln in text.strip().splitlines()[-n:])
 
 
 def makefile_version():
@@ -124,31 +95,6 @@ def elf_has_interp(path):
             if struct.unpack("<I", f.read(4))[0] == 3:  # PT_INTERP
                 return True
     return False
-
-
-def die_with_parent():
-    """In the nspawn child: if this script is killed outright (no finally),
-    nspawn gets SIGTERM and shuts the container down."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def children(pid):
-    kids = []
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                kids += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    return kids
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 def in_container():
@@ -264,75 +210,20 @@ def debian_root():
 
 # ------------------------------------------------------------ container
 
-class Container:
-    def __init__(self, root, workdir):
-        self.root = root
-        self.name = "echodpkg-%d-%04x" % (os.getpid(), random.getrandbits(16))
-        self.console = os.path.join(workdir, "console.log")
-        self.proc = None
-        self.pid = None
-        self.logf = None
+class Container(Booted):
+    """The debootstrapped root, left as it was (--volatile=overlay), with
+    a network namespace of its own."""
 
-    def base(self, name):
-        return ["systemd-nspawn", "--quiet", "--volatile=overlay", "-D", self.root,
-                "--register=no", "--keep-unit", "--private-network", "-M", name]
+    def __init__(self, root, workdir):
+        super().__init__("echodpkg", ["--volatile=overlay", "-D", root, "--private-network"],
+                         workdir, boot_error=Skip)
 
     def probe(self):
-        """Can nspawn run a trivial container from this root at all?"""
-        try:
-            r = run(self.base(self.name + "p") + ["--pipe", "/bin/true"], timeout=60)
-        except subprocess.TimeoutExpired:
-            r = None
-        if r is None or r.returncode != 0:
-            where = in_container()
-            why = "timed out" if r is None else oneline(r.stdout + r.stderr)
-            raise Skip("systemd-nspawn cannot run here%s: %s" % (
-                " (inside a container: %s)" % where if where else "", why))
+        where = in_container()
+        super().probe(" (inside a container: %s)" % where if where else "")
 
     def boot(self):
-        self.logf = open(self.console, "wb")
-        self.proc = subprocess.Popen(
-            self.base(self.name) + ["--boot", "--console=read-only",
-                                    "--bind-ro=%s:/deb" % DEBDIR, "--",
-                                    "systemd.firstboot=off"],
-            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=die_with_parent)
-        deadline = time.monotonic() + 60
-        while self.pid is None:
-            if self.proc.poll() is not None:
-                raise Skip("systemd-nspawn exited (%d) before the container booted: %s"
-                           % (self.proc.returncode, oneline(self.console_tail())))
-            if time.monotonic() > deadline:
-                raise Skip("no container init after 60 s: %s" %
-                           oneline(self.console_tail()))
-            for kid in children(self.proc.pid):
-                if comm(kid) == "systemd":
-                    self.pid = kid
-            time.sleep(0.1)
-        wait_for(lambda: self.proc.poll() is not None or self.run(
-            "test", "-S", "/run/systemd/private", check=False).returncode == 0,
-            BOOT_TIMEOUT, "the container's systemd to listen", interval=0.2)
-        if self.proc.poll() is not None:
-            raise Skip("the container stopped while booting: %s" %
-                       oneline(self.console_tail()))
-        r = self.run("systemctl", "is-system-running", "--wait", check=False,
-                     timeout=BOOT_TIMEOUT)
-        state = r.stdout.strip()
-        if state not in ("running", "degraded"):
-            raise Skip("the container did not come up (%r): %s" % (
-                state, oneline(self.journal_tail())))
-        return state
-
-    def run(self, *args, check=True, timeout=60, input=None):
-        r = subprocess.run(["nsenter", "-t", str(self.pid), "-a"] + list(args),
-                           input=input, capture_output=True, text=True, timeout=timeout)
-        if check and r.returncode != 0:
-            raise Fail("in the container: %s: exit %d\n%s%s" % (
-                " ".join(args), r.returncode, r.stdout, r.stderr))
-        return r
-
-    def sh(self, script, **kw):
-        return self.run("sh", "-c", script, **kw)
+        return super().boot(["--bind-ro=%s:/deb" % DEBDIR])
 
     def as_user(self, user, *args, **kw):
         """A command as user, with that user's groups (no PAM, no shell)."""
@@ -358,45 +249,6 @@ class Container:
         check(r.returncode == 0, "echo to 127.0.0.1:%d in the container: %s" % (
             port, r.stderr.decode(errors="replace").strip()))
         return r.stdout
-
-    def journal_tail(self, n=40, unit=None):
-        if self.pid is None:
-            return self.console_tail()
-        try:
-            r = self.run("journalctl", "--no-pager", "-n", str(n),
-                         *(["-u", unit] if unit else []), check=False, timeout=30)
-            return r.stdout + r.stderr
-        except Exception as e:  # noqa: B902 - best effort on the way out
-            return "(no journal: %s)" % e
-
-    def console_tail(self, n=20):
-        try:
-            with open(self.console, "rb") as f:
-                return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def poweroff(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        if self.pid is not None:
-            try:
-                self.run("systemctl", "poweroff", "--no-block", check=False, timeout=20)
-            except Exception:  # noqa: B902 - fall through to signals
-                pass
-        for sig, wait in ((None, 45), (signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-            if sig is not None:
-                try:
-                    self.proc.send_signal(sig)
-                except ProcessLookupError:
-                    pass
-            try:
-                self.proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        if self.logf:
-            self.logf.close()
 
 
 # ----------------------------------------------------------------- tests
@@ -744,17 +596,8 @@ def main():
     ap.add_argument("-k", action="append", default=[])
     ap.add_argument("-v", action="store_true")
     args = ap.parse_args()
-    counts = {"passed": 0, "failed": 0, "skipped": 0}
-
-    def report(kind, name, msg=""):
-        counts[{"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}[kind]] += 1
-        print("%s package.%s%s" % (kind, name, (": " + msg) if msg else ""), flush=True)
-
-    def finish():
-        print("RESULT passed=%d failed=%d skipped=%d" % (
-            counts["passed"], counts["failed"], counts["skipped"]), flush=True)
-        return 1 if counts["failed"] else 0
-
+    res = Results("package")
+    report = res.report
     why = None
     if os.environ.get("SANITIZE") == "1":
         why = "the package is the release build; tested without SANITIZE=1"
@@ -762,13 +605,8 @@ def main():
         why = "needs root (dpkg-buildpackage's dependencies, debootstrap, systemd-nspawn)"
     if why:
         report("SKIP", "all", why)
-        return finish()
-
-    def on_signal(signum, frame):
-        raise SystemExit("signal %d" % signum)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
-        signal.signal(sig, on_signal)
-    signal.alarm(SUITE_TIMEOUT)
+        return res.finish()
+    bounded(SUITE_TIMEOUT)
 
     work = tempfile.mkdtemp(prefix="echod-package.")
     suite = Suite(work)
@@ -799,7 +637,7 @@ def main():
         if suite.c is not None:
             suite.c.poweroff()
         shutil.rmtree(work, ignore_errors=True)
-    return finish()
+    return res.finish()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ usage: run.py [-k SUBSTRING] [-v]
 """
 
 import argparse
-import ctypes
 import errno
 import json
 import os
@@ -38,8 +37,10 @@ import time
 import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from nspawn import Booted, Fail, Results, Skip, bounded, check, wait_for  # noqa: E402
+
 SCORE_TARGET = 1.5
-BOOT_TIMEOUT = 120
 SUITE_TIMEOUT = 900
 CONTROL = "/run/echod/control.sock"
 
@@ -47,30 +48,6 @@ MSGID = {}  # EV_READY -> id, from daemon/journal.c
 with open(os.path.join(ROOT, "daemon", "journal.c")) as _f:
     for _ev, _id in re.findall(r'\[(EV_[A-Z_]+)\] = "([0-9a-f]{32})"', _f.read()):
         MSGID[_ev] = _id
-
-
-class Fail(AssertionError):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def wait_for(pred, timeout, what, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise Fail("timed out after %.0fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 def free_port():
@@ -232,60 +209,16 @@ class Load:
             self.ok, self.refused, self.cut, self.other)
 
 
-class Container:
+class Container(Booted):
+    """The host's own / on a tmpfs (--volatile=yes), its network shared."""
+
     def __init__(self, stage, workdir):
-        self.name = "echodtest-%d-%04x" % (os.getpid(), random.getrandbits(16))
+        super().__init__("echodtest", ["--volatile=yes", "-D", "/"], workdir)
         self.stage = stage
-        self.console = os.path.join(workdir, "console.log")
-        self.proc = None
-        self.pid = None
-
-    def cmd(self, extra):
-        return ["systemd-nspawn", "--quiet", "--volatile=yes", "-D", "/", "--register=no",
-                "--keep-unit", "-M", self.name] + extra
-
-    def probe(self):
-        """Can nspawn run a trivial container here at all?"""
-        name = self.name + "p"
-        r = subprocess.run(["systemd-nspawn", "--quiet", "--volatile=yes", "-D", "/",
-                            "--register=no", "--keep-unit", "-M", name, "--pipe",
-                            "/bin/true"], stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise Skip("systemd-nspawn cannot run here: %s" %
-                       " | ".join((r.stdout + r.stderr).strip().splitlines()[-3:]))
 
     def boot(self):
-        self.logf = open(self.console, "wb")
-        self.proc = subprocess.Popen(
-            self.cmd(["--boot", "--console=read-only", "--bind-ro=%s:/stage" % self.stage,
-                      "--", "systemd.firstboot=off", "systemd.unit=basic.target"]),
-            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=die_with_parent)
-        deadline = time.monotonic() + 60
-        while self.pid is None:
-            if self.proc.poll() is not None:
-                raise Fail("systemd-nspawn exited (%d) before the container booted:\n%s"
-                           % (self.proc.returncode, self.console_tail()))
-            if time.monotonic() > deadline:
-                raise Fail("no container init after 60 s:\n%s" % self.console_tail())
-            for kid in children(self.proc.pid):
-                if comm(kid) == "systemd":
-                    self.pid = kid
-            time.sleep(0.1)
-        # The manager's own socket appears early in boot; before it,
-        # systemctl cannot even ask.
-        wait_for(lambda: self.proc.poll() is not None or self.run(
-            "test", "-S", "/run/systemd/private", check=False).returncode == 0,
-            BOOT_TIMEOUT, "the container's systemd to listen", interval=0.2)
-        if self.proc.poll() is not None:
-            raise Fail("the container stopped while booting:\n%s" % self.console_tail())
-        r = self.run("systemctl", "is-system-running", "--wait", check=False,
-                     timeout=BOOT_TIMEOUT)
-        state = r.stdout.strip()
-        if state not in ("running", "degraded"):
-            raise Fail("container did not come up (%r):\n%s" % (state, self.journal_tail()))
-        return state
+        return super().boot(["--bind-ro=%s:/stage" % self.stage],
+                            ["systemd.firstboot=off", "systemd.unit=basic.target"])
 
     def kill_works(self):
         """Does this systemd see a unit's processes go when it kills them?
@@ -310,84 +243,6 @@ class Container:
         return ("in this container a unit whose main process is killed stays %r for "
                 "10 s (its cgroup never reports empty: nspawn inside a container "
                 "without a cgroup tree of its own)" % st)
-
-    def run(self, *args, check=True, timeout=60, input=None):
-        r = subprocess.run(["nsenter", "-t", str(self.pid), "-a"] + list(args),
-                           input=input, capture_output=True, text=True, timeout=timeout)
-        if check and r.returncode != 0:
-            raise Fail("in the container: %s: exit %d\n%s%s" % (
-                " ".join(args), r.returncode, r.stdout, r.stderr))
-        return r
-
-    def sh(self, script, **kw):
-        return self.run("sh", "-c", script, **kw)
-
-    def write(self, path, text):
-        self.run("sh", "-c", 'cat > "$1"', "sh", path, input=text)
-
-    def journal_tail(self, n=60, unit=None):
-        if self.pid is None:
-            return self.console_tail()
-        args = ["journalctl", "--no-pager", "-n", str(n)] + (["-u", unit] if unit else [])
-        try:
-            r = self.run(*args, check=False, timeout=30)
-            return r.stdout + r.stderr
-        except Exception as e:  # noqa: B902 - best effort on the way out
-            return "(no journal: %s)\n%s" % (e, self.console_tail())
-
-    def console_tail(self, n=30):
-        try:
-            with open(self.console, "rb") as f:
-                return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def poweroff(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        if self.pid is not None:
-            try:
-                self.run("systemctl", "poweroff", "--no-block", check=False, timeout=20)
-            except Exception:  # noqa: B902 - fall through to signals
-                pass
-        for sig, wait in ((None, 45), (signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-            if sig is not None:
-                try:
-                    self.proc.send_signal(sig)
-                except ProcessLookupError:
-                    pass
-            try:
-                self.proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        self.logf.close()
-
-
-def die_with_parent():
-    """In the nspawn child: if this script is killed outright (no finally),
-    nspawn gets SIGTERM and shuts the container down."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def children(pid):
-    kids = []
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                kids += [int(x) for x in f.read().split()]
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return kids
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 # ----------------------------------------------------------------- tests
@@ -905,17 +760,7 @@ def main():
     ap.add_argument("-k", action="append", default=[])
     ap.add_argument("-v", action="store_true")
     args = ap.parse_args()
-    counts = {"passed": 0, "failed": 0, "skipped": 0}
-
-    def report(kind, name, msg=""):
-        counts[{"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}[kind]] += 1
-        print("%s systemd.%s%s" % (kind, name, (": " + msg) if msg else ""), flush=True)
-
-    def finish():
-        print("RESULT passed=%d failed=%d skipped=%d" % (
-            counts["passed"], counts["failed"], counts["skipped"]), flush=True)
-        return 1 if counts["failed"] else 0
-
+    res = Results("systemd")
     why = None
     if os.environ.get("SANITIZE") == "1":
         why = "tests the installed static release build; not with SANITIZE=1"
@@ -924,28 +769,22 @@ def main():
     elif not shutil.which("systemd-nspawn") or not shutil.which("nsenter"):
         why = "systemd-nspawn or nsenter is not installed"
     if why:
-        report("SKIP", "all", why)
-        return finish()
-
-    def on_signal(signum, frame):
-        raise SystemExit("signal %d" % signum)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
-        signal.signal(sig, on_signal)
-    signal.alarm(SUITE_TIMEOUT)
-
+        res.report("SKIP", "all", why)
+        return res.finish()
+    bounded(SUITE_TIMEOUT)
     work = tempfile.mkdtemp(prefix="echod-systemd.")
     stage = os.path.join(work, "stage")
     c = Container(stage, work)
     try:
-        run_all(c, stage, args, report)
+        run_all(c, stage, args, res.report)
     except BaseException as e:  # noqa: B902 - a signal, the alarm, a bug
-        report("FAIL", "interrupted", "%s: %s\n%s" % (e.__class__.__name__, e,
-                                                      c.journal_tail(30)))
+        res.report("FAIL", "interrupted", "%s: %s\n%s" % (e.__class__.__name__, e,
+                                                          c.journal_tail(30)))
     finally:
         signal.alarm(0)
         c.poweroff()
         shutil.rmtree(work, ignore_errors=True)
-    return finish()
+    return res.finish()
 
 
 def run_all(c, stage, args, report):
