@@ -11,6 +11,7 @@ nspawn process gets SIGTERM if the script dies without a finally."""
 import ctypes
 import os
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -45,6 +46,20 @@ def wait_for(pred, timeout, what, interval=0.05):
 def oneline(text, n=3):
     """The last n lines of text on one line, for a SKIP reason."""
     return " | ".join(ln.strip() for ln in text.strip().splitlines()[-n:])
+
+
+def in_container():
+    """The kind of container this script runs in (systemd-detect-virt's
+    word), or None."""
+    if os.path.exists("/run/systemd/container"):
+        with open("/run/systemd/container") as f:
+            return f.read().strip() or "yes"
+    if shutil.which("systemd-detect-virt"):
+        r = subprocess.run(["systemd-detect-virt", "--container"], capture_output=True,
+                           text=True, timeout=10, stdin=subprocess.DEVNULL)
+        if r.returncode == 0:
+            return r.stdout.strip()
+    return None
 
 
 def die_with_parent():

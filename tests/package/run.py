@@ -43,7 +43,8 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from nspawn import Booted, Fail, Results, Skip, bounded, check, oneline, wait_for  # noqa: E402
+from nspawn import (Booted, Fail, Results, Skip, bounded, check, in_container,  # noqa: E402
+                    oneline, wait_for)
 
 DEBDIR = os.path.join(ROOT, "build", "deb")
 CACHE = "/var/cache/echod-test"
@@ -95,18 +96,6 @@ def elf_has_interp(path):
             if struct.unpack("<I", f.read(4))[0] == 3:  # PT_INTERP
                 return True
     return False
-
-
-def in_container():
-    """What systemd-detect-virt says (informational: nspawn may work in one)."""
-    if os.path.exists("/run/systemd/container"):
-        with open("/run/systemd/container") as f:
-            return f.read().strip() or "yes"
-    if shutil.which("systemd-detect-virt"):
-        r = run(["systemd-detect-virt", "--container"])
-        if r.returncode == 0:
-            return r.stdout.strip()
-    return None
 
 
 # ------------------------------------------------------- the Debian root

@@ -38,7 +38,8 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from nspawn import Booted, Fail, Results, Skip, bounded, check, wait_for  # noqa: E402
+from nspawn import (Booted, Fail, Results, Skip, bounded, check, in_container,  # noqa: E402
+                    wait_for)
 
 SCORE_TARGET = 1.5
 SUITE_TIMEOUT = 900
@@ -247,10 +248,10 @@ class Container(Booted):
 
 # ----------------------------------------------------------------- tests
 
-# Tests that kill echod's main process (or have systemd kill its unit) and
-# wait for systemd to see it gone.
+# Tests that kill, stop or restart echod's unit and need systemd to see its
+# processes go at once.
 NEEDS_KILL = {"test_watchdog_restarts_a_stuck_data_plane", "test_restart_on_failure",
-              "test_stop_ends_every_worker"}
+              "test_stop_ends_every_worker", "test_restart_with_plain_bind_rebinds_at_once"}
 
 
 class Suite:
@@ -814,6 +815,13 @@ def run_all(c, stage, args, report):
         ports.add(free_port())
     suite = Suite(c, sorted(ports))
     no_kill = c.kill_works()
+    where = in_container()
+    if not no_kill and where:
+        # The probe can pass there and the tests still fail: seen, a killed
+        # echod's unit noticed empty only at its stop timeout (17 s).
+        no_kill = ("systemd-nspawn runs inside a container (%s): its systemd sees a "
+                   "killed or stopped unit's processes go late or never (these tests "
+                   "run on a host or a VM)" % where)
     if no_kill:
         print("note: %s" % no_kill, flush=True)
     for n in [n for n in Suite.__dict__ if n.startswith("test_")]:
