@@ -30,7 +30,8 @@ struct child {
 	uint32_t slot; /* worker: index into counters->slot */
 	uint16_t port; /* worker: the client's port, for the log */
 	int64_t started_usec;
-	struct addr_key source;
+	struct addr_key source;	 /* worker: the client's address, for the log */
+	struct addr_key counted; /* worker: what max_per_source counted it as */
 };
 
 struct source {
