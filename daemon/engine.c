@@ -246,7 +246,7 @@ log_close(const struct engine *e, const struct child *c, int status,
 {
 	const struct slot *sl = &e->ctr->slot[c->slot];
 	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN], in[24], out[24],
-	    dur[24], reason[40], nick[33], room[33];
+	    dur[24], reason[40], why[40] = "", nick[33], room[33];
 	struct log_field f[LOG_MAX_FIELDS];
 	int64_t usec = now - c->started_usec;
 	const char *proto;
@@ -280,10 +280,15 @@ log_close(const struct engine *e, const struct child *c, int status,
 		f[nf++] = (struct log_field){ "ECHOD_NICK", nick };
 	if (room[0] != '\0')
 		f[nf++] = (struct log_field){ "ECHOD_ROOM", room };
+	/* A reason word for the journal's field; for the text, what it means
+	 * where the word alone does not say. */
+	if (strcmp(reason, "silent") == 0)
+		snprintf(why, sizeof(why), ": no byte in %u s",
+		    (unsigned)c->first_byte_timeout);
 	log_event(LOG_INFO, EV_CLOSE, f, nf,
 	    "close %s %s: %s bytes in, %s out, %" PRId64 ".%03" PRId64
-	    " s, %s", who, proto, in, out, usec / 1000000,
-	    (usec / 1000) % 1000, reason);
+	    " s, %s%s", who, proto, in, out, usec / 1000000,
+	    (usec / 1000) % 1000, reason, why);
 }
 
 static void
@@ -390,6 +395,8 @@ dispatch(struct engine *e, int fd, const struct sockaddr_storage *peer,
 	c->source = *key;
 	c->counted = *src; /* released as counted, whatever a reload changes */
 	c->port = addr_port((const struct sockaddr *)peer);
+	/* The worker's config is e->cfg: spares are retired on reload. */
+	c->first_byte_timeout = (uint16_t)e->cfg.first_byte_timeout;
 	c->has_source = ct_source_ref(&e->ct, src) == 0;
 	e->nworkers++;
 	atomic_fetch_add(&e->ctr->connections_total, 1);
