@@ -97,6 +97,20 @@ addr_key_equal(const struct addr_key *a, const struct addr_key *b)
 	return memcmp(a->b, b->b, sizeof(a->b)) == 0;
 }
 
+void
+addr_key_source(const struct addr_key *addr, unsigned v6prefix,
+    struct addr_key *out)
+{
+	unsigned full = v6prefix / 8, rest = v6prefix % 8;
+
+	*out = *addr;
+	if (memcmp(addr->b, v4mapped_prefix, 12) == 0 || v6prefix >= 128)
+		return;
+	/* Keep the first full bytes and rest bits of the next; clear the rest. */
+	out->b[full] &= (uint8_t)(0xff00u >> rest);
+	memset(out->b + full + 1, 0, sizeof(out->b) - full - 1);
+}
+
 uint32_t
 addr_key_hash(const struct addr_key *k)
 {

@@ -36,6 +36,14 @@ int addr_key_of(const struct sockaddr *sa, struct addr_key *key);
 void addr_key_format(const struct addr_key *key, uint16_t port, bool hostonly,
     char *buf, size_t cap);
 bool addr_key_equal(const struct addr_key *a, const struct addr_key *b);
+/*
+ * The source a client address counts under for max_per_source: an IPv4
+ * (or IPv4-mapped) key as it is, an IPv6 key cut to its first v6prefix
+ * bits (0 to 128; more is taken as 128), since one host may hold a whole
+ * prefix and pick a fresh address for each connection.
+ */
+void addr_key_source(const struct addr_key *addr, unsigned v6prefix,
+    struct addr_key *out);
 uint32_t addr_key_hash(const struct addr_key *k);
 
 /*

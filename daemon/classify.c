@@ -20,3 +20,17 @@ classify(const char *buf, size_t n, bool wait_over)
 	/* A prefix of the greeting (or nothing yet): wait, within reason. */
 	return wait_over ? CLASSIFY_ECHO : CLASSIFY_NEED_MORE;
 }
+
+int64_t
+classify_first_byte_left(unsigned first_byte_timeout, unsigned idle_timeout,
+    int64_t elapsed_usec)
+{
+	int64_t limit = (int64_t)first_byte_timeout * 1000000;
+
+	if (first_byte_timeout == 0 ||
+	    (idle_timeout > 0 && idle_timeout <= first_byte_timeout))
+		return -1;
+	if (elapsed_usec < 0)
+		elapsed_usec = 0; /* a clock read before accept's: no credit */
+	return elapsed_usec >= limit ? 0 : limit - elapsed_usec;
+}

@@ -54,6 +54,8 @@ static const struct key_def keys[] = {
 	    ECHOD_MAX_CONNECTIONS),
 	U("server", "max_per_source", max_per_source, 1,
 	    ECHOD_MAX_CONNECTIONS),
+	U("server", "ipv6_prefix", ipv6_prefix, 0, 128),
+	U("server", "first_byte_timeout", first_byte_timeout, 0, 3600),
 	U("server", "idle_timeout", idle_timeout, 0, 7 * 24 * 3600),
 	U("server", "shutdown_timeout", shutdown_timeout, 0, 3600),
 	U("server", "spares", spares, 0, ECHOD_MAX_SPARES),
@@ -94,6 +96,8 @@ config_defaults(struct config *cfg)
 	cfg->backlog = 1024;
 	cfg->max_connections = 1024;
 	cfg->max_per_source = 64;
+	cfg->ipv6_prefix = 64;
+	cfg->first_byte_timeout = 10;
 	cfg->idle_timeout = 300;
 	cfg->shutdown_timeout = 10;
 	cfg->spares = 4;

@@ -35,6 +35,8 @@ struct config {
 	unsigned backlog;
 	unsigned max_connections;
 	unsigned max_per_source;
+	unsigned ipv6_prefix;      /* leading bits of IPv6 that name a source */
+	unsigned first_byte_timeout; /* seconds, 0 = off */
 	unsigned idle_timeout;     /* seconds, 0 = never */
 	unsigned shutdown_timeout; /* seconds */
 	unsigned spares;           /* pre-forked idle workers */

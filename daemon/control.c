@@ -8,7 +8,9 @@
  * with the caller; a request longer than ECHOD_CTL_MAX_REQUEST is answered
  * with an error, not buffered. At most CONTROL_MAX_CLIENTS are served at
  * once; beyond that the socket is not polled and newcomers wait in its
- * backlog. RELOAD is answered only once the new configuration is in force
+ * backlog. The last CONTROL_RESERVED_CLIENTS slots are for root and
+ * echod's user and group only: anyone else who comes when only those are
+ * left is turned away at once with ERR busy. RELOAD is answered only once the new configuration is in force
  * (or refused), which is what makes `systemctl reload echod` synchronous.
  *
  * The socket file: a stale one (nobody answers) is replaced, a live one is
@@ -40,6 +42,7 @@
 #define CONTROL_BACKLOG 16
 #define CONTROL_MAX_GROUPS 256		 /* supplementary groups looked at */
 #define CONTROL_ACCEPT_PAUSE_USEC 100000 /* after EMFILE and the like */
+#define CONTROL_BUSY_LOG_USEC 1000000	 /* one "turned away" line a second */
 
 /* A client reads its request, waits for the answer, gets it written. */
 enum cstate { C_FREE, C_READ, C_WAIT, C_WRITE };
@@ -50,6 +53,7 @@ struct cclient {
 	int fd;
 	int64_t deadline;
 	struct ucred cred;
+	bool privileged; /* control_privileged(): may reload, reserved slots */
 	size_t inlen;
 	char in[ECHOD_CTL_MAX_REQUEST];
 	size_t outlen, outoff;
@@ -68,6 +72,8 @@ static struct {
 	char seen_path[sizeof(((struct config *)0)->control_socket)];
 	unsigned seen_mode;
 	int64_t accept_resume_at;
+	int64_t busy_logged_at;
+	unsigned busy_unlogged; /* turned away since the last such line */
 	unsigned nclients;
 	struct cclient c[CONTROL_MAX_CLIENTS];
 } ctl = {.fd = -1};
@@ -89,17 +95,35 @@ control_parse_request(const char *line, size_t n)
 }
 
 bool
-control_permitted(enum control_req req, const struct control_peer *peer,
-    uid_t self_uid, gid_t self_gid)
+control_privileged(const struct control_peer *peer, uid_t self_uid,
+    gid_t self_gid)
 {
-	if (req != CONTROL_REQ_RELOAD)
-		return true;
 	if (peer->uid == 0 || peer->uid == self_uid || peer->gid == self_gid)
 		return true;
 	for (size_t i = 0; peer->groups != NULL && i < peer->ngroups; i++)
 		if (peer->groups[i] == self_gid)
 			return true;
 	return false;
+}
+
+bool
+control_permitted(enum control_req req, const struct control_peer *peer,
+    uid_t self_uid, gid_t self_gid)
+{
+	return req != CONTROL_REQ_RELOAD ||
+	    control_privileged(peer, self_uid, self_gid);
+}
+
+_Static_assert(CONTROL_RESERVED_CLIENTS < CONTROL_MAX_CLIENTS,
+    "some control slots are for anyone");
+
+bool
+control_slot_admit(unsigned nclients, bool privileged)
+{
+	if (nclients >= CONTROL_MAX_CLIENTS)
+		return false;
+	return privileged ||
+	    CONTROL_MAX_CLIENTS - nclients > CONTROL_RESERVED_CLIENTS;
 }
 
 _Static_assert(MAX_LISTENERS <= ECHOD_STATUS_MAX_LISTEN,
@@ -475,6 +499,19 @@ client_close(struct cclient *c)
 	ctl.nclients--;
 }
 
+/*
+ * Closing with unread input makes the kernel reset the connection, and the
+ * client could see ECONNRESET instead of our reply's end: read what is
+ * already there first (a bounded amount, never wait).
+ */
+static void
+drain_input(int fd, char *buf, size_t cap)
+{
+	for (int i = 0; i < 16; i++)
+		if (recv(fd, buf, cap, MSG_DONTWAIT) <= 0)
+			break;
+}
+
 static void
 client_write(struct cclient *c)
 {
@@ -493,14 +530,7 @@ client_write(struct cclient *c)
 			return; /* the rest when POLLOUT says so */
 		break;
 	}
-	/*
-	 * Closing with unread input makes the kernel reset the connection,
-	 * and the client could see ECONNRESET instead of our reply's end:
-	 * read what is already there first (a bounded amount, never wait).
-	 */
-	for (int i = 0; i < 16; i++)
-		if (recv(c->fd, c->in, sizeof(c->in), MSG_DONTWAIT) <= 0)
-			break;
+	drain_input(c->fd, c->in, sizeof(c->in));
 	client_close(c);
 }
 
@@ -581,22 +611,13 @@ control_reply_line(uint32_t id, bool ok, const char *text)
 static bool
 may_reload(struct cclient *c)
 {
-	gid_t groups[CONTROL_MAX_GROUPS];
-	socklen_t glen = sizeof(groups);
-	struct control_peer peer = {.uid = c->cred.uid, .gid = c->cred.gid};
-
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
-		peer.groups = groups;
-		peer.ngroups = glen / sizeof(gid_t);
-	}
-	if (control_permitted(CONTROL_REQ_RELOAD, &peer, geteuid(),
-	    getegid())) {
+	if (c->privileged) {
 		log_info("control: RELOAD from uid %u (pid %ld)",
-		    (unsigned)peer.uid, (long)c->cred.pid);
+		    (unsigned)c->cred.uid, (long)c->cred.pid);
 		return true;
 	}
 	log_notice("control: RELOAD from uid %u (pid %ld) refused: not root, "
-	    "echod's user or group", (unsigned)peer.uid, (long)c->cred.pid);
+	    "echod's user or group", (unsigned)c->cred.uid, (long)c->cred.pid);
 	return false;
 }
 
@@ -655,15 +676,64 @@ client_read(struct cclient *c, int64_t now)
 	client_line(c, ECHOD_REPLY_ERR "request-too-long");
 }
 
+/* Who is on fd's other end (SO_PEERCRED, SO_PEERGROUPS); -1 if unknown. */
+static int
+peer_of(int fd, struct ucred *cred, bool *privileged)
+{
+	gid_t groups[CONTROL_MAX_GROUPS];
+	socklen_t len = sizeof(*cred), glen = sizeof(groups);
+	struct control_peer peer;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) == -1)
+		return -1;
+	peer = (struct control_peer){.uid = cred->uid, .gid = cred->gid};
+	/* More groups than we look at: judged by uid and gid alone. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
+		peer.groups = groups;
+		peer.ngroups = glen / sizeof(gid_t);
+	}
+	*privileged = control_privileged(&peer, geteuid(), getegid());
+	return 0;
+}
+
+/*
+ * Only reserved slots are left and this peer may not have one: tell it at
+ * once (it would otherwise wait behind the slot holders) and close. Logged
+ * once a second at most, since any local user can make these.
+ */
+static void
+turn_away(int fd, const struct ucred *cred, int64_t now)
+{
+	static const char line[] = ECHOD_REPLY_ERR "busy: every control slot "
+	    "open to all users is taken; try again shortly\n";
+	char sink[256];
+
+	(void)send(fd, line, sizeof(line) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	drain_input(fd, sink, sizeof(sink));
+	close(fd);
+	if (now - ctl.busy_logged_at < CONTROL_BUSY_LOG_USEC) {
+		ctl.busy_unlogged++;
+		return;
+	}
+	log_notice("control: uid %u (pid %ld) turned away: %u of %d slots in "
+	    "use, the last %d are kept for root and echod's user and group "
+	    "(%u more turned away since the last such line)",
+	    (unsigned)cred->uid, (long)cred->pid, ctl.nclients,
+	    CONTROL_MAX_CLIENTS, CONTROL_RESERVED_CLIENTS, ctl.busy_unlogged);
+	ctl.busy_logged_at = now;
+	ctl.busy_unlogged = 0;
+}
+
 static void
 accept_clients(int64_t now)
 {
-	/* Bounded by the free slots. */
+	/* Bounded by the slots: at most that many accepted per call. */
 	for (unsigned i = 0;
 	     i < CONTROL_MAX_CLIENTS && ctl.nclients < CONTROL_MAX_CLIENTS;
 	     i++) {
 		struct cclient *c = NULL;
-		socklen_t len = sizeof(struct ucred);
+		struct ucred cred;
+		bool privileged = false;
 		int fd;
 
 		fd = accept4(ctl.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -677,6 +747,15 @@ accept_clients(int64_t now)
 			ctl.accept_resume_at = now + CONTROL_ACCEPT_PAUSE_USEC;
 			return;
 		}
+		if (peer_of(fd, &cred, &privileged) == -1) {
+			log_warn("control: SO_PEERCRED");
+			close(fd);
+			continue;
+		}
+		if (!control_slot_admit(ctl.nclients, privileged)) {
+			turn_away(fd, &cred, now);
+			continue;
+		}
 		for (unsigned k = 0; k < CONTROL_MAX_CLIENTS && c == NULL; k++)
 			if (ctl.c[k].state == C_FREE)
 				c = &ctl.c[k];
@@ -689,12 +768,9 @@ accept_clients(int64_t now)
 		c->gen = ++ctl.gen % (UINT32_MAX / CONTROL_MAX_CLIENTS);
 		c->deadline = now + CONTROL_CLIENT_USEC;
 		c->inlen = c->outlen = c->outoff = 0;
+		c->cred = cred;
+		c->privileged = privileged;
 		ctl.nclients++;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) ==
-		    -1) {
-			log_warn("control: SO_PEERCRED");
-			client_close(c);
-		}
 	}
 }
 

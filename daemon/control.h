@@ -22,6 +22,9 @@ struct echod_status;
 struct listen_set;
 
 #define CONTROL_MAX_CLIENTS 8
+/* Of those, kept for privileged peers (control_privileged): with the
+ * socket's mode loosened, other local users cannot starve root. */
+#define CONTROL_RESERVED_CLIENTS 2
 #define CONTROL_MAX_POLLFDS (1 + CONTROL_MAX_CLIENTS)
 /* From accept to the last byte of the reply, the answer's own work aside. */
 #define CONTROL_CLIENT_USEC 2000000
@@ -80,13 +83,27 @@ struct control_peer {
 };
 
 /*
- * Whether peer may make this request of an echod running as self_uid and
- * self_gid. Anyone the socket's mode lets connect may ask STATUS (and gets
- * an answer to an unknown request); RELOAD needs root, echod's own user,
- * or membership (primary or supplementary) of echod's own group.
+ * Whether peer is privileged toward an echod running as self_uid and
+ * self_gid (the socket's owner and group): root, echod's own user, or a
+ * member (primary or supplementary) of echod's own group.
+ */
+bool control_privileged(const struct control_peer *peer, uid_t self_uid,
+    gid_t self_gid);
+
+/*
+ * Whether peer may make this request. Anyone the socket's mode lets
+ * connect may ask STATUS (and gets an answer to an unknown request);
+ * RELOAD needs a privileged peer.
  */
 bool control_permitted(enum control_req req, const struct control_peer *peer,
     uid_t self_uid, gid_t self_gid);
+
+/*
+ * Whether a newcomer gets a client slot while nclients are in use: a
+ * privileged one while any is free, another only while more than
+ * CONTROL_RESERVED_CLIENTS are free. A newcomer refused is told at once.
+ */
+bool control_slot_admit(unsigned nclients, bool privileged);
 
 /* The live numbers in STATUS (the engine's, with totals over restarts). */
 struct sv_stats {

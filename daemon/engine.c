@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -245,7 +246,7 @@ log_close(const struct engine *e, const struct child *c, int status,
 {
 	const struct slot *sl = &e->ctr->slot[c->slot];
 	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN], in[24], out[24],
-	    dur[24], reason[40], nick[33], room[33];
+	    dur[24], reason[40], why[40] = "", nick[33], room[33];
 	struct log_field f[LOG_MAX_FIELDS];
 	int64_t usec = now - c->started_usec;
 	const char *proto;
@@ -279,10 +280,15 @@ log_close(const struct engine *e, const struct child *c, int status,
 		f[nf++] = (struct log_field){ "ECHOD_NICK", nick };
 	if (room[0] != '\0')
 		f[nf++] = (struct log_field){ "ECHOD_ROOM", room };
+	/* A reason word for the journal's field; for the text, what it means
+	 * where the word alone does not say. */
+	if (strcmp(reason, "silent") == 0)
+		snprintf(why, sizeof(why), ": no byte in %u s",
+		    (unsigned)c->first_byte_timeout);
 	log_event(LOG_INFO, EV_CLOSE, f, nf,
 	    "close %s %s: %s bytes in, %s out, %" PRId64 ".%03" PRId64
-	    " s, %s", who, proto, in, out, usec / 1000000,
-	    (usec / 1000) % 1000, reason);
+	    " s, %s%s", who, proto, in, out, usec / 1000000,
+	    (usec / 1000) % 1000, reason, why);
 }
 
 static void
@@ -334,7 +340,8 @@ worker_child(int fd, const struct handover *h)
 
 static void
 dispatch(struct engine *e, int fd, const struct sockaddr_storage *peer,
-    socklen_t plen, const struct addr_key *key, int64_t now)
+    socklen_t plen, const struct addr_key *key, const struct addr_key *src,
+    int64_t now)
 {
 	struct handover h = { .peerlen = plen, .accepted_usec = now };
 	struct child *c = NULL;
@@ -386,11 +393,37 @@ dispatch(struct engine *e, int fd, const struct sockaddr_storage *peer,
 	c->slot = h.slot;
 	c->started_usec = now;
 	c->source = *key;
+	c->counted = *src; /* released as counted, whatever a reload changes */
 	c->port = addr_port((const struct sockaddr *)peer);
-	c->has_source = ct_source_ref(&e->ct, key) == 0;
+	/* The worker's config is e->cfg: spares are retired on reload. */
+	c->first_byte_timeout = (uint16_t)e->cfg.first_byte_timeout;
+	c->has_source = ct_source_ref(&e->ct, src) == 0;
 	e->nworkers++;
 	atomic_fetch_add(&e->ctr->connections_total, 1);
 	log_accept(e, c);
+}
+
+/*
+ * Whether src (the client's source, addr_key_source) already has
+ * max_per_source connections; why then says so, naming the IPv6 prefix
+ * that made several addresses one source.
+ */
+static bool
+source_full(const struct engine *e, const struct sockaddr_storage *peer,
+    const struct addr_key *src, char *why, size_t cap)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)peer;
+
+	if (ct_source_count(&e->ct, src) < e->cfg.max_per_source)
+		return false;
+	if (peer->ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && e->cfg.ipv6_prefix < 128)
+		snprintf(why, cap, "more than %u connections from this source "
+		    "(its /%u)", e->cfg.max_per_source, e->cfg.ipv6_prefix);
+	else
+		snprintf(why, cap, "more than %u connections from this source",
+		    e->cfg.max_per_source);
+	return true;
 }
 
 static void
@@ -399,7 +432,8 @@ accept_on(struct engine *e, const struct listener *l, int64_t now)
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		struct addr_key key;
+		struct addr_key key, src;
+		char why[80];
 		int fd;
 
 		if (e->nworkers >= e->cfg.max_connections ||
@@ -453,17 +487,13 @@ accept_on(struct engine *e, const struct listener *l, int64_t now)
 		}
 		if (addr_key_of((struct sockaddr *)&peer, &key) == -1)
 			memset(&key, 0, sizeof(key));
-		if (ct_source_count(&e->ct, &key) >= e->cfg.max_per_source) {
-			char why[64];
-
-			snprintf(why, sizeof(why),
-			    "more than %u connections from this source",
-			    e->cfg.max_per_source);
+		addr_key_source(&key, e->cfg.ipv6_prefix, &src);
+		if (source_full(e, &peer, &src, why, sizeof(why))) {
 			refuse(e, fd, (struct sockaddr *)&peer, plen, why,
 			    now);
 			continue;
 		}
-		dispatch(e, fd, &peer, plen, &key, now);
+		dispatch(e, fd, &peer, plen, &key, &src, now);
 	}
 }
 
@@ -577,7 +607,7 @@ reap(struct engine *e, int64_t now)
 		case CHILD_WORKER:
 			e->nworkers--;
 			if (c.has_source)
-				ct_source_unref(&e->ct, &c.source);
+				ct_source_unref(&e->ct, &c.counted);
 			log_close(e, &c, status, now);
 			slot_clear(&e->ctr->slot[c.slot]);
 			ct_slot_free(&e->ct, c.slot);

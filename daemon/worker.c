@@ -134,6 +134,44 @@ read_greeting(struct session *s, enum classify_result *cls)
 	}
 }
 
+/*
+ * Wait for the client's first byte (or its EOF or error, which the session
+ * then reads), at most first_byte_timeout from accept: a connection that
+ * sends nothing holds a worker for nothing, echo or chat alike, since
+ * echod never speaks first. False, with the reason set, if it stayed
+ * silent or we are told to stop.
+ */
+static bool
+await_first_byte(struct session *s)
+{
+	struct pollfd pfd = { .fd = s->w->fd, .events = POLLIN };
+
+	/* Bounded by the deadline (at most 3600 s, so the ms fit an int):
+	 * every turn but a signal's sleeps up to it. */
+	for (;;) {
+		int64_t left = classify_first_byte_left(
+		    s->cfg->first_byte_timeout, s->cfg->idle_timeout,
+		    now_mono_usec() - s->w->accepted_usec);
+		int r;
+
+		if (left < 0)
+			return true;
+		r = poll(&pfd, 1, (int)((left + 999) / 1000));
+		if (r > 0)
+			return true;
+		if (r == 0) {
+			s->reason = "silent";
+			return false;
+		}
+		if (errno != EINTR)
+			return true; /* let the session's own read report it */
+		if (worker_terminate) {
+			s->reason = "shutdown";
+			return false;
+		}
+	}
+}
+
 void
 worker_run(const struct config *cfg, struct counters *ctr,
     struct worker_ctx *w)
@@ -143,7 +181,9 @@ worker_run(const struct config *cfg, struct counters *ctr,
 	enum classify_result cls = CLASSIFY_ECHO;
 	ssize_t n = 0;
 
-	if (cfg->chat_enabled)
+	if (!await_first_byte(&s))
+		n = -1;
+	else if (cfg->chat_enabled)
 		n = read_greeting(&s, &cls);
 	if (n >= 0) {
 		if (cls == CLASSIFY_CHAT)

@@ -34,6 +34,25 @@ test_prefix_waits(void **state)
 }
 
 static void
+test_first_byte_left(void **state)
+{
+	(void)state;
+	/* 10 s from accept, whatever went before the worker looked. */
+	assert_int_equal(classify_first_byte_left(10, 300, 0), 10000000);
+	assert_int_equal(classify_first_byte_left(10, 300, 2500000), 7500000);
+	assert_int_equal(classify_first_byte_left(10, 300, 10000000), 0);
+	assert_int_equal(classify_first_byte_left(10, 300, 99000000), 0);
+	assert_int_equal(classify_first_byte_left(10, 300, -5), 10000000);
+	assert_int_equal(classify_first_byte_left(1, 0, 250000), 750000);
+	/* Off, or idle_timeout comes first (it closes as idle). */
+	assert_int_equal(classify_first_byte_left(0, 300, 0), -1);
+	assert_int_equal(classify_first_byte_left(10, 10, 0), -1);
+	assert_int_equal(classify_first_byte_left(10, 5, 0), -1);
+	assert_int_equal(classify_first_byte_left(3600, 3601, 0),
+	    3600 * INT64_C(1000000));
+}
+
+static void
 test_echo(void **state)
 {
 	(void)state;
@@ -55,6 +74,7 @@ main(void)
 		cmocka_unit_test(test_chat_greeting),
 		cmocka_unit_test(test_prefix_waits),
 		cmocka_unit_test(test_echo),
+		cmocka_unit_test(test_first_byte_left),
 	};
 
 	return cmocka_run_group_tests_name("classify", tests, NULL, NULL);

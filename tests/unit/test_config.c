@@ -52,6 +52,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg.port, 5188);
 	assert_int_equal(cfg.max_connections, 1024);
 	assert_int_equal(cfg.max_per_source, 64);
+	assert_int_equal(cfg.ipv6_prefix, 64);
+	assert_int_equal(cfg.first_byte_timeout, 10);
 	assert_int_equal(cfg.idle_timeout, 300);
 	assert_int_equal(cfg.shutdown_timeout, 10);
 	assert_true(cfg.chat_enabled);
@@ -92,6 +94,8 @@ test_every_key(void **state)
 	    "backlog = 16\n"
 	    "max_connections = 10000\n"
 	    "max_per_source = 3\n"
+	    "ipv6_prefix = 48\n"
+	    "first_byte_timeout = 0\n"
 	    "idle_timeout = 0\n"
 	    "shutdown_timeout = 2\n"
 	    "spares = 0\n"
@@ -118,6 +122,8 @@ test_every_key(void **state)
 	assert_int_equal(cfg.backlog, 16);
 	assert_int_equal(cfg.max_connections, 10000);
 	assert_int_equal(cfg.max_per_source, 3);
+	assert_int_equal(cfg.ipv6_prefix, 48);
+	assert_int_equal(cfg.first_byte_timeout, 0);
 	assert_int_equal(cfg.idle_timeout, 0);
 	assert_int_equal(cfg.shutdown_timeout, 2);
 	assert_int_equal(cfg.spares, 0);
@@ -200,6 +206,14 @@ test_other_value_errors(void **state)
 	    "t.ini:2: max_connections: 100001 is not between 1 and 100000");
 	expect_one("[server]\nspares = 65\n",
 	    "t.ini:2: spares: 65 is not between 0 and 64");
+	expect_one("[server]\nipv6_prefix = 129\n",
+	    "t.ini:2: ipv6_prefix: 129 is not between 0 and 128");
+	expect_one("[server]\nipv6_prefix = /64\n",
+	    "t.ini:2: ipv6_prefix: \"/64\" is not a number");
+	expect_one("[server]\nfirst_byte_timeout = 3601\n",
+	    "t.ini:2: first_byte_timeout: 3601 is not between 0 and 3600");
+	expect_one("[server]\nfirst_byte_timeout = 10s\n",
+	    "t.ini:2: first_byte_timeout: \"10s\" is not a number");
 	expect_one("[log]\nconnections = closed\n",
 	    "t.ini:2: connections: \"closed\" is not yes, no or close");
 }

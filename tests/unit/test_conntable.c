@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -133,6 +134,84 @@ test_v4_mapped_is_same_source(void **state)
 	assert_true(addr_key_equal(&k4, &k6));
 }
 
+static struct addr_key
+v6(const char *s)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	struct addr_key k;
+
+	assert_int_equal(inet_pton(AF_INET6, s, &s6.sin6_addr), 1);
+	addr_key_of((struct sockaddr *)&s6, &k);
+	return k;
+}
+
+/* The source of address a under prefix bits, as text. */
+static const char *
+source_of(struct addr_key a, unsigned prefix)
+{
+	static char buf[ADDR_STRLEN];
+	struct addr_key k;
+
+	addr_key_source(&a, prefix, &k);
+	addr_key_format(&k, 0, true, buf, sizeof(buf));
+	return buf;
+}
+
+static void
+test_ipv6_source_is_its_prefix(void **state)
+{
+	struct addr_key a = v6("2001:db8:1:2:aaaa:bbbb:cccc:dddd");
+
+	(void)state;
+	assert_string_equal(source_of(a, 64), "2001:db8:1:2::");
+	assert_string_equal(source_of(a, 128), "2001:db8:1:2:aaaa:bbbb:cccc:dddd");
+	assert_string_equal(source_of(a, 200), "2001:db8:1:2:aaaa:bbbb:cccc:dddd");
+	assert_string_equal(source_of(a, 48), "2001:db8:1::");
+	assert_string_equal(source_of(a, 0), "::");
+	/* Not on a byte boundary: 0xaaaa cut to its first 3 bits is 0xa000. */
+	assert_string_equal(source_of(a, 67), "2001:db8:1:2:a000::");
+	assert_string_equal(source_of(a, 127), "2001:db8:1:2:aaaa:bbbb:cccc:dddc");
+	assert_string_equal(source_of(a, 1), "::");
+	assert_string_equal(source_of(v6("8000::1"), 1), "8000::");
+}
+
+static void
+test_ipv4_source_is_its_address(void **state)
+{
+	(void)state;
+	/* IPv4 and IPv4-mapped count per address whatever the prefix. */
+	assert_string_equal(source_of(v4("198.51.100.7"), 64), "198.51.100.7");
+	assert_string_equal(source_of(v4("198.51.100.7"), 0), "198.51.100.7");
+	assert_string_equal(source_of(v6("::ffff:198.51.100.7"), 64),
+	    "198.51.100.7");
+	assert_string_equal(source_of(v6("::ffff:198.51.100.8"), 96),
+	    "198.51.100.8");
+}
+
+static void
+test_one_prefix_is_one_source(void **state)
+{
+	struct conntable ct;
+	struct addr_key k, other;
+	char addr[64];
+
+	(void)state;
+	assert_int_equal(ct_init(&ct, 64, 100), 0);
+	/* Five addresses of one /64: one source with count 5. */
+	for (int i = 1; i <= 5; i++) {
+		snprintf(addr, sizeof(addr), "2001:db8:0:7::%x", i * 0x1111);
+		addr_key_source((struct addr_key[]){ v6(addr) }, 64, &k);
+		assert_int_equal(ct_source_ref(&ct, &k), 0);
+	}
+	assert_int_equal(ct.nsources, 1);
+	assert_int_equal(ct_source_count(&ct, &k), 5);
+	/* The next /64 is another source. */
+	addr_key_source((struct addr_key[]){ v6("2001:db8:0:8::1") }, 64,
+	    &other);
+	assert_int_equal(ct_source_count(&ct, &other), 0);
+	ct_free(&ct);
+}
+
 static void
 test_resize_keeps_entries(void **state)
 {
@@ -179,6 +258,9 @@ main(void)
 		cmocka_unit_test(test_random_against_model),
 		cmocka_unit_test(test_sources),
 		cmocka_unit_test(test_v4_mapped_is_same_source),
+		cmocka_unit_test(test_ipv6_source_is_its_prefix),
+		cmocka_unit_test(test_ipv4_source_is_its_address),
+		cmocka_unit_test(test_one_prefix_is_one_source),
 		cmocka_unit_test(test_resize_keeps_entries),
 		cmocka_unit_test(test_slots),
 	};

@@ -69,6 +69,53 @@ test_policy(void **state)
 	assert_true(control_permitted(CONTROL_REQ_RELOAD, &root, 0, 0));
 }
 
+static void
+test_privileged(void **state)
+{
+	const gid_t other[] = { 100, 4242 }, plain[] = { 100, 27 };
+	struct control_peer root = { .uid = 0, .gid = 0 },
+			    self = { .uid = 999, .gid = 100 },
+			    primary = { .uid = 1000, .gid = 4242 },
+			    member = { .uid = 1001, .gid = 100, .groups = other,
+				.ngroups = 2 },
+			    stranger = { .uid = 1002, .gid = 100,
+				.groups = plain, .ngroups = 2 };
+
+	(void)state;
+	assert_true(control_privileged(&root, 999, 4242));
+	assert_true(control_privileged(&self, 999, 4242));
+	assert_true(control_privileged(&primary, 999, 4242));
+	assert_true(control_privileged(&member, 999, 4242));
+	assert_false(control_privileged(&stranger, 999, 4242));
+	/* Groups beyond ngroups are not looked at. */
+	member.ngroups = 1;
+	assert_false(control_privileged(&member, 999, 4242));
+}
+
+static void
+test_reserved_slots(void **state)
+{
+	unsigned open = CONTROL_MAX_CLIENTS - CONTROL_RESERVED_CLIENTS;
+
+	(void)state;
+	assert_int_equal(CONTROL_MAX_CLIENTS, 8);
+	assert_int_equal(CONTROL_RESERVED_CLIENTS, 2);
+	/* Anyone, while more than the reserved slots are free. */
+	for (unsigned n = 0; n < open; n++) {
+		assert_true(control_slot_admit(n, false));
+		assert_true(control_slot_admit(n, true));
+	}
+	/* The reserved ones: privileged peers only. */
+	for (unsigned n = open; n < CONTROL_MAX_CLIENTS; n++) {
+		assert_false(control_slot_admit(n, false));
+		assert_true(control_slot_admit(n, true));
+	}
+	/* All taken: nobody (newcomers wait in the backlog). */
+	assert_false(control_slot_admit(CONTROL_MAX_CLIENTS, true));
+	assert_false(control_slot_admit(CONTROL_MAX_CLIENTS, false));
+	assert_false(control_slot_admit(CONTROL_MAX_CLIENTS + 1, true));
+}
+
 struct fixture {
 	struct config cfg;
 	struct listen_set ls;
@@ -341,6 +388,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_request),
 	    cmocka_unit_test(test_policy),
+	    cmocka_unit_test(test_privileged),
+	    cmocka_unit_test(test_reserved_slots),
 	    cmocka_unit_test(test_status_has_exactly_the_protocol_fields),
 	    cmocka_unit_test(test_status_limits_follow_the_config),
 	    cmocka_unit_test(test_status_escapes_the_config_path),
