@@ -94,7 +94,8 @@ CTLPLANE_SRCS = daemon/ctlplane.c daemon/control.c daemon/config.c \
               daemon/listener.c daemon/journal.c
 DAEMON_SRCS = $(ENGINE_SRCS) $(CTLPLANE_SRCS)
 
-CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/args.c ctl/target.c ctl/conn.c \
+CTL_SRCS    = ctl/chatctl.c ctl/errmsg.c ctl/grammar.c ctl/help.c ctl/args.c \
+              ctl/colormode.c ctl/net.c ctl/target.c ctl/conn.c \
               ctl/display.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \
               ctl/pingstat.c ctl/ping.c ctl/status.c ctl/statusreply.c
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
