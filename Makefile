@@ -24,6 +24,8 @@ SBINDIR    ?= $(PREFIX)/sbin
 # The engine, echod's data plane: a program only echod runs.
 LIBEXECDIR ?= $(PREFIX)/lib/echod
 MANDIR     ?= $(PREFIX)/share/man
+# Where bash-completion loads a command's completion from, on demand.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd
 UNITDIR    ?= $(SYSTEMDDIR)/system
 CATALOGDIR ?= $(SYSTEMDDIR)/catalog
@@ -243,8 +245,9 @@ fuzz: deps-check
 
 # ------------------------------------------------------------- install
 # Binaries, units (generated from their templates with the installed
-# paths), the journal catalog, man pages, and /etc/echod.ini only if there
-# is none: a user's file is never overwritten (nor removed by uninstall).
+# paths), the journal catalog, man pages, chatctl's bash completion, and
+# /etc/echod.ini only if there is none: a user's file is never overwritten
+# (nor removed by uninstall).
 # Without DESTDIR, and where they exist, the catalog database is updated
 # and a running systemd is told to re-read its units.
 MANPAGES = man/echod.8 man/echod.ini.5 man/chatctl.1
@@ -257,7 +260,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 daemon/echod $(DESTDIR)$(SBINDIR)/echod
 	install -m 0755 daemon/echod-engine $(DESTDIR)$(LIBEXECDIR)/echod-engine
 	install -m 0755 ctl/chatctl $(DESTDIR)$(BINDIR)/chatctl
@@ -269,6 +272,7 @@ install: all
 	install -m 0644 man/chatctl.1 $(DESTDIR)$(MANDIR)/man1/chatctl.1
 	install -m 0644 man/echod.ini.5 $(DESTDIR)$(MANDIR)/man5/echod.ini.5
 	install -m 0644 man/echod.8 $(DESTDIR)$(MANDIR)/man8/echod.8
+	install -m 0644 completion/chatctl.bash $(DESTDIR)$(BASHCOMPDIR)/chatctl
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/echod.ini ]; then \
 	    echo "install: keeping the existing $(DESTDIR)$(SYSCONFDIR)/echod.ini"; \
 	else \
@@ -283,7 +287,7 @@ uninstall:
 	    $(DESTDIR)$(UNITDIR)/echod.service $(DESTDIR)$(UNITDIR)/echod.socket \
 	    $(DESTDIR)$(CATALOGDIR)/echod.catalog \
 	    $(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man5/echod.ini.5 \
-	    $(DESTDIR)$(MANDIR)/man8/echod.8
+	    $(DESTDIR)$(MANDIR)/man8/echod.8 $(DESTDIR)$(BASHCOMPDIR)/chatctl
 	@echo "uninstall: $(DESTDIR)$(SYSCONFDIR)/echod.ini is yours: left in place"
 	@$(MAKE) --no-print-directory systemd-refresh
 
