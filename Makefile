@@ -24,6 +24,8 @@ SBINDIR    ?= $(PREFIX)/sbin
 # The engine, echod's data plane: a program only echod runs.
 LIBEXECDIR ?= $(PREFIX)/lib/echod
 MANDIR     ?= $(PREFIX)/share/man
+# Where bash-completion loads a command's completion from, on demand.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd
 UNITDIR    ?= $(SYSTEMDDIR)/system
 CATALOGDIR ?= $(SYSTEMDDIR)/catalog
@@ -98,7 +100,8 @@ CTLPLANE_SRCS = daemon/ctlplane.c daemon/control.c daemon/config.c \
               daemon/listener.c daemon/journal.c
 DAEMON_SRCS = $(ENGINE_SRCS) $(CTLPLANE_SRCS)
 
-CTL_SRCS    = ctl/chatctl.c ctl/net.c ctl/args.c ctl/target.c ctl/conn.c \
+CTL_SRCS    = ctl/chatctl.c ctl/errmsg.c ctl/grammar.c ctl/help.c ctl/args.c \
+              ctl/colormode.c ctl/net.c ctl/target.c ctl/conn.c \
               ctl/display.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \
               ctl/pingstat.c ctl/ping.c ctl/status.c ctl/statusreply.c
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
@@ -246,8 +249,9 @@ fuzz: deps-check
 
 # ------------------------------------------------------------- install
 # Binaries, units (generated from their templates with the installed
-# paths), the journal catalog, man pages, and /etc/echod.ini only if there
-# is none: a user's file is never overwritten (nor removed by uninstall).
+# paths), the journal catalog, man pages, chatctl's bash completion, and
+# /etc/echod.ini only if there is none: a user's file is never overwritten
+# (nor removed by uninstall).
 # Without DESTDIR, and where they exist, the catalog database is updated
 # and a running systemd is told to re-read its units.
 MANPAGES = man/echod.8 man/echod.ini.5 man/chatctl.1
@@ -260,7 +264,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
 	    $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 daemon/echod $(DESTDIR)$(SBINDIR)/echod
 	install -m 0755 daemon/echod-engine $(DESTDIR)$(LIBEXECDIR)/echod-engine
 	install -m 0755 ctl/chatctl $(DESTDIR)$(BINDIR)/chatctl
@@ -273,6 +277,7 @@ install: all
 	install -m 0644 man/chatctl.1 $(DESTDIR)$(MANDIR)/man1/chatctl.1
 	install -m 0644 man/echod.ini.5 $(DESTDIR)$(MANDIR)/man5/echod.ini.5
 	install -m 0644 man/echod.8 $(DESTDIR)$(MANDIR)/man8/echod.8
+	install -m 0644 completion/chatctl.bash $(DESTDIR)$(BASHCOMPDIR)/chatctl
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/echod.ini ]; then \
 	    echo "install: keeping the existing $(DESTDIR)$(SYSCONFDIR)/echod.ini"; \
 	else \
@@ -287,7 +292,7 @@ uninstall:
 	    $(DESTDIR)$(UNITDIR)/echod.service $(DESTDIR)$(UNITDIR)/echod.socket \
 	    $(DESTDIR)$(CATALOGDIR)/echod.catalog $(DESTDIR)$(SYSUSERSDIR)/echod.conf \
 	    $(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man5/echod.ini.5 \
-	    $(DESTDIR)$(MANDIR)/man8/echod.8
+	    $(DESTDIR)$(MANDIR)/man8/echod.8 $(DESTDIR)$(BASHCOMPDIR)/chatctl
 	@echo "uninstall: $(DESTDIR)$(SYSCONFDIR)/echod.ini is yours: left in place"
 	@echo "uninstall: the user echod is left in place (files it owned may remain)"
 	@$(MAKE) --no-print-directory systemd-refresh

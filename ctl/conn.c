@@ -9,29 +9,36 @@
 #include <unistd.h>
 
 #include "chatctl.h"
+#include "errmsg.h"
 #include "conn.h"
 #include "util.h"
 
 int
 conn_open(struct conn *c, const struct target *t, int timeout_ms)
 {
+	int e;
+
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	snprintf(c->label, sizeof(c->label), "%s", t->label);
 	c->lbstore = malloc(LB_MIN_CAP(CONN_LINE_MAX));
 	c->out = malloc(CONN_OUTQ);
 	if (c->lbstore == NULL || c->out == NULL) {
-		fprintf(stderr, "chatctl: out of memory\n");
+		errmsg("out of memory");
 		conn_close(c);
+		errno = ENOMEM;
 		return -1;
 	}
 	lb_init(&c->lb, c->lbstore, LB_MIN_CAP(CONN_LINE_MAX), CONN_LINE_MAX);
 	c->fd = net_connect(t, timeout_ms);
-	if (c->fd == -1 || fd_set_nonblock(c->fd, true) == -1) {
-		conn_close(c);
-		return -1;
-	}
-	return 0;
+	if (c->fd != -1 && fd_set_nonblock(c->fd, true) == 0)
+		return 0;
+	e = errno;
+	if (c->fd != -1)
+		errmsg("%s: %s", t->label, strerror(e));
+	conn_close(c);
+	errno = e;
+	return -1;
 }
 
 void

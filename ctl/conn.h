@@ -3,8 +3,8 @@
  * A CHAT/1 connection as chatctl's talk and who use it: a non-blocking
  * socket, a bounded line assembler for what the server sends, a bounded
  * queue for what we send, and the greeting handshake. Only conn_open
- * prints (net_connect's "chatctl: host:port: reason"); the others return
- * -1 and fill an error buffer.
+ * prints ("chatctl: CMD: cannot connect to host:port: reason"); the
+ * others return -1 and fill an error buffer.
  */
 #ifndef CHATCTL_CONN_H
 #define CHATCTL_CONN_H
@@ -47,7 +47,7 @@ struct conn {
 
 /*
  * Connect (net_connect: every address, reports its own errors on stderr)
- * and set up the buffers. Returns 0 or -1.
+ * and set up the buffers. Returns 0, or -1 with errno (net_exit_status).
  */
 int conn_open(struct conn *c, const struct target *t, int timeout_ms);
 void conn_close(struct conn *c);

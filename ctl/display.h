@@ -23,7 +23,7 @@
 #define DISPLAY_MAX(n) (TERM_ESCAPE_MAX(n) + 256)
 
 struct display {
-	bool color; /* ANSI colours (never for pipes, nor with NO_COLOR) */
+	bool color; /* ANSI colours: the caller decides (colormode.h) */
 	const char *self; /* our nick, shown bold; NULL if not known yet */
 	const char *room; /* our room, for "joined lobby"; NULL if not known */
 };

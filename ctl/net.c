@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "chatctl.h"
+#include "errmsg.h"
 #include "target.h"
 
 /* Non-blocking connect bounded by timeout_ms; 0 or -1 with errno. */
@@ -49,18 +50,6 @@ fail:
 	return -1;
 }
 
-/* "chatctl: host:port: connection refused": lower case, as people say it. */
-static void
-report(const struct target *t, const char *why)
-{
-	char msg[128];
-
-	snprintf(msg, sizeof(msg), "%s", why);
-	if (msg[0] >= 'A' && msg[0] <= 'Z')
-		msg[0] = (char)(msg[0] - 'A' + 'a');
-	fprintf(stderr, "chatctl: %s: %s\n", t->label, msg);
-}
-
 /*
  * A socket must never become fd 0, 1 or 2: started with one of them
  * closed, chatctl would read "stdin" from the server or print to it.
@@ -92,7 +81,9 @@ net_connect(const struct target *t, int timeout_ms)
 	take_std_fds();
 	r = getaddrinfo(t->host, t->port, &hints, &res);
 	if (r != 0) {
-		report(t, r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		errmsg("cannot resolve %s: %s", t->host,
+		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		errno = 0;
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
@@ -101,7 +92,16 @@ net_connect(const struct target *t, int timeout_ms)
 			last = errno;
 	}
 	freeaddrinfo(res);
-	if (fd == -1)
-		report(t, strerror(last));
+	if (fd == -1) {
+		errmsg("cannot connect to %s: %s", t->label, strerror(last));
+		errno = last;
+	}
 	return fd;
+}
+
+int
+net_exit_status(int e)
+{
+	/* A host that refuses is one where echod is not running. */
+	return e == ECONNREFUSED ? EXIT_NOT_RUNNING : EXIT_FAIL;
 }

@@ -15,13 +15,10 @@
 
 #include "args.h"
 #include "chatctl.h"
+#include "errmsg.h"
 #include "pingstat.h"
 #include "util.h"
 
-#define PING_COUNT_DEFAULT 5
-#define PING_COUNT_MAX 1000000
-#define PING_SIZE_DEFAULT 64
-#define PING_SIZE_MAX (1 << 20)
 #define CONNECT_TIMEOUT_MS 10000
 #define ROUND_TRIP_TIMEOUT_MS 10000
 
@@ -130,10 +127,10 @@ ping_run(int fd, const char *label, size_t count, size_t size, int64_t *rtt)
 	int status = EXIT_OK;
 
 	if (out == NULL || in == NULL) {
-		fprintf(stderr, "chatctl: out of memory\n");
+		errmsg("out of memory");
 		free(out);
 		free(in);
-		return EXIT_CONN;
+		return EXIT_FAIL;
 	}
 	printf("PING %s: %zu bytes through echo\n", label, size);
 	for (size_t seq = 1; seq <= count && !interrupted; seq++) {
@@ -143,22 +140,17 @@ ping_run(int fd, const char *label, size_t count, size_t size, int64_t *rtt)
 		t0 = now_mono_usec();
 		if (round_trip(fd, out, in, size, err, sizeof(err)) == -1) {
 			if (err[0] != '\0') {
-				fflush(stdout);
-				fprintf(stderr, "chatctl: %s: seq=%zu: %s\n",
-				    label, seq, err);
-				status = EXIT_CONN;
+				errmsg("%s: seq=%zu: %s", label, seq, err);
+				status = EXIT_FAIL;
 			}
 			break;
 		}
 		rtt[done] = now_mono_usec() - t0;
 		bad = ping_first_diff(out, in, size);
 		if (bad < size) {
-			fflush(stdout);
-			fprintf(stderr,
-			    "chatctl: %s: seq=%zu: byte %zu came "
-			    "back as 0x%02x, sent 0x%02x\n",
-			    label, seq, bad, in[bad], out[bad]);
-			status = EXIT_CONN;
+			errmsg("%s: seq=%zu: byte %zu came back as 0x%02x, "
+			    "sent 0x%02x", label, seq, bad, in[bad], out[bad]);
+			status = EXIT_FAIL;
 			break;
 		}
 		printf("%zu bytes from %s: seq=%zu", size, label, seq);
@@ -173,64 +165,55 @@ ping_run(int fd, const char *label, size_t count, size_t size, int64_t *rtt)
 	return status;
 }
 
-static int
-parse_opt_uint(const char *opt, uint64_t min, uint64_t max, size_t *out)
-{
-	char err[128];
-	uint64_t v;
-
-	if (parse_uint(optarg, min, max, &v, err, sizeof(err)) == -1) {
-		args_error("ping", "%s: %s", opt, err);
-		return -1;
-	}
-	*out = (size_t)v;
-	return 0;
-}
-
 int
 cmd_ping(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_interrupt };
 	struct target target;
-	size_t count = PING_COUNT_DEFAULT, size = PING_SIZE_DEFAULT;
+	uint64_t count = PING_COUNT_DEFAULT, size = PING_SIZE_DEFAULT;
 	int64_t *rtt;
 	int c, fd, status;
 
-	while ((c = args_next("ping", argc, argv, "c:s:")) != -1) {
+	while ((c = args_next("ping", argc, argv)) != -1) {
 		switch (c) {
 		case 'c':
-			if (parse_opt_uint("-c", 1, PING_COUNT_MAX, &count))
+			if (args_uint("ping", 'c', optarg, 1, PING_COUNT_MAX,
+				&count))
 				return EXIT_USAGE;
 			break;
-		case 's':
-			if (parse_opt_uint("-s", 1, PING_SIZE_MAX, &size))
+		case 'S':
+			if (args_uint("ping", 'S', optarg, 1, PING_SIZE_MAX,
+				&size))
 				return EXIT_USAGE;
 			break;
 		case 'h':
-			usage_of("ping");
-			return EXIT_OK;
+			return args_help("ping");
 		default:
 			return EXIT_USAGE;
 		}
 	}
 	if (args_target("ping", argc, argv, &target) == -1)
 		return EXIT_USAGE;
-	rtt = calloc(count, sizeof(*rtt));
+	rtt = calloc((size_t)count, sizeof(*rtt));
 	if (rtt == NULL) {
-		fprintf(stderr, "chatctl: out of memory\n");
-		return EXIT_CONN;
+		errmsg("out of memory");
+		return EXIT_FAIL;
 	}
 	fd = net_connect(&target, CONNECT_TIMEOUT_MS);
-	if (fd == -1 || fd_set_nonblock(fd, true) == -1) {
-		if (fd != -1)
-			close(fd);
+	if (fd == -1) {
 		free(rtt);
-		return EXIT_CONN;
+		return net_exit_status(errno);
+	}
+	if (fd_set_nonblock(fd, true) == -1) {
+		errmsg("%s: %s", target.label, strerror(errno));
+		close(fd);
+		free(rtt);
+		return EXIT_FAIL;
 	}
 	/* Ctrl-C: stop and print the summary so far, as ping(8) does. */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
-	status = ping_run(fd, target.label, count, size, rtt);
+	status = ping_run(fd, target.label, (size_t)count, (size_t)size, rtt);
 	close(fd);
 	free(rtt);
 	return status;

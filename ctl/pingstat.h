@@ -8,6 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ping's -c and -S: defaults and bounds (plain numbers: help shows them). */
+#define PING_COUNT_DEFAULT 5
+#define PING_COUNT_MAX 1000000
+#define PING_SIZE_DEFAULT 64
+#define PING_SIZE_MAX 1048576
+
 /*
  * Fill buf[0..n) with the payload of round trip seq: bytes of every value
  * (so binary safety is tested), different for every seq. The first byte is

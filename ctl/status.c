@@ -9,15 +9,20 @@
  * (term_escape) before printing.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "chatctl.h"
 #include "ctlproto.h"
+#include "errmsg.h"
+#include "grammar.h"
 #include "statusreply.h"
 #include "utf8.h"
 
@@ -30,81 +35,84 @@ struct ctl_args {
 };
 
 /*
- * -s SOCKET, --socket SOCKET, and --json where json_ok. 0 to go on, -1
- * after --help (exit 0), or the usage exit status.
+ * -s SOCKET (--socket), and --json for status. 0 to go on, -1 after
+ * --help (exit 0), or the usage exit status.
  */
 static int
-parse_args(int argc, char **argv, bool json_ok, struct ctl_args *a)
+parse_args(const char *cmd, int argc, char **argv, struct ctl_args *a)
 {
+	int c;
+
 	a->socket = ECHOD_DEFAULT_CONTROL;
 	a->json = false;
-	for (int i = 1; i < argc; i++) {
-		const char *s = argv[i];
-
-		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-			printf("usage: chatctl %s %s\n", argv[0],
-			    json_ok ? "[--json] [-s SOCKET]" : "[-s SOCKET]");
-			return -1;
-		} else if (json_ok && strcmp(s, "--json") == 0) {
+	while ((c = args_next(cmd, argc, argv)) != -1) {
+		switch (c) {
+		case 's':
+			a->socket = optarg;
+			break;
+		case OPT_JSON:
 			a->json = true;
-		} else if (strcmp(s, "-s") == 0 || strcmp(s, "--socket") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr,
-				    "chatctl: %s: option %s needs "
-				    "a socket path\n",
-				    argv[0], s);
-				return usage_of(argv[0]);
-			}
-			a->socket = argv[++i];
-		} else if (strncmp(s, "-s", 2) == 0 && s[2] != '-') {
-			a->socket = s + 2;
-		} else if (strncmp(s, "--socket=", 9) == 0) {
-			a->socket = s + 9;
-		} else {
-			fprintf(stderr,
-			    "chatctl: %s: unknown argument \"%s\"\n", argv[0],
-			    s);
-			return usage_of(argv[0]);
+			break;
+		case 'h':
+			return args_help(cmd) == EXIT_OK ? -1 : EXIT_FAIL;
+		default:
+			return EXIT_USAGE;
 		}
 	}
-	if (a->socket[0] == '\0') {
-		fprintf(stderr, "chatctl: %s: empty socket path\n", argv[0]);
-		return usage_of(argv[0]);
-	}
+	if (args_none(cmd, argc, argv) == -1)
+		return EXIT_USAGE;
+	if (a->socket[0] == '\0')
+		return args_error(cmd, "-s: empty socket path");
 	return 0;
 }
 
-/* strerror as people say it: "no such file or directory". */
-static const char *
-reason(int e)
+/*
+ * Permission denied on the socket: who may use it, and how to become one.
+ * The group is the socket's own when it is group-writable (and not root's);
+ * else echod's usual one.
+ */
+static void
+hint_access(const char *path)
 {
-	static char buf[128];
+	struct stat st;
+	struct group *gr;
+	const char *group = "echod";
 
-	snprintf(buf, sizeof(buf), "%s", strerror(e));
-	if (buf[0] >= 'A' && buf[0] <= 'Z')
-		buf[0] = (char)(buf[0] - 'A' + 'a');
-	return buf;
+	if (stat(path, &st) == 0 && (st.st_mode & S_IWGRP) && st.st_gid != 0 &&
+	    (gr = getgrgid(st.st_gid)) != NULL)
+		group = gr->gr_name;
+	errmsg_hint("the control socket is for root and group %.32s; add "
+	    "yourself with: usermod -aG %.32s $USER (then log in again)",
+	    group, group);
 }
 
-static void
-print_safe(FILE *f, const char *s, size_t n)
+/* connect() failed with e: say so, and what it means. An exit status. */
+static int
+connect_failed(const char *path, int e)
 {
-	char out[TERM_ESCAPE_MAX(512) + 1];
-
-	if (n > 512)
-		n = 512;
-	term_escape((const unsigned char *)s, n, out, sizeof(out));
-	fputs(out, f);
+	if (e == EAGAIN) {
+		errmsg("%s: echod is busy (connect timed out)", path);
+		return EXIT_FAIL;
+	}
+	if (e == ENOENT || e == ECONNREFUSED) {
+		errmsg("%s: %s (is echod running?)", path, strerror(e));
+		return EXIT_NOT_RUNNING;
+	}
+	errmsg("%s: %s", path, strerror(e));
+	if (e == EACCES)
+		hint_access(path);
+	return EXIT_FAIL;
 }
 
 /*
  * Send one request line to the control socket at path and read the whole
  * reply (until echod closes) into buf, NUL-terminated. Returns its length,
- * or -1 after printing "chatctl: PATH: reason".
+ * or -1 after printing "chatctl: CMD: PATH: reason", with *status the
+ * exit status to end with.
  */
 static ssize_t
-ctl_request(
-    const char *path, const char *req, int timeout_ms, char *buf, size_t cap)
+ctl_request(const char *path, const char *req, int timeout_ms, char *buf,
+    size_t cap, int *status)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct timeval tv = {
@@ -112,14 +120,16 @@ ctl_request(
 	size_t n = strlen(path), len = 0;
 	int fd;
 
+	*status = EXIT_FAIL;
 	if (n >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "chatctl: %s: socket path too long\n", path);
+		errmsg("%.120s...: socket path too long (at most %zu bytes)",
+		    path, sizeof(sun.sun_path) - 1);
 		return -1;
 	}
 	memcpy(sun.sun_path, path, n);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		fprintf(stderr, "chatctl: socket: %s\n", reason(errno));
+		errmsg("socket: %s", strerror(errno));
 		return -1;
 	}
 	/* On AF_UNIX the send timeout bounds connect() too. */
@@ -128,12 +138,8 @@ ctl_request(
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		int e = errno;
 
-		fprintf(stderr, "chatctl: %s: %s%s\n", path,
-		    e == EAGAIN ? "echod is busy (connect timed out)"
-				: reason(e),
-		    e == ENOENT || e == ECONNREFUSED ? " (is echod running?)"
-						     : "");
 		close(fd);
+		*status = connect_failed(path, e);
 		return -1;
 	}
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
@@ -150,10 +156,8 @@ ctl_request(
 			break;
 		len += (size_t)r;
 		if (len == cap - 1) {
-			fprintf(stderr,
-			    "chatctl: %s: reply too long (%zu bytes "
-			    "or more)\n",
-			    path, len);
+			errmsg("%s: reply too long (%zu bytes or more)", path,
+			    len);
 			close(fd);
 			return -1;
 		}
@@ -161,34 +165,39 @@ ctl_request(
 	close(fd);
 	buf[len] = '\0';
 	if (len == 0) {
-		fprintf(stderr,
-		    "chatctl: %s: echod closed the connection "
-		    "without a reply\n",
+		errmsg("%s: echod closed the connection without a reply",
 		    path);
 		return -1;
 	}
 	return (ssize_t)len;
 fail:
-	fprintf(stderr, "chatctl: %s: %s\n", path,
+	errmsg("%s: %s", path,
 	    errno == EAGAIN ? "no reply from echod (timed out)"
-			    : reason(errno));
+			    : strerror(errno));
 	close(fd);
 	return -1;
 }
 
 /* "ERR text" (or a bare "ERR") from echod: print it and say so. */
 static bool
-is_error(const char *reply, size_t n, const char *what)
+is_error(const char *reply, size_t n)
 {
 	const size_t k = strlen(ECHOD_REPLY_ERR);
+	char text[TERM_ESCAPE_MAX(512) + 1];
 
 	if (n < k - 1 || memcmp(reply, ECHOD_REPLY_ERR, k - 1) != 0)
 		return false;
 	while (n > 0 && (reply[n - 1] == '\n' || reply[n - 1] == '\r'))
 		n--;
-	fprintf(stderr, "chatctl: %s failed: ", what);
-	print_safe(stderr, n > k ? reply + k : "error", n > k ? n - k : 5);
-	fputc('\n', stderr);
+	if (n <= k) {
+		errmsg("failed: error");
+		return true;
+	}
+	/* Untrusted: escaped, and cut at 512 bytes. */
+	n -= k;
+	term_escape((const unsigned char *)reply + k, n > 512 ? 512 : n, text,
+	    sizeof(text));
+	errmsg("failed: %s", text);
 	return true;
 }
 
@@ -205,17 +214,17 @@ cmd_status(int argc, char **argv)
 	ssize_t n;
 	int r;
 
-	if ((r = parse_args(argc, argv, true, &a)) != 0)
+	if ((r = parse_args("status", argc, argv, &a)) != 0)
 		return r < 0 ? EXIT_OK : r;
 	n = ctl_request(a.socket, ECHOD_REQ_STATUS "\n", STATUS_TIMEOUT_MS,
-	    reply, sizeof(reply));
+	    reply, sizeof(reply), &r);
 	if (n < 0)
-		return EXIT_CONN;
-	if (is_error(reply, (size_t)n, "status"))
-		return EXIT_CONN;
+		return r;
+	if (is_error(reply, (size_t)n))
+		return EXIT_FAIL;
 	if (statusreply_parse(reply, (size_t)n, &st, err, sizeof(err)) == -1) {
-		fprintf(stderr, "chatctl: status: %s\n", err);
-		return EXIT_CONN;
+		errmsg("%s", err);
+		return EXIT_FAIL;
 	}
 	if (a.json) {
 		/* As echod sent it: one line of JSON (checked above). */
@@ -226,7 +235,7 @@ cmd_status(int argc, char **argv)
 	} else {
 		statusreply_print(stdout, &st);
 	}
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONN;
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 int
@@ -237,20 +246,19 @@ cmd_reload(int argc, char **argv)
 	ssize_t n;
 	int r;
 
-	if ((r = parse_args(argc, argv, false, &a)) != 0)
+	if ((r = parse_args("reload", argc, argv, &a)) != 0)
 		return r < 0 ? EXIT_OK : r;
 	n = ctl_request(a.socket, ECHOD_REQ_RELOAD "\n", RELOAD_TIMEOUT_MS,
-	    reply, sizeof(reply));
+	    reply, sizeof(reply), &r);
 	if (n < 0)
-		return EXIT_CONN;
-	if (is_error(reply, (size_t)n, "reload"))
-		return EXIT_CONN;
+		return r;
+	if (is_error(reply, (size_t)n))
+		return EXIT_FAIL;
 	if ((size_t)n < strlen(ECHOD_REPLY_OK) ||
 	    memcmp(reply, ECHOD_REPLY_OK, strlen(ECHOD_REPLY_OK)) != 0) {
-		fprintf(stderr, "chatctl: %s: unexpected reply to RELOAD\n",
-		    a.socket);
-		return EXIT_CONN;
+		errmsg("%s: unexpected reply to RELOAD", a.socket);
+		return EXIT_FAIL;
 	}
 	printf("echod: configuration reloaded\n");
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONN;
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }

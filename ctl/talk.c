@@ -3,11 +3,12 @@
  * chatctl talk: one poll loop over the socket, stdin and a signalfd, so
  * typing never blocks receiving and no signal handler ever runs.
  *
- * On a terminal (stdin and stdout both): the line editor of tui.c, slash
- * commands, colours. Otherwise (pipes, scripts): every stdin line is a
+ * On a terminal (stdin and stdout both): the line editor of tui.c and
+ * slash commands. Otherwise (pipes, scripts): every stdin line is a
  * MSG, every event one plain line on stdout; at stdin EOF we wait until
  * the server has relayed our own messages back (so a script sees them
- * delivered), then QUIT, and exit 0 after BYE.
+ * delivered), then QUIT, and exit 0 after BYE. Colours as --color says
+ * (colormode.h): by default, when stdout is a terminal.
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,8 +25,11 @@
 
 #include "args.h"
 #include "chatctl.h"
+#include "colormode.h"
 #include "conn.h"
 #include "display.h"
+#include "errmsg.h"
+#include "grammar.h"
 #include "slash.h"
 #include "tui.h"
 #include "util.h"
@@ -106,13 +110,11 @@ fail(struct talk *t, const char *fmt, ...)
 	va_list ap;
 
 	tui_end();
-	fprintf(stderr, "chatctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	errmsg_v(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	t->done = true;
-	t->status = EXIT_CONN;
+	t->status = EXIT_FAIL;
 }
 
 static void
@@ -202,7 +204,7 @@ on_server_line(struct talk *t, const char *line, size_t len)
 		t->status = t->quitting && ev.text.n == 4 &&
 			memcmp(ev.text.p, "quit", 4) == 0 ?
 		    EXIT_OK :
-		    EXIT_CONN;
+		    EXIT_FAIL;
 	}
 }
 
@@ -371,10 +373,8 @@ drain_stdin(struct talk *t)
 		if (st == LB_NONE)
 			return true;
 		if (st == LB_TOO_LONG) {
-			fprintf(stderr,
-			    "chatctl: stdin: a line of more than %d bytes was "
-			    "not sent\n",
-			    CONN_INPUT_MAX);
+			errmsg("stdin: a line of more than %d bytes was not "
+			    "sent", CONN_INPUT_MAX);
 			continue;
 		}
 		if (len == 0)
@@ -578,16 +578,14 @@ greet(struct talk *t, const char *nick, bool chosen, const char *room)
 		case GREET_OK:
 			return 0;
 		case GREET_FAILED:
-			fprintf(stderr, "chatctl: %s\n", err);
+			errmsg("%s", err);
 			return -1;
 		case GREET_NICK_TAKEN:
 			break;
 		}
 		if (chosen || i > NICK_TRIES) {
-			fprintf(stderr,
-			    "chatctl: %s: the nick \"%s\" is taken; "
-			    "choose another with -n\n",
-			    t->c.label, try);
+			errmsg("%s: the nick \"%s\" is taken; choose another "
+			    "with -n", t->c.label, try);
 			return -1;
 		}
 		/* Keep the suffix within CHAT_NAME_MAX. */
@@ -621,15 +619,13 @@ static int
 talk_run(struct talk *t, const char *nick, bool chosen, const char *room)
 {
 	struct chat_server_evt ok = { .type = CHAT_EVT_OK };
-	const char *nocolor = getenv("NO_COLOR");
 
 	if (greet(t, nick, chosen, room) == -1)
-		return EXIT_CONN;
+		return EXIT_FAIL;
 	if (setup_signals(t) == -1) {
-		fprintf(stderr, "chatctl: signalfd: %s\n", strerror(errno));
-		return EXIT_CONN;
+		errmsg("signalfd: %s", strerror(errno));
+		return EXIT_FAIL;
 	}
-	t->d.color = t->tty && (nocolor == NULL || nocolor[0] == '\0');
 	t->d.self = t->c.nick;
 	t->d.room = t->c.room;
 	if (t->tty) {
@@ -655,11 +651,12 @@ cmd_talk(int argc, char **argv)
 	struct target target;
 	char nick[CHAT_NAME_MAX + 1];
 	const char *room = NULL;
+	enum colormode color = COLORMODE_AUTO;
 	bool chosen = false;
 	int c, status;
 
 	default_nick(nick, sizeof(nick));
-	while ((c = args_next("talk", argc, argv, "n:r:")) != -1) {
+	while ((c = args_next("talk", argc, argv)) != -1) {
 		switch (c) {
 		case 'n':
 			if (args_name("talk", 'n', "nick", optarg) != 0)
@@ -672,9 +669,13 @@ cmd_talk(int argc, char **argv)
 				return EXIT_USAGE;
 			room = optarg;
 			break;
+		case OPT_COLOR:
+			if (colormode_parse(optarg, &color) == -1)
+				return args_error("talk", "--color: \"%.20s\" is "
+				    "not auto, always or never", optarg);
+			break;
 		case 'h':
-			usage_of("talk");
-			return EXIT_OK;
+			return args_help("talk");
 		default:
 			return EXIT_USAGE;
 		}
@@ -685,16 +686,18 @@ cmd_talk(int argc, char **argv)
 	/* Readline needs the locale's character set for UTF-8 input. */
 	setlocale(LC_CTYPE, "");
 	t.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	t.d.color = colormode_use(color, isatty(STDOUT_FILENO), getenv("TERM"),
+	    getenv("NO_COLOR"));
 	t.disp = malloc(DISP_CAP);
 	t.clean = malloc(CLEAN_CAP);
 	t.wire = malloc(CONN_SEND_MAX);
 	t.instore = malloc(LB_MIN_CAP(CONN_INPUT_MAX));
 	if (t.disp == NULL || t.clean == NULL || t.wire == NULL ||
 	    t.instore == NULL) {
-		fprintf(stderr, "chatctl: out of memory\n");
-		status = EXIT_CONN;
+		errmsg("out of memory");
+		status = EXIT_FAIL;
 	} else if (conn_open(&t.c, &target, CONNECT_TIMEOUT_MS) == -1) {
-		status = EXIT_CONN;
+		status = net_exit_status(errno);
 	} else {
 		status = talk_run(&t, nick, chosen, room);
 		tui_end();

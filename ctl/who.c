@@ -5,6 +5,7 @@
  * CHAT/1 answers WHO only to a member, so who joins the room for a moment
  * under a nick of its own ("who-PID") and leaves it out of the list.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "args.h"
 #include "chatctl.h"
 #include "conn.h"
+#include "errmsg.h"
 #include "util.h"
 
 #define WHO_TIMEOUT_MS 10000
@@ -34,13 +36,13 @@ who_greet(struct conn *c, const char *room)
 		case GREET_OK:
 			return 0;
 		case GREET_FAILED:
-			fprintf(stderr, "chatctl: %s\n", err);
+			errmsg("%s", err);
 			return -1;
 		case GREET_NICK_TAKEN:
 			break;
 		}
 	}
-	fprintf(stderr, "chatctl: %s: no free nick to ask with\n", c->label);
+	errmsg("%s: no free nick to ask with", c->label);
 	return -1;
 }
 
@@ -61,7 +63,7 @@ who_list(struct conn *c)
 	for (;;) {
 		st = conn_wait_line(c, deadline, &line, &len, err, sizeof(err));
 		if (st == -1) {
-			fprintf(stderr, "chatctl: %s\n", err);
+			errmsg("%s", err);
 			return -1;
 		}
 		if (st != LB_LINE || chat_parse_server(line, len, &ev) != 0)
@@ -69,8 +71,7 @@ who_list(struct conn *c)
 		if (ev.type == CHAT_EVT_WHO)
 			break;
 		if (ev.type == CHAT_EVT_ERR || ev.type == CHAT_EVT_BYE) {
-			fprintf(stderr, "chatctl: %s: the server refused WHO\n",
-			    c->label);
+			errmsg("%s: the server refused WHO", c->label);
 			return -1;
 		}
 	}
@@ -93,7 +94,7 @@ cmd_who(int argc, char **argv)
 	const char *room = NULL;
 	int opt, status;
 
-	while ((opt = args_next("who", argc, argv, "r:")) != -1) {
+	while ((opt = args_next("who", argc, argv)) != -1) {
 		switch (opt) {
 		case 'r':
 			if (args_name("who", 'r', "room", optarg) != 0)
@@ -101,8 +102,7 @@ cmd_who(int argc, char **argv)
 			room = optarg;
 			break;
 		case 'h':
-			usage_of("who");
-			return EXIT_OK;
+			return args_help("who");
 		default:
 			return EXIT_USAGE;
 		}
@@ -110,8 +110,8 @@ cmd_who(int argc, char **argv)
 	if (args_target("who", argc, argv, &target) == -1)
 		return EXIT_USAGE;
 	if (conn_open(&c, &target, WHO_TIMEOUT_MS) == -1)
-		return EXIT_CONN;
-	status = EXIT_CONN;
+		return net_exit_status(errno);
+	status = EXIT_FAIL;
 	if (who_greet(&c, room) == 0) {
 		if (who_list(&c) == 0)
 			status = EXIT_OK;

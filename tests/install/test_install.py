@@ -137,7 +137,8 @@ def test_install_usr_local_layout():
             "usr/local/lib/systemd/catalog/echod.catalog",
             "usr/local/lib/sysusers.d/echod.conf",
             "usr/local/share/man/man8/echod.8", "usr/local/share/man/man5/echod.ini.5",
-            "usr/local/share/man/man1/chatctl.1", "etc/echod.ini"}
+            "usr/local/share/man/man1/chatctl.1", "etc/echod.ini",
+            "usr/local/share/bash-completion/completions/chatctl"}
     progs = {"usr/local/sbin/echod", "usr/local/bin/chatctl",
              "usr/local/lib/echod/echod-engine"}
     with staged() as st:
@@ -181,7 +182,8 @@ def test_install_prefix_usr():
         for f in ("usr/sbin/echod", "usr/bin/chatctl", "usr/lib/echod/echod-engine",
                   "usr/lib/systemd/system/echod.service",
                   "usr/lib/systemd/catalog/echod.catalog", "usr/lib/sysusers.d/echod.conf",
-                  "usr/share/man/man8/echod.8"):
+                  "usr/share/man/man8/echod.8",
+                  "usr/share/bash-completion/completions/chatctl"):
             check(f in got, "%s not installed with PREFIX=/usr" % f)
         # The installed echod looks for its engine where it was installed.
         with open(os.path.join(st.dest, "usr/sbin/echod"), "rb") as f:
@@ -201,7 +203,10 @@ def test_install_never_overwrites_echod_ini_and_uninstall_keeps_it():
               "install did not say it kept the file: %r" % st.out)
         with open(os.path.join(st.dest, "etc/echod.ini")) as f:
             check(f.read() == mine, "install overwrote the user's echod.ini")
+        comp = "usr/local/share/bash-completion/completions/chatctl"
+        check(comp in files_under(st.dest), "%s not installed" % comp)
         make("uninstall", "DESTDIR=" + st.dest)
+        check(not os.path.exists(os.path.join(st.dest, comp)), "uninstall left %s" % comp)
         check(files_under(st.dest) == {"etc/echod.ini"},
               "uninstall left %s" % sorted(files_under(st.dest)))
 

@@ -360,7 +360,7 @@ def test_talk_server_closes_without_bye_exit_1():
     with ChatMock(on_greet=on_greet) as m, Piped("talk", addr(m.port), "-n", "w") as p:
         rc, out, err = p.wait()
         check(rc == 1, "exit %d" % rc)
-        check("chatctl: 127.0.0.1:%d: connection closed by the server" % m.port in err,
+        check("chatctl: talk: 127.0.0.1:%d: connection closed by the server" % m.port in err,
               "stderr %r" % err)
 
 
@@ -378,7 +378,7 @@ def test_talk_nick_taken():
     with Echod() as d, Client(d.port, "taken"):
         rc, out, err = run_chatctl("talk", addr(d.port), "-n", "taken", input_bytes=b"")
         check(rc == 1, "exit %d" % rc)
-        check('chatctl: 127.0.0.1:%d: the nick "taken" is taken; choose another with -n'
+        check('chatctl: talk: 127.0.0.1:%d: the nick "taken" is taken; choose another with -n'
               % d.port in err, "stderr %r" % err)
 
 
@@ -406,12 +406,12 @@ def test_talk_greeting_refused_message_escaped():
     with ChatMock(greet_reply=b"ERR room-full \x1b[2Jno room \xe2\x80\xae\n") as m:
         rc, out, err = run_chatctl("talk", addr(m.port), "-n", "x", input_bytes=b"")
         check(rc == 1, "exit %d" % rc)
-        check(err == "chatctl: 127.0.0.1:%d: the server refused: room-full: "
+        check(err == "chatctl: talk: 127.0.0.1:%d: the server refused: room-full: "
               "^[[2Jno room <U+202E>\n" % m.port, "stderr %r" % err)
     with ChatMock(greet_reply=b"BYE shutdown\n") as m:
         rc, out, err = run_chatctl("who", addr(m.port))
         check(rc == 1, "exit %d" % rc)
-        check(err == "chatctl: 127.0.0.1:%d: the server closed the connection "
+        check(err == "chatctl: who: 127.0.0.1:%d: the server closed the connection "
               "(shutdown)\n" % m.port, "stderr %r" % err)
 
 
@@ -419,7 +419,7 @@ def test_talk_echo_server_recognised():
     with Echod(ini={"chat": {"enabled": "no"}}) as d:
         rc, out, err = run_chatctl("talk", addr(d.port), "-n", "x", input_bytes=b"")
         check(rc == 1, "exit %d" % rc)
-        check("chatctl: 127.0.0.1:%d: the server echoes instead of chatting" % d.port in err,
+        check("chatctl: talk: 127.0.0.1:%d: the server echoes instead of chatting" % d.port in err,
               "stderr %r" % err)
 
 
@@ -483,7 +483,7 @@ def test_who_lists_members_not_itself():
 
 def test_ping_summary():
     with Echod() as d:
-        rc, out, err = run_chatctl("ping", addr(d.port), "-c", "5", "-s", "100")
+        rc, out, err = run_chatctl("ping", addr(d.port), "-c", "5", "-S", "100")
         check(rc == 0, "exit %d, %r" % (rc, err))
         lines = out.splitlines()
         replies = [x for x in lines if re.match(
@@ -502,7 +502,7 @@ def test_ping_summary():
 
 def test_ping_large_payload_no_deadlock():
     with Echod() as d:
-        rc, out, err = run_chatctl("ping", addr(d.port), "-c", "2", "-s", "1048576")
+        rc, out, err = run_chatctl("ping", addr(d.port), "-c", "2", "--size", "1048576")
         check(rc == 0, "exit %d, %r" % (rc, err))
         check("2 round trips, 2097152 bytes echoed and verified" in out, out)
 
@@ -530,52 +530,64 @@ def test_ping_detects_corruption():
 
     threading.Thread(target=serve, daemon=True).start()
     try:
-        rc, out, err = run_chatctl("ping", addr(port), "-c", "3", "-s", "100")
+        rc, out, err = run_chatctl("ping", addr(port), "-c", "3", "-S", "100")
     finally:
         ls.close()
     check(rc == 1, "exit %d" % rc)
-    check(re.search(r"chatctl: 127\.0\.0\.1:\d+: seq=2: byte 50 came back as 0x[0-9a-f]{2}, "
+    check(re.search(r"chatctl: ping: 127\.0\.0\.1:\d+: seq=2: byte 50 came back as 0x[0-9a-f]{2}, "
                     r"sent 0x[0-9a-f]{2}", err), "stderr %r" % err)
 
 
 # -- errors ------------------------------------------------------------------
 
-def test_connection_refused_exit_1():
+def test_connection_refused_exit_3():
+    # 3, as systemctl says of a unit that is not running: no echod there.
     port = free_port()
     for cmd in (["talk", addr(port), "-n", "x"], ["who", addr(port)], ["ping", addr(port)]):
         rc, out, err = run_chatctl(*cmd)
-        check(rc == 1, "%s: exit %d" % (cmd[0], rc))
-        check(err == "chatctl: 127.0.0.1:%d: connection refused\n" % port,
-              "%s: stderr %r" % (cmd[0], err))
+        check(rc == 3, "%s: exit %d" % (cmd[0], rc))
+        check(err == "chatctl: %s: cannot connect to 127.0.0.1:%d: Connection refused\n"
+              % (cmd[0], port), "%s: stderr %r" % (cmd[0], err))
 
 
 def test_usage_errors_exit_2():
     cases = [
-        (["talk"], "chatctl talk: missing HOST"),
-        (["talk", "h", "-x"], "chatctl talk: unknown option -x"),
-        (["talk", "h", "--nope"], "chatctl talk: unknown option --nope"),
-        (["talk", "h", "-n"], "chatctl talk: option -n needs a value"),
-        (["talk", "h", "-n", "a b"], 'chatctl talk: -n: "a b" is not a valid nick'),
-        (["talk", "h", "-r", "#x"], 'chatctl talk: -r: "#x" is not a valid room'),
-        (["talk", "h", "extra"], 'chatctl talk: unexpected argument "extra"'),
-        (["talk", "h:0"], "chatctl talk: h:0: port 0 is not between 1 and 65535"),
-        (["talk", "[::1"], "chatctl talk: [::1: missing ']'"),
-        (["who"], "chatctl who: missing HOST"),
-        (["who", "h", "-n", "x"], "chatctl who: unknown option -n"),
-        (["ping", "h", "-c", "0"], "chatctl ping: -c: 0 is not between 1 and 1000000"),
-        (["ping", "h", "-c", "many"], 'chatctl ping: -c: "many" is not a number'),
-        (["ping", "h", "-c", "-3"], "chatctl ping: -c: -3 is not between 1 and 1000000"),
-        (["ping", "h", "-s", "0"], "chatctl ping: -s: 0 is not between 1 and 1048576"),
-        (["ping", "h:http"], 'chatctl ping: h:http: port "http" is not a number'),
+        (["talk"], "chatctl: talk: missing HOST"),
+        (["talk", "h", "-x"], "chatctl: talk: unknown option -x"),
+        (["talk", "h", "--nope"], "chatctl: talk: unknown option --nope"),
+        (["talk", "h", "-n"], "chatctl: talk: option -n needs a value"),
+        (["talk", "h", "--nick"], "chatctl: talk: option --nick needs a value"),
+        (["talk", "h", "-n", "a b"], 'chatctl: talk: -n: "a b" is not a valid nick'),
+        (["talk", "h", "--nick=a b"], 'chatctl: talk: -n: "a b" is not a valid nick'),
+        (["talk", "h", "-r", "#x"], 'chatctl: talk: -r: "#x" is not a valid room'),
+        (["talk", "h", "--color=pink"],
+         'chatctl: talk: --color: "pink" is not auto, always or never'),
+        (["talk", "h", "--help=x"], "chatctl: talk: option --help takes no value"),
+        (["talk", "h", "extra"], 'chatctl: talk: unexpected argument "extra"'),
+        (["talk", "h:0"], "chatctl: talk: h:0: port 0 is not between 1 and 65535"),
+        (["talk", "[::1"], "chatctl: talk: [::1: missing ']'"),
+        (["who"], "chatctl: who: missing HOST"),
+        (["who", "h", "-n", "x"], "chatctl: who: -n (--nick) is not an option of who"),
+        (["ping", "h", "-c", "0"], "chatctl: ping: -c: 0 is not between 1 and 1000000"),
+        (["ping", "h", "-c", "many"], 'chatctl: ping: -c: "many" is not a number'),
+        (["ping", "h", "-c", "-3"], "chatctl: ping: -c: -3 is not between 1 and 1000000"),
+        (["ping", "h", "-S", "0"], "chatctl: ping: -S: 0 is not between 1 and 1048576"),
+        # -s is --socket everywhere; ping's size is -S.
+        (["ping", "h", "-s", "64"], "chatctl: ping: -s (--socket) is not an option of ping"),
+        (["ping", "h:http"], 'chatctl: ping: h:http: port "http" is not a number'),
+        (["status", "extra"], 'chatctl: status: unexpected argument "extra"'),
+        (["status", "-s", ""], "chatctl: status: -s: empty socket path"),
+        (["reload", "--json"], "chatctl: reload: unknown option --json"),
+        (["help", "nope"], 'chatctl: help: unknown command "nope"; valid commands: '
+         'talk who ping status reload help'),
     ]
     for args, want in cases:
         rc, out, err = run_chatctl(*args)
         check(rc == 2, "%s: exit %d" % (args, rc))
         check(err.startswith(want + "\n") or err.startswith(want + ":"),
               "%s: stderr %r, want %r" % (args, err, want))
-        check("usage: chatctl %s " % args[0] in err, "%s: no usage line" % args)
-    rc, out, err = run_chatctl("talk", "--help")
-    check(rc == 0 and "usage: chatctl talk HOST[:PORT]" in err, "--help: %d %r" % (rc, err))
+        check("usage: chatctl %s" % args[0] in err, "%s: no usage line" % args)
+        check(out == "", "%s: a usage error printed on stdout: %r" % (args, out))
 
 
 def test_talk_keepalive_outlives_idle_timeout():

@@ -448,7 +448,7 @@ def test_chatctl_reload_ok_and_failure():
         d.write_ini(raw="[server]\nport = 70000\n")
         r = chatctl("reload", "-s", d.control)
         check(r.returncode == 1, "broken file: exit %d" % r.returncode)
-        check("reload failed" in r.stderr and "70000" in r.stderr and ":2:" in r.stderr,
+        check(r.stderr.startswith("chatctl: reload: failed: ") and "70000" in r.stderr and ":2:" in r.stderr,
               "stderr %r" % r.stderr)
         check(echo_roundtrip(d.port, b"ok") == b"ok", "old config serves")
 
@@ -457,10 +457,10 @@ def test_chatctl_errors_and_usage():
     tmp = tempfile.mkdtemp(prefix="echodtest.")
     missing = os.path.join(tmp, "missing.sock")
     r = chatctl("status", "-s", missing)
-    check(r.returncode == 1 and "no such file" in r.stderr and "is echod running" in r.stderr,
-          "missing socket: %d %r" % (r.returncode, r.stderr))
+    check(r.returncode == 3 and r.stderr == "chatctl: status: %s: No such file or directory "
+          "(is echod running?)\n" % missing, "missing socket: %d %r" % (r.returncode, r.stderr))
     r = chatctl("reload", "-s", missing)
-    check(r.returncode == 1, "reload on a missing socket: %d" % r.returncode)
+    check(r.returncode == 3, "reload on a missing socket: %d" % r.returncode)
     r = chatctl("status", "--bogus")
     check(r.returncode == 2 and "usage:" in r.stderr, "bad option: %d %r" % (r.returncode, r.stderr))
     r = chatctl("reload", "--json")

@@ -357,8 +357,7 @@ class Suite:
             "usr/share/man/man8/echod.8.gz", "usr/share/doc/echod/copyright",
             "usr/share/doc/echod/changelog.Debian.gz", "usr/share/doc/echod/README.md.gz",
             "usr/share/doc/echod/PROTOCOL.md.gz", "usr/share/doc/echod/SECURITY.md.gz",
-            "usr/share/lintian/overrides/echod"}
-        optional = {COMPLETION}
+            "usr/share/lintian/overrides/echod", COMPLETION}
         r = run(["dpkg-deb", "-c", self.deb])
         check(r.returncode == 0, "dpkg-deb -c: %s" % r.stderr)
         files = {}
@@ -369,9 +368,9 @@ class Suite:
                 files[path[2:]] = (perm, owner)
             check(owner == "root/root", "%s owned by %s" % (path, owner))
         got = set(files)
-        check(want <= got and got <= want | optional,
+        check(want == got,
               "package contents differ: missing %s, extra %s" %
-              (sorted(want - got), sorted(got - want - optional)))
+              (sorted(want - got), sorted(got - want)))
         for f, (perm, _) in files.items():
             wanted = "-rwxr-xr-x" if f in progs else "-rw-r--r--"
             check(perm == wanted, "%s: %s, want %s" % (f, perm, wanted))
@@ -423,18 +422,14 @@ class Suite:
         m = re.search(r"(?s)if deb-systemd-helper debian-installed 'echod.socket'.*?"
                       r"deb-systemd-helper enable 'echod.socket'", post)
         check(m, "echod.socket enabled on a first install?")
-        extra = ""
-        if COMPLETION in files:
-            with open(os.path.join(x, COMPLETION)) as f:
-                comp = f.read()
-            check("chatctl" in comp and "complete" in comp,
-                  "%s does not complete chatctl" % COMPLETION)
-            if shutil.which("bash"):
-                r = run(["bash", "-n", os.path.join(x, COMPLETION)])
-                check(r.returncode == 0, "bash -n %s: %s" % (COMPLETION, r.stderr))
-            extra = ", bash completion"
-        else:
-            extra = ", no bash completion (not installed by make install yet)"
+        with open(os.path.join(x, COMPLETION)) as f:
+            comp = f.read()
+        check("complete -F _chatctl chatctl" in comp,
+              "%s does not complete chatctl" % COMPLETION)
+        if shutil.which("bash"):
+            r = run(["bash", "-n", os.path.join(x, COMPLETION)])
+            check(r.returncode == 0, "bash -n %s: %s" % (COMPLETION, r.stderr))
+        extra = ", bash completion"
         return ("%d files, modes; the engine static; units in /%s; conffiles %s; "
                 "sysusers.d/echod.conf%s" % (len(files), ud, " ".join(conff), extra))
 

@@ -477,7 +477,8 @@ class Suite:
         check(any(e.get("CONFIG_LINE") == "3" for e in fails),
               "no reload-failed entry with CONFIG_LINE=3: %r" % fails[-2:])
         msgs = [e.get("MESSAGE", "") for e in self.journal()]
-        check(any("reload failed: /etc/echod.ini:3: max_connections" in m for m in msgs),
+        want = "chatctl: reload: failed: /etc/echod.ini:3: max_connections"
+        check(any(want in m for m in msgs),
               "chatctl's message is not in the journal")
         # A bind that cannot be made: the entry names the errno.
         c.write("/etc/echod.ini", self.ini(self.p2).replace(
