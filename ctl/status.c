@@ -81,8 +81,7 @@ hint_access(const char *path)
 	if (stat(path, &st) == 0 && (st.st_mode & S_IWGRP) && st.st_gid != 0 &&
 	    (gr = getgrgid(st.st_gid)) != NULL)
 		group = gr->gr_name;
-	errmsg_hint("the control socket is for root and group %.32s; add "
-	    "yourself with: usermod -aG %.32s $USER (then log in again)",
+	errmsg_hint("join group %.32s (usermod -aG %.32s $USER), then log in again",
 	    group, group);
 }
 
