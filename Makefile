@@ -93,6 +93,7 @@ COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c common/
 ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
               daemon/hub.c daemon/rooms.c daemon/remain.c daemon/classify.c \
               daemon/conntable.c daemon/counters.c \
+              daemon/lograte.c \
               daemon/log.c daemon/logrec.c daemon/sanitize.c
 CTLPLANE_SRCS = daemon/ctlplane.c daemon/control.c daemon/config.c \
               daemon/listener.c daemon/journal.c
