@@ -94,7 +94,8 @@ COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c common/
 # control plane's.
 ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
               daemon/hub.c daemon/rooms.c daemon/remain.c daemon/classify.c \
-              daemon/conntable.c daemon/counters.c \
+              daemon/conntable.c daemon/counters.c daemon/ratelimit.c \
+              daemon/lograte.c \
               daemon/log.c daemon/logrec.c daemon/sanitize.c
 CTLPLANE_SRCS = daemon/ctlplane.c daemon/control.c daemon/config.c \
               daemon/listener.c daemon/journal.c

@@ -35,6 +35,11 @@
  * - client output: only what this worker writes itself (ERRs before the
  *   handover, a LINK_DONE's bytes, a BYE): at most LINK_DONE_MAX and a BYE.
  *   The member's backlog while the hub writes is the hub's business.
+ * - the member's rate ([chat] rate_*, ratelimit.h): after a MSG, ME, NICK
+ *   or JOIN that left the buckets in debt, no line is taken and the client
+ *   is not read until they refill (the wait is the poll timeout). TCP then
+ *   holds the client back: a flooder slows only itself and loses nothing,
+ *   and the room's readers get at most its rate.
  *
  * Protocol decisions (BYE restart and idle, ten ERRs, a half-closed
  * client, SIGTERM) are in PROTOCOL.md section 5. Here: after LINK_LEAVE
@@ -62,6 +67,7 @@
 #include "ipc.h"
 #include "linebuf.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "utf8.h"
 #include "util.h"
 #include "worker.h"
@@ -100,6 +106,11 @@ struct chat {
 	bool hello_wait; /* a greeting waits for the hub's answer */
 	bool greeted;
 	unsigned errs; /* ERRs in a row, until the handover */
+
+	struct ratelimit rl; /* MSG, ME, NICK and JOIN lines and bytes */
+	bool rate_check; /* a line was charged: is the member over the rate? */
+	bool rate_noted; /* the log said once that it was held back */
+	int64_t rate_until; /* held back until then; 0: not */
 
 	sigset_t waitmask; /* SIGTERM is let in only while we sleep */
 
@@ -432,6 +443,47 @@ read_link(struct chat *c)
 
 /* ------------------------------------------------------ client lines */
 
+/* A limited line of n bytes (LF included) passed: charge the member. */
+static void
+rate_charge(struct chat *c, size_t n)
+{
+	if (!ratelimit_on(&c->rl))
+		return;
+	ratelimit_charge(&c->rl, now_mono_usec(), n);
+	c->rate_check = true;
+}
+
+/*
+ * Is the member over its rate? Then hold its next line back until
+ * c->rate_until. Its bytes waiting meanwhile are input all the same, so
+ * the idle clock starts again when the hold ends.
+ */
+static bool
+rate_hold(struct chat *c)
+{
+	int64_t now, wait;
+
+	if (!c->rate_check)
+		return false;
+	now = now_mono_usec();
+	wait = ratelimit_wait(&c->rl, now);
+	if (wait == 0) {
+		c->rate_check = false;
+		if (c->rate_until != 0)
+			c->last_in = now;
+		c->rate_until = 0;
+		return false;
+	}
+	c->rate_until = now + wait;
+	if (!c->rate_noted) {
+		c->rate_noted = true;
+		log_info("chat: %s in %s held back by the rate limit "
+			 "(%u lines/s, %u bytes/s)", c->s->nick, c->s->room,
+		    c->cfg->rate_lines, c->cfg->rate_bytes);
+	}
+	return true;
+}
+
 static void
 handle_line(struct chat *c, const char *line, size_t len)
 {
@@ -444,6 +496,9 @@ handle_line(struct chat *c, const char *line, size_t len)
 		refuse(c, (enum chat_err)rc);
 		return;
 	}
+	if (cmd.cmd == CHAT_CMD_MSG || cmd.cmd == CHAT_CMD_ME ||
+	    cmd.cmd == CHAT_CMD_NICK || cmd.cmd == CHAT_CMD_JOIN)
+		rate_charge(c, len + 1);
 	switch (cmd.cmd) {
 	case CHAT_CMD_GREETING:
 		/* "nick" or "nick room": the hub fills in the default room. */
@@ -501,7 +556,7 @@ handle_line(struct chat *c, const char *line, size_t len)
 static void
 process_lines(struct chat *c)
 {
-	while (c->end == NULL && !blocked(c)) {
+	while (c->end == NULL && !blocked(c) && !rate_hold(c)) {
 		const char *line;
 		size_t len;
 		enum lb_status st = lb_next(&c->lb, &line, &len);
@@ -644,6 +699,8 @@ chat_init(struct chat *c, struct session *s, const char *pre, size_t npre)
 	c->pre = pre;
 	c->npre = npre;
 	c->last_in = now_mono_usec();
+	ratelimit_init(&c->rl, cfg->rate_lines, cfg->rate_burst_lines,
+	    cfg->rate_bytes, cfg->rate_burst_bytes, c->last_in);
 	c->cap = LINK_DONE_MAX + 64; /* a LINK_DONE, or ERRs and a BYE */
 	c->out = malloc(c->cap);
 	c->pkt = malloc(LINK_PKT_MAX);
@@ -712,6 +769,9 @@ chat_session(struct session *s, const char *pre, size_t npre)
 				break;
 			}
 			timeout = (int)((c.done_by - now + 999) / 1000);
+		} else if (c.rate_until > now) {
+			/* Held back: its lines are waiting, it is not idle. */
+			timeout = (int)((c.rate_until - now + 999) / 1000);
 		} else if (s->cfg->idle_timeout > 0) {
 			idle_at =
 			    c.last_in + (int64_t)s->cfg->idle_timeout * 1000000;

@@ -69,6 +69,13 @@ static const struct key_def keys[] = {
 	U("chat", "max_members_per_room", max_members_per_room, 1,
 	    ECHOD_MAX_CONNECTIONS),
 	U("chat", "greeting_wait", greeting_wait, 0, 10000),
+	U("chat", "rate_lines", rate_lines, 0, 100000),
+	{ "chat", "rate_bytes", K_SIZE, offsetof(struct config, rate_bytes),
+	    0, 0, 64 * 1024 * 1024 },
+	U("chat", "rate_burst_lines", rate_burst_lines, 1, 100000),
+	{ "chat", "rate_burst_bytes", K_SIZE,
+	    offsetof(struct config, rate_burst_bytes), 0, 1,
+	    64 * 1024 * 1024 },
 	S("log", "connections", K_LOGCONN, log_connections),
 	S("log", "peer_addresses", K_BOOL, log_peer_addresses),
 	S("log", "level", K_LEVEL, log_level),
@@ -108,6 +115,18 @@ config_defaults(struct config *cfg)
 	cfg->max_rooms = 1024;
 	cfg->max_members_per_room = 1024;
 	cfg->greeting_wait = 250;
+	/*
+	 * A room sends every reader the sum of what its members say, so one
+	 * member's share must stay well below what a slow reader takes: 8K/s
+	 * (about 8.5K/s on the wire) is a fifth of a 40 KB/s reader, whose
+	 * max_backlog then never fills with up to three flooders. The bursts
+	 * let a paste of 128 lines (or 64K) through at once; a typist never
+	 * comes near 20 lines/s. SECURITY.md has the numbers.
+	 */
+	cfg->rate_lines = 20;
+	cfg->rate_bytes = 8 * 1024;
+	cfg->rate_burst_lines = 128;
+	cfg->rate_burst_bytes = 64 * 1024;
 	cfg->log_connections = LOG_CONN_YES;
 	cfg->log_peer_addresses = true;
 	cfg->log_level = LOG_INFO;

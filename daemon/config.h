@@ -50,6 +50,11 @@ struct config {
 	unsigned max_rooms;
 	unsigned max_members_per_room;
 	unsigned greeting_wait; /* milliseconds */
+	/* A member's MSG, ME, NICK and JOIN lines (ratelimit.h); 0: off. */
+	unsigned rate_lines;       /* lines per second */
+	unsigned rate_bytes;       /* bytes per second */
+	unsigned rate_burst_lines; /* lines at once */
+	unsigned rate_burst_bytes; /* bytes at once */
 
 	/* [log] */
 	int log_connections; /* enum log_connections */

@@ -176,22 +176,17 @@ refuse(struct engine *e, int fd, const struct sockaddr *peer,
 	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN];
 	struct log_field f[3];
 	size_t nf = 0;
+	unsigned lost;
+	bool ok;
 
 	close(fd);
 	atomic_fetch_add(&e->ctr->rejected_total, 1);
 	/* A flood must not become a flood of log lines. */
-	if (now - e->refuse_window >= 1000000) {
-		if (e->refuse_suppressed > 0)
-			log_notice("%u more refusals not logged",
-			    e->refuse_suppressed);
-		e->refuse_window = now;
-		e->refuse_logged = e->refuse_suppressed = 0;
-	}
-	if (e->refuse_logged >= REFUSE_LOGS_PER_SEC) {
-		e->refuse_suppressed++;
+	ok = lograte_take(&e->refuse_log, REFUSE_LOGS_PER_SEC, now, &lost);
+	if (lost > 0)
+		log_notice("%u more refusals not logged", lost);
+	if (!ok)
 		return;
-	}
-	e->refuse_logged++;
 	if (e->cfg.log_peer_addresses) {
 		addr_format_host(peer, len, host, sizeof(host));
 		snprintf(port, sizeof(port), "%u", addr_port(peer));

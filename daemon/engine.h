@@ -18,6 +18,7 @@
 #include "conntable.h"
 #include "counters.h"
 #include "listener.h"
+#include "lograte.h"
 
 enum engine_state { ENGINE_RUNNING, ENGINE_STOPPING };
 
@@ -55,8 +56,7 @@ struct engine {
 	int64_t spare_retry_at;
 	int64_t stop_deadline;
 	int64_t next_term_resend;
-	int64_t refuse_window; /* rate limit for refusal log lines */
-	unsigned refuse_logged, refuse_suppressed;
+	struct lograte refuse_log; /* refusal log lines: a flood is counted */
 };
 
 /*

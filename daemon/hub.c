@@ -64,6 +64,7 @@
 #include "chatproto.h"
 #include "ipc.h"
 #include "log.h"
+#include "lograte.h"
 #include "remain.h"
 #include "rooms.h"
 #include "util.h"
@@ -81,6 +82,9 @@
 #define HUB_STOP_DOOR_ROUNDS 16 /* door batches taken when stopping */
 #define HUB_MAX_ERRS 10
 #define HUB_SNDBUF_GROWTH 4 /* a socket's limit: at most 4x the first */
+/* Room moves logged a second: a JOIN storm is not a log storm. */
+#define HUB_MOVE_LOGS_PER_MEMBER 4
+#define HUB_MOVE_LOGS_PER_SEC 20
 
 /* epoll keys: members are (generation << 32 | id), with KEY_TCP in the id
  * half for the client's socket; the rest below. */
@@ -108,6 +112,7 @@ struct member {
 	uint32_t doom_next;
 	int64_t doom_at;
 	struct remain rest; /* unsent rest; M_DOOMED: the LINK_DONE */
+	struct lograte move_log; /* this member's share of move_log */
 	socklen_t peerlen;
 	struct sockaddr_storage peer;
 };
@@ -130,6 +135,7 @@ static struct {
 	pid_t parent; /* the engine; gone means restart, not shutdown */
 	int64_t door_bad_at;
 	unsigned door_bad_quiet;
+	struct lograte move_log; /* room moves, every member's */
 	char in[LINK_PKT_MAX];
 	char out[LINK_LINE_MAX]; /* one server line, NUL */
 	char done[LINK_DONE_MAX + 1];
@@ -203,6 +209,31 @@ log_member(enum log_ev ev, uint32_t id, const char *nick, const char *room,
 		    nick, room, reason);
 		break;
 	}
+}
+
+/*
+ * May this member's room move (or nick change) be logged? Each member has
+ * a share, and all of them together a budget; what either refuses is
+ * counted in the total, which is reported once a second.
+ */
+static bool
+log_move_allowed(uint32_t id)
+{
+	int64_t now = now_mono_usec();
+	unsigned lost, ignored;
+	bool ok;
+
+	if (hub.cfg.log_connections != LOG_CONN_YES || !log_enabled(LOG_INFO))
+		return false;
+	if (lograte_take(&hub.m[id].move_log, HUB_MOVE_LOGS_PER_MEMBER, now,
+	    &ignored))
+		ok = lograte_take(&hub.move_log, HUB_MOVE_LOGS_PER_SEC, now,
+		    &lost);
+	else
+		ok = (lograte_skip(&hub.move_log, now, &lost), false);
+	if (lost > 0)
+		log_info("hub: %u more room moves not logged", lost);
+	return ok;
 }
 
 /* ------------------------------------------------------------- sending */
@@ -909,8 +940,10 @@ do_join(uint32_t id, const char *p, size_t n)
 	if (len > 0)
 		fanout(to, OUT, len, id);
 	publish_counts();
-	log_member(EV_CHAT_PART, id, nick, old, "moved");
-	log_member(EV_CHAT_JOIN, id, nick, name, NULL);
+	if (log_move_allowed(id)) {
+		log_member(EV_CHAT_PART, id, nick, old, "moved");
+		log_member(EV_CHAT_JOIN, id, nick, name, NULL);
+	}
 }
 
 static void

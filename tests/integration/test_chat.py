@@ -585,8 +585,9 @@ def check_nothing_lost(got, sent):
 
 def test_stalled_member_is_dropped_and_others_lose_nothing():
     # The default max_backlog (256K): the talkers, which do read, must
-    # never come near it, even on a busy machine.
-    with Echod() as d:
+    # never come near it, even on a busy machine. The members' rate limit
+    # is off: this is the hub's load (test_chat_rate.py has the limit's).
+    with Echod(ini={"chat": {"rate_lines": 0, "rate_bytes": 0}}) as d:
         stalled = Chat(d.port, "stalled", rcvbuf=4096)
         gone = threading.Event()
         # 10 s of talk, 3 x 100 lines/s of 400 bytes: 1.2 MB, far past 256K.
@@ -629,7 +630,8 @@ def test_stalled_member_does_not_hold_back_the_room():
     # net.core.wmem_max: then it is dropped as slow instead, and still
     # nobody else waits or loses a line.
     big = can_force_sndbuf(32 << 20)
-    with Echod(ini={"chat": {"max_backlog": "64M"}}) as d:
+    # The hub under load, not the members' rate limit (test_chat_rate.py).
+    with Echod(ini={"chat": {"max_backlog": "64M", "rate_lines": 0, "rate_bytes": 0}}) as d:
         stalled = Chat(d.port, "stalled", rcvbuf=4096)
         cs, got, sent = talk(d, "t", 3, 2000, 1000)
         check_nothing_lost(got, sent)
@@ -653,7 +655,8 @@ def test_stopped_worker_does_not_stop_its_clients_lines():
     # (SIGSTOP) does not hold its client's lines back. Its client then
     # stops reading: the hub drops it as slow, and the worker, once it
     # runs again, writes what the hub left it and BYE slow.
-    with Echod(ini={"chat": {"max_backlog": "16K"}}) as d:
+    # The hub under load, not the members' rate limit (test_chat_rate.py).
+    with Echod(ini={"chat": {"max_backlog": "16K", "rate_lines": 0, "rate_bytes": 0}}) as d:
         a = Chat(d.port, "a")
         s = Chat(d.port, "stopped")
         a.expect("JOIN ")
@@ -693,7 +696,8 @@ def test_bursty_reader_is_not_dropped_under_max_backlog():
     # A reader that takes its lines in bursts, never more than a third of
     # max_backlog behind, keeps up over many times max_backlog; a stalled
     # one in the same room is dropped. Paced by what arrives, not by time.
-    with Echod(ini={"chat": {"max_backlog": "64K"}}) as d:
+    # The hub under load, not the members' rate limit (test_chat_rate.py).
+    with Echod(ini={"chat": {"max_backlog": "64K", "rate_lines": 0, "rate_bytes": 0}}) as d:
         bursty = Chat(d.port, "bursty", rcvbuf=4096)
         stalled = Chat(d.port, "stalled", rcvbuf=4096)
         t = Chat(d.port, "t")

@@ -60,6 +60,10 @@ test_defaults(void **state)
 	assert_string_equal(cfg.default_room, "lobby");
 	assert_int_equal(cfg.max_line, 1024);
 	assert_int_equal(cfg.max_backlog, 256 * 1024);
+	assert_int_equal(cfg.rate_lines, 20);
+	assert_int_equal(cfg.rate_bytes, 8 * 1024);
+	assert_int_equal(cfg.rate_burst_lines, 128);
+	assert_int_equal(cfg.rate_burst_bytes, 64 * 1024);
 	assert_int_equal(cfg.log_connections, LOG_CONN_YES);
 	assert_true(cfg.log_peer_addresses);
 	assert_int_equal(cfg.log_level, LOG_INFO);
@@ -107,6 +111,10 @@ test_every_key(void **state)
 	    "max_rooms = 5\n"
 	    "max_members_per_room = 6\n"
 	    "greeting_wait = 0\n"
+	    "rate_lines = 0\n"
+	    "rate_bytes = 2M\n"
+	    "rate_burst_lines = 1\n"
+	    "rate_burst_bytes = 16K\n"
 	    "[log]\n"
 	    "connections = off\n"
 	    "peer_addresses = false\n"
@@ -134,6 +142,10 @@ test_every_key(void **state)
 	assert_int_equal(cfg.max_rooms, 5);
 	assert_int_equal(cfg.max_members_per_room, 6);
 	assert_int_equal(cfg.greeting_wait, 0);
+	assert_int_equal(cfg.rate_lines, 0);
+	assert_int_equal(cfg.rate_bytes, 2 * 1024 * 1024);
+	assert_int_equal(cfg.rate_burst_lines, 1);
+	assert_int_equal(cfg.rate_burst_bytes, 16 * 1024);
 	assert_int_equal(cfg.log_connections, LOG_CONN_NO);
 	assert_false(cfg.log_peer_addresses);
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
@@ -192,6 +204,16 @@ test_other_value_errors(void **state)
 	    "with K or M)");
 	expect_one("[chat]\nmax_backlog = 100\n",
 	    "t.ini:2: max_backlog: 100 is not between 4096 and 67108864");
+	expect_one("[chat]\nrate_lines = 100001\n",
+	    "t.ini:2: rate_lines: 100001 is not between 0 and 100000");
+	expect_one("[chat]\nrate_lines = -1\n",
+	    "t.ini:2: rate_lines: -1 is not between 0 and 100000");
+	expect_one("[chat]\nrate_bytes = 65M\n",
+	    "t.ini:2: rate_bytes: 65M is not between 0 and 67108864");
+	expect_one("[chat]\nrate_burst_lines = 0\n",
+	    "t.ini:2: rate_burst_lines: 0 is not between 1 and 100000");
+	expect_one("[chat]\nrate_burst_bytes = 0\n",
+	    "t.ini:2: rate_burst_bytes: 0 is not between 1 and 67108864");
 	expect_one("[chat]\ndefault_room = no spaces\n",
 	    "t.ini:2: default_room: \"no spaces\" is not a room name (1 to 32 "
 	    "of A-Z a-z 0-9 _ . -)");
