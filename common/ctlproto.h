@@ -79,7 +79,9 @@
 #define ECHOD_STATUS_LIMITS(X)			\
 	X(max_connections, UINT, "")		\
 	X(max_per_source, UINT, "")		\
+	X(ipv6_prefix, UINT, "")		\
 	X(backlog, UINT, "")			\
+	X(first_byte_timeout, UINT, " s")	\
 	X(idle_timeout, UINT, " s")		\
 	X(shutdown_timeout, UINT, " s")		\
 	X(spares, UINT, "")			\
@@ -87,7 +89,11 @@
 	X(max_backlog, UINT, " bytes")		\
 	X(max_rooms, UINT, "")			\
 	X(max_members_per_room, UINT, "")	\
-	X(greeting_wait, UINT, " ms")
+	X(greeting_wait, UINT, " ms")		\
+	X(rate_lines, UINT, "/s")		\
+	X(rate_bytes, UINT, " bytes/s")		\
+	X(rate_burst_lines, UINT, "")		\
+	X(rate_burst_bytes, UINT, " bytes")
 
 /* engine_state: how the control plane last saw the data plane's engine. */
 #define ECHOD_ENGINE_RUNNING "running"

@@ -49,7 +49,9 @@ sample(struct echod_status *st)
 	st->log_lines_lost = 12;
 	st->limits = (struct echod_status_limits){.max_connections = 1024,
 	    .max_per_source = 64,
+	    .ipv6_prefix = 64,
 	    .backlog = 128,
+	    .first_byte_timeout = 10,
 	    .idle_timeout = 300,
 	    .shutdown_timeout = 10,
 	    .spares = 4,
@@ -57,7 +59,11 @@ sample(struct echod_status *st)
 	    .max_backlog = 262144,
 	    .max_rooms = 100,
 	    .max_members_per_room = 50,
-	    .greeting_wait = 250};
+	    .greeting_wait = 250,
+	    .rate_lines = 20,
+	    .rate_bytes = 8192,
+	    .rate_burst_lines = 128,
+	    .rate_burst_bytes = 65536};
 }
 
 /* echod's reply for st, as echod writes it. */
@@ -375,12 +381,17 @@ test_print(void **state)
 	    "workers\n"
 	    "  log:          12 lines lost\n"
 	    "  limits:       max_connections 1024, max_per_source 64, "
-	    "backlog 128,\n"
-	    "                idle_timeout 300 s, shutdown_timeout 10 s, "
-	    "spares 4,\n"
-	    "                max_line 1024 bytes, max_backlog 262144 bytes, "
-	    "max_rooms 100,\n"
-	    "                max_members_per_room 50, greeting_wait 250 ms\n");
+	    "ipv6_prefix 64,\n"
+	    "                backlog 128, first_byte_timeout 10 s, "
+	    "idle_timeout 300 s,\n"
+	    "                shutdown_timeout 10 s, spares 4, "
+	    "max_line 1024 bytes,\n"
+	    "                max_backlog 262144 bytes, max_rooms 100, "
+	    "max_members_per_room 50,\n"
+	    "                greeting_wait 250 ms, rate_lines 20/s, "
+	    "rate_bytes 8192 bytes/s,\n"
+	    "                rate_burst_lines 128, rate_burst_bytes 65536 "
+	    "bytes\n");
 	free(out);
 	/* No engine, nothing lost, ones, nothing to listen on. */
 	st.engine_pid = 0;
