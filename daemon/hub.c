@@ -447,12 +447,22 @@ reply_err(uint32_t id, enum rooms_result res, const char *nick,
     const char *room)
 {
 	enum chat_err code = rooms_result_err(res);
+	uint32_t held;
 	int r;
 
 	switch (res) {
 	case ROOMS_NICK_TAKEN:
-		r = chat_fmt_err(OUT, OUTCAP, code, "%s is taken in %s", nick,
-		    room);
+		held = rooms_holder(&hub.rooms, rooms_find(&hub.rooms, room),
+		    nick);
+		if (held != ROOMS_NONE &&
+		    strcmp(rooms_nick(&hub.rooms, held), nick) != 0)
+			/* A look-alike (nickfold.h): say which one. */
+			r = chat_fmt_err(OUT, OUTCAP, code,
+			    "%s is taken in %s: too like %s", nick, room,
+			    rooms_nick(&hub.rooms, held));
+		else
+			r = chat_fmt_err(OUT, OUTCAP, code,
+			    "%s is taken in %s", nick, room);
 		break;
 	case ROOMS_ROOM_FULL:
 		r = chat_fmt_err(OUT, OUTCAP, code, "%s is full", room);
