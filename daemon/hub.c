@@ -807,7 +807,12 @@ take_door(void)
 			return;
 		}
 		if (r == 0) {
-			/* Nobody holds the other end: no more members. */
+			/* The end, never an empty packet (ipc.h): nobody holds
+			 * the other end, or someone shut it down. The engine
+			 * holds it for life, so the latter is a worker's doing. */
+			if (getppid() == hub.parent)
+				log_warnx("hub: the door was shut down while "
+					  "the engine lives; no new members");
 			epoll_ctl(hub.ep, EPOLL_CTL_DEL, hub.door, NULL);
 			return;
 		}
