@@ -89,7 +89,7 @@ READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lread
 SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c common/ipc.c \
-              common/chatproto.c
+              common/chatproto.c common/nickfold.c
 # The data plane's objects (echod-engine links nothing else), then the
 # control plane's.
 ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
@@ -226,7 +226,8 @@ fuzz_srcs_config    = daemon/config.c common/util.c common/chatproto.c \
 fuzz_srcs_classify  = daemon/classify.c
 fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/linebuf.c
 fuzz_srcs_termesc   = common/chatproto.c common/utf8.c
-fuzz_srcs_rooms     = daemon/rooms.c common/chatproto.c common/utf8.c
+fuzz_srcs_rooms     = daemon/rooms.c common/nickfold.c common/chatproto.c \
+                      common/utf8.c
 fuzz_srcs_logrec    = daemon/logrec.c
 fuzz_libs_config    = $(INIH_LIBS)
 

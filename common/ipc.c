@@ -200,6 +200,27 @@ take_fds(struct msghdr *msg, struct ipc_msg *m)
 	return ok;
 }
 
+/* What is wrong with a packet of r bytes, header h; NULL: nothing. */
+static const char *
+bad_reason(bool fds_ok, int flags, size_t r, const struct ipc_hdr *h)
+{
+	if (!fds_ok)
+		return "a packet with too many descriptors";
+	if (flags & MSG_CTRUNC)
+		return "a packet whose descriptors were cut";
+	if (flags & MSG_TRUNC)
+		return "a packet longer than its receiver takes";
+	if (r == 0)
+		return "an empty packet";
+	if (r < sizeof(*h))
+		return "a packet shorter than a header";
+	if (h->flags != 0)
+		return "a packet with reserved flags set";
+	if (r - sizeof(*h) != h->len)
+		return "a packet whose length is not the one it states";
+	return NULL;
+}
+
 int
 ipc_recv(int fd, void *buf, size_t cap, struct ipc_msg *m, int flags)
 {
@@ -223,9 +244,8 @@ ipc_recv(int fd, void *buf, size_t cap, struct ipc_msg *m, int flags)
 	fds_ok = take_fds(&msg, m);
 	if (r == 0 && m->nfds == 0 && at_eof(fd))
 		return 0;
-	if (!fds_ok || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    (size_t)r < sizeof(h) || h.flags != 0 ||
-	    (size_t)r - sizeof(h) != h.len) {
+	m->bad = bad_reason(fds_ok, msg.msg_flags, (size_t)r, &h);
+	if (m->bad != NULL) {
 		ipc_close_fds(m);
 		errno = EBADMSG;
 		return -1;

@@ -42,6 +42,8 @@ struct ipc_msg {
 	int fd[IPC_MAX_FDS];   /* -1 past nfds */
 	unsigned nfds;
 	pid_t pid;             /* sender, if the socket has SO_PASSCRED; else 0 */
+	const char *bad;       /* EBADMSG: what was wrong ("an empty packet"...),
+				  static, for the receiver's log; else NULL */
 };
 
 /* A connected pair, close-on-exec; nonblock applies to both ends. */
@@ -70,8 +72,9 @@ int ipc_send_many(int fd, uint16_t type, const struct iovec *payload,
  * Receive one message; its payload goes to buf (cap bytes). Returns 1 with
  * *m filled (m->fd[] owned by the caller now), 0 at end of file (every
  * sender is gone), or -1 with errno: EAGAIN/EINTR as recvmsg, EBADMSG for
- * a message refused by the checks above (an empty packet included), or
- * another recvmsg error. On -1 no descriptor is left open.
+ * a message refused by the checks above (an empty packet included; m->bad
+ * says which check), or another recvmsg error. On -1 no descriptor is left
+ * open.
  */
 int ipc_recv(int fd, void *buf, size_t cap, struct ipc_msg *m, int flags);
 

@@ -133,9 +133,9 @@ static struct {
 	uint32_t doomed; /* list of M_DOOMED members */
 	uint32_t gen;
 	pid_t parent; /* the engine; gone means restart, not shutdown */
-	int64_t door_bad_at;
-	unsigned door_bad_quiet;
 	struct lograte move_log; /* room moves, every member's */
+	struct lograte door_bad, link_bad; /* garbage, per kind of channel */
+	char what[128]; /* what was wrong with a packet, for garbage() */
 	char in[LINK_PKT_MAX];
 	char out[LINK_LINE_MAX]; /* one server line, NUL */
 	char done[LINK_DONE_MAX + 1];
@@ -236,6 +236,28 @@ log_move_allowed(uint32_t id)
 	return ok;
 }
 
+/* A packet a worker sent was refused: what, and where (the channel). */
+static void
+garbage(struct lograte *q, const char *what, const char *where)
+{
+	unsigned lost;
+
+	if (!lograte_take(q, 1, now_mono_usec(), &lost))
+		return;
+	if (lost > 0)
+		log_warnx("hub: %s %s, dropped (and %u more since the last)",
+		    what, where, lost);
+	else
+		log_warnx("hub: %s %s, dropped", what, where);
+}
+
+/* A bad door message, with whatever it carried; its member never gets in. */
+static void
+door_garbage(const char *what)
+{
+	garbage(&hub.door_bad, what, "on the door");
+}
+
 /* ------------------------------------------------------------- sending */
 
 static void
@@ -249,6 +271,22 @@ queue_drop(uint32_t id, const char *why)
 	m->why = why;
 	/* Each member at most once (dropping), so drops[] cannot overflow. */
 	hub.drops[hub.ndrops++] = id;
+}
+
+/* A bad packet on member id's link: logged (garbage()), the member dropped. */
+static void
+link_garbage(uint32_t id, const char *what)
+{
+	const struct room *room = rooms_room(&hub.rooms, id);
+	char where[2 * CHAT_NAME_MAX + 32];
+
+	if (room != NULL)
+		snprintf(where, sizeof(where), "on the link of %s in %s",
+		    rooms_nick(&hub.rooms, id), room->name);
+	else
+		snprintf(where, sizeof(where), "on a new member's link");
+	garbage(&hub.link_bad, what, where);
+	queue_drop(id, "closed");
 }
 
 /* Where the client's stream stands, for its worker if we die (chatlink.h). */
@@ -478,12 +516,22 @@ reply_err(uint32_t id, enum rooms_result res, const char *nick,
     const char *room)
 {
 	enum chat_err code = rooms_result_err(res);
+	uint32_t held;
 	int r;
 
 	switch (res) {
 	case ROOMS_NICK_TAKEN:
-		r = chat_fmt_err(OUT, OUTCAP, code, "%s is taken in %s", nick,
-		    room);
+		held = rooms_holder(&hub.rooms, rooms_find(&hub.rooms, room),
+		    nick);
+		if (held != ROOMS_NONE &&
+		    strcmp(rooms_nick(&hub.rooms, held), nick) != 0)
+			/* A look-alike (nickfold.h): say which one. */
+			r = chat_fmt_err(OUT, OUTCAP, code,
+			    "%s is taken in %s: too like %s", nick, room,
+			    rooms_nick(&hub.rooms, held));
+		else
+			r = chat_fmt_err(OUT, OUTCAP, code,
+			    "%s is taken in %s", nick, room);
 		break;
 	case ROOMS_ROOM_FULL:
 		r = chat_fmt_err(OUT, OUTCAP, code, "%s is full", room);
@@ -680,7 +728,7 @@ member_new(int fd, int tcp, const struct link_door *d)
 
 	if (getsockopt(tcp, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
 	    type != SOCK_STREAM) {
-		log_warnx("hub: a worker passed no stream socket");
+		door_garbage("a member message whose client is no stream socket");
 		close(fd);
 		close(tcp);
 		return;
@@ -728,20 +776,29 @@ member_new(int fd, int tcp, const struct link_door *d)
 	}
 }
 
-/* A bad door message: logged once a second at most, the rest counted. */
-static void
-door_garbage(const char *what)
+/* What is wrong with a door message that came whole; NULL: nothing. */
+static const char *
+door_check(const struct ipc_msg *msg, const struct link_door *d)
 {
-	int64_t now = now_mono_usec();
-
-	if (now - hub.door_bad_at < 1000000) {
-		hub.door_bad_quiet++;
-		return;
-	}
-	log_warnx("hub: %s on the door, dropped%s", what,
-	    hub.door_bad_quiet > 0 ? " (and others since the last)" : "");
-	hub.door_bad_at = now;
-	hub.door_bad_quiet = 0;
+	if (msg->type != DOOR_MEMBER)
+		snprintf(hub.what, sizeof(hub.what),
+		    "a message of type %u, not a member", msg->type);
+	else if (msg->len != sizeof(*d))
+		snprintf(hub.what, sizeof(hub.what),
+		    "a member message of %zu bytes, not %zu", msg->len,
+		    sizeof(*d));
+	else if (msg->nfds != 2)
+		snprintf(hub.what, sizeof(hub.what),
+		    "a member message with %u descriptors, not 2", msg->nfds);
+	else if (d->magic != LINK_DOOR_MAGIC)
+		snprintf(hub.what, sizeof(hub.what),
+		    "a member message with a wrong magic 0x%08x", d->magic);
+	else if (d->slot >= ECHOD_MAX_CONNECTIONS)
+		snprintf(hub.what, sizeof(hub.what),
+		    "a member message for slot %u, past the last", d->slot);
+	else
+		return NULL;
+	return hub.what;
 }
 
 /*
@@ -755,12 +812,13 @@ take_door(void)
 	for (int i = 0; i < HUB_DOOR_BATCH; i++) {
 		struct link_door d;
 		struct ipc_msg msg;
+		const char *what;
 		int r = ipc_recv(hub.door, &d, sizeof(d), &msg, MSG_DONTWAIT);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EBADMSG) {
-			door_garbage("a malformed message");
+			door_garbage(msg.bad);
 			continue;
 		}
 		if (r < 0) {
@@ -769,16 +827,18 @@ take_door(void)
 			return;
 		}
 		if (r == 0) {
-			/* Nobody holds the other end: no more members. */
+			/* The end, never an empty packet (ipc.h): nobody holds
+			 * the other end, or someone shut it down. The engine
+			 * holds it for life, so the latter is a worker's doing. */
+			if (getppid() == hub.parent)
+				log_warnx("hub: the door was shut down while "
+					  "the engine lives; no new members");
 			epoll_ctl(hub.ep, EPOLL_CTL_DEL, hub.door, NULL);
 			return;
 		}
-		if (msg.type != DOOR_MEMBER ||
-		    !ipc_expect(&msg, sizeof(d), sizeof(d), 2) ||
-		    d.magic != LINK_DOOR_MAGIC ||
-		    d.slot >= ECHOD_MAX_CONNECTIONS) {
+		if ((what = door_check(&msg, &d)) != NULL) {
 			ipc_close_fds(&msg);
-			door_garbage("a bad member message");
+			door_garbage(what);
 			continue;
 		}
 		member_new(msg.fd[0], msg.fd[1], &d);
@@ -811,7 +871,7 @@ do_hello(uint32_t id, const char *p, size_t n)
 
 	if (!take_name(p, nl, nick) ||
 	    (sp != NULL && !take_name(sp + 1, n - nl - 1, room))) {
-		queue_drop(id, "closed");
+		link_garbage(id, "a greeting with a bad nick or room");
 		return;
 	}
 	if (sp == NULL)
@@ -845,7 +905,7 @@ do_say(uint32_t id, enum link_type t, const char *text, size_t n)
 				chat_fmt_me(OUT, OUTCAP, ms, nick, text, n);
 
 	if (r < 0) {
-		queue_drop(id, "closed");
+		link_garbage(id, "a MSG or ME whose text is not valid");
 		return;
 	}
 	hub.m[id].errs = 0;
@@ -872,7 +932,7 @@ do_err_line(uint32_t id, const char *p, size_t n)
 	if (n < 2 || p[n - 1] != '\n' || memchr(p, '\n', n - 1) != NULL ||
 	    chat_parse_server(p, n - 1, &evt) != 0 ||
 	    evt.type != CHAT_EVT_ERR) {
-		queue_drop(id, "closed");
+		link_garbage(id, "a SAY that is not one ERR line");
 		return;
 	}
 	send_client(id, p, n);
@@ -886,7 +946,7 @@ do_nick(uint32_t id, const char *p, size_t n)
 	enum rooms_result res;
 
 	if (!take_name(p, n, nick)) {
-		queue_drop(id, "closed");
+		link_garbage(id, "a NICK with a bad nick");
 		return;
 	}
 	strcpy(old, rooms_nick(&hub.rooms, id));
@@ -916,7 +976,7 @@ do_join(uint32_t id, const char *p, size_t n)
 	size_t len;
 
 	if (!take_name(p, n, name)) {
-		queue_drop(id, "closed");
+		link_garbage(id, "a JOIN with a bad room");
 		return;
 	}
 	strcpy(old, from->name);
@@ -963,6 +1023,7 @@ handle_packet(uint32_t id, uint16_t type, const char *body, size_t len)
 {
 	struct member *m = &hub.m[id];
 	enum link_type t = (enum link_type)type;
+	const char *why = "a packet of a type no worker sends";
 	size_t out;
 
 	/* Before any reply, change of membership or leaving: the lines said
@@ -977,20 +1038,27 @@ handle_packet(uint32_t id, uint16_t type, const char *body, size_t len)
 		do_err_line(id, body, len);
 		return;
 	case LINK_HELLO:
-		if (m->state != M_NEW)
+		if (m->state != M_NEW) {
+			why = "a second greeting";
 			goto bad;
+		}
 		do_hello(id, body, len);
 		return;
 	default:
 		break;
 	}
-	if (m->state != M_IN)
+	if (m->state != M_IN) {
+		if (t >= LINK_MSG && t <= LINK_PING)
+			why = "a command before its greeting";
 		goto bad;
+	}
 	switch (t) {
 	case LINK_MSG:
 	case LINK_ME:
-		if (len == 0)
+		if (len == 0) {
+			why = "an empty MSG or ME";
 			goto bad;
+		}
 		do_say(id, t, body, len);
 		return;
 	case LINK_NICK:
@@ -1009,18 +1077,19 @@ handle_packet(uint32_t id, uint16_t type, const char *body, size_t len)
 	case LINK_PING:
 		m->errs = 0;
 		out = line(chat_fmt_pong(OUT, OUTCAP, body, len));
-		if (out == 0)
+		if (out == 0) {
+			why = "a PING with a bad token";
 			goto bad;
+		}
 		send_client(id, OUT, out);
 		return;
 	default:
 		break;
 	}
 bad:
-	log_warnx("hub: a worker sent a bad packet (type %d, %zu bytes); "
-		  "dropping its member",
+	snprintf(hub.what, sizeof(hub.what), "%s (type %d, %zu bytes)", why,
 	    (int)t, len);
-	queue_drop(id, "closed");
+	link_garbage(id, hub.what);
 }
 
 /* Read a bounded number of packets from one member. */
@@ -1040,12 +1109,21 @@ member_readable(uint32_t id)
 			continue;
 		if (r < 0 && errno == EAGAIN)
 			return;
-		if (r < 0 && errno == EBADMSG)
-			log_warnx("hub: a worker sent a malformed packet; "
-			    "dropping its member");
-		/* Descriptors have no business on a link. */
-		if (r <= 0 || !ipc_expect(&msg, 0, sizeof(hub.in), 0)) {
+		if (r < 0 && errno == EBADMSG) {
+			link_garbage(id, msg.bad);
+			return;
+		}
+		if (r <= 0) { /* the worker is gone (or its link failed) */
 			queue_drop(id, "closed");
+			return;
+		}
+		/* Descriptors have no business on a link. */
+		if (msg.nfds > 0) {
+			snprintf(hub.what, sizeof(hub.what),
+			    "a packet with %u descriptor%s", msg.nfds,
+			    msg.nfds == 1 ? "" : "s");
+			ipc_close_fds(&msg);
+			link_garbage(id, hub.what);
 			return;
 		}
 		handle_packet(id, msg.type, hub.in, msg.len);

@@ -2,10 +2,12 @@
 /*
  * The room table (rooms.h). Two chained hash tables share one size, a
  * power of two no smaller than the number of member ids: rooms by name,
- * and members by (room, nick). Rooms never outnumber members (an empty
+ * and members by (room, nick key). Rooms never outnumber members (an empty
  * room is freed), so neither table has more entries than buckets.
  */
 #include "rooms.h"
+
+#include "nickfold.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -132,28 +134,48 @@ room_free(struct rooms *r, struct room *p)
 }
 
 static uint32_t
-nick_hash(const struct room *room, const char *nick)
+nick_hash(const struct room *room, const char *key)
 {
-	return fnv(nick, room->hash * FNV_PRIME);
+	return fnv(key, room->hash * FNV_PRIME);
 }
 
+/* key: a nick's nickfold_key. */
 static uint32_t
-nick_lookup(const struct rooms *r, const struct room *room, const char *nick)
+nick_lookup(const struct rooms *r, const struct room *room, const char *key)
 {
-	uint32_t id = r->nick_bucket[nick_hash(room, nick) & r->mask];
+	uint32_t id = r->nick_bucket[nick_hash(room, key) & r->mask];
 
+	/* A chain holds the members whose hash shares the low bits. */
 	for (; id != ROOMS_NONE; id = r->slot[id].hnext)
 		if (r->slot[id].room == room &&
-		    strcmp(r->slot[id].nick, nick) == 0)
+		    strcmp(r->slot[id].key, key) == 0)
 			return id;
 	return ROOMS_NONE;
+}
+
+/* Fold a valid() nick: it fits. */
+static void
+make_key(const char *nick, char key[CHAT_NAME_MAX + 1])
+{
+	nickfold_key(nick, strlen(nick), key);
+}
+
+uint32_t
+rooms_holder(const struct rooms *r, const struct room *room, const char *nick)
+{
+	char key[CHAT_NAME_MAX + 1];
+
+	if (room == NULL || !valid(nick))
+		return ROOMS_NONE;
+	make_key(nick, key);
+	return nick_lookup(r, room, key);
 }
 
 static void
 nick_unhash(struct rooms *r, uint32_t id)
 {
 	struct rooms_slot *s = &r->slot[id];
-	uint32_t *pp = &r->nick_bucket[nick_hash(s->room, s->nick) & r->mask];
+	uint32_t *pp = &r->nick_bucket[nick_hash(s->room, s->key) & r->mask];
 
 	while (*pp != id)
 		pp = &r->slot[*pp].hnext;
@@ -164,13 +186,13 @@ static void
 nick_hash_in(struct rooms *r, uint32_t id)
 {
 	struct rooms_slot *s = &r->slot[id];
-	uint32_t b = nick_hash(s->room, s->nick) & r->mask;
+	uint32_t b = nick_hash(s->room, s->key) & r->mask;
 
 	s->hnext = r->nick_bucket[b];
 	r->nick_bucket[b] = id;
 }
 
-/* Put id (nick already set, in no room) at the end of room. */
+/* Put id (nick and key already set, in no room) at the end of room. */
 static void
 link_in(struct rooms *r, uint32_t id, struct room *room)
 {
@@ -214,18 +236,18 @@ link_out(struct rooms *r, uint32_t id)
 }
 
 /*
- * The room id may enter as nick: found, or made if the limits allow.
- * freeing: 1 if entering it empties (and so frees) another room.
+ * The room id may enter with nick key key: found, or made if the limits
+ * allow. freeing: 1 if entering it empties (and so frees) another room.
  */
 static enum rooms_result
-target(struct rooms *r, const char *name, const char *nick, unsigned freeing,
+target(struct rooms *r, const char *name, const char *key, unsigned freeing,
     struct room **out)
 {
 	uint32_t h = fnv(name, FNV_OFFSET);
 	struct room *room = room_lookup(r, name, h);
 
 	if (room != NULL) {
-		if (nick_lookup(r, room, nick) != ROOMS_NONE)
+		if (nick_lookup(r, room, key) != ROOMS_NONE)
 			return ROOMS_NICK_TAKEN;
 		if (room->nmembers >= r->max_members_per_room)
 			return ROOMS_ROOM_FULL;
@@ -243,6 +265,7 @@ target(struct rooms *r, const char *name, const char *nick, unsigned freeing,
 enum rooms_result
 rooms_enter(struct rooms *r, uint32_t id, const char *nick, const char *room)
 {
+	char key[CHAT_NAME_MAX + 1];
 	struct room *p;
 	enum rooms_result res;
 
@@ -250,9 +273,11 @@ rooms_enter(struct rooms *r, uint32_t id, const char *nick, const char *room)
 		return ROOMS_BAD_NAME;
 	if (!valid(nick) || !valid(room))
 		return ROOMS_BAD_NAME;
-	if ((res = target(r, room, nick, 0, &p)) != ROOMS_OK)
+	make_key(nick, key);
+	if ((res = target(r, room, key, 0, &p)) != ROOMS_OK)
 		return res;
 	strcpy(r->slot[id].nick, nick);
+	strcpy(r->slot[id].key, key);
 	link_in(r, id, p);
 	return ROOMS_OK;
 }
@@ -267,7 +292,7 @@ rooms_move(struct rooms *r, uint32_t id, const char *room)
 		return ROOMS_BAD_NAME;
 	if (strcmp(old->name, room) == 0)
 		return ROOMS_OK;
-	res = target(r, room, r->slot[id].nick, old->nmembers == 1, &p);
+	res = target(r, room, r->slot[id].key, old->nmembers == 1, &p);
 	if (res != ROOMS_OK)
 		return res;
 	link_out(r, id);
@@ -278,16 +303,22 @@ rooms_move(struct rooms *r, uint32_t id, const char *room)
 enum rooms_result
 rooms_rename(struct rooms *r, uint32_t id, const char *nick)
 {
+	char key[CHAT_NAME_MAX + 1];
 	struct rooms_slot *s;
 
 	if (id >= r->cap || (s = &r->slot[id])->room == NULL || !valid(nick))
 		return ROOMS_BAD_NAME;
-	if (strcmp(s->nick, nick) == 0)
+	make_key(nick, key);
+	if (strcmp(s->key, key) == 0) {
+		/* Its own nick, maybe spelled anew: it collides with no one. */
+		strcpy(s->nick, nick);
 		return ROOMS_OK;
-	if (nick_lookup(r, s->room, nick) != ROOMS_NONE)
+	}
+	if (nick_lookup(r, s->room, key) != ROOMS_NONE)
 		return ROOMS_NICK_TAKEN;
 	nick_unhash(r, id);
 	strcpy(s->nick, nick);
+	strcpy(s->key, key);
 	nick_hash_in(r, id);
 	return ROOMS_OK;
 }
@@ -298,7 +329,7 @@ rooms_leave(struct rooms *r, uint32_t id)
 	if (id < r->cap && r->slot[id].room != NULL)
 		link_out(r, id);
 	if (id < r->cap)
-		r->slot[id].nick[0] = '\0';
+		r->slot[id].nick[0] = r->slot[id].key[0] = '\0';
 }
 
 static int

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The hub's room table: rooms, their members, nick uniqueness per room,
- * join, move, rename, leave, the sorted WHO list and the limits
+ * The hub's room table: rooms, their members, nick uniqueness per room
+ * (on the folded key of nickfold.h: no look-alikes), join, move, rename,
+ * leave, the sorted WHO list and the limits
  * max_rooms and max_members_per_room. Pure logic, no I/O: hub.c does the
  * talking, tests/unit/test_rooms.c the testing.
  *
@@ -32,7 +33,8 @@ struct room {
 };
 
 struct rooms_slot {
-	char nick[CHAT_NAME_MAX + 1];
+	char nick[CHAT_NAME_MAX + 1]; /* as spelled: shown, WHO */
+	char key[CHAT_NAME_MAX + 1]; /* nickfold_key: compared, hashed */
 	struct room *room; /* NULL: in no room */
 	uint32_t next, prev;
 	uint32_t hnext; /* nick hash chain */
@@ -51,7 +53,8 @@ struct rooms {
 
 enum rooms_result {
 	ROOMS_OK,
-	ROOMS_NICK_TAKEN, /* someone in that room has that nick */
+	ROOMS_NICK_TAKEN, /* someone in that room has that nick or a
+			     look-alike (same key) */
 	ROOMS_ROOM_FULL, /* the room has max_members_per_room */
 	ROOMS_TOO_MANY_ROOMS, /* a new room would pass max_rooms */
 	ROOMS_BAD_NAME, /* not 1 to 32 of A-Z a-z 0-9 _ . - */
@@ -81,7 +84,10 @@ enum rooms_result rooms_enter(struct rooms *r, uint32_t id, const char *nick,
  */
 enum rooms_result rooms_move(struct rooms *r, uint32_t id, const char *room);
 
-/* Member id takes a new nick in its room (same nick: nothing changes). */
+/*
+ * Member id takes a new nick in its room. Same spelling: nothing changes;
+ * same key, another spelling (alice -> Alice): only the spelling changes.
+ */
 enum rooms_result rooms_rename(struct rooms *r, uint32_t id, const char *nick);
 
 /* Member id leaves its room, if in one. */
@@ -90,7 +96,11 @@ void rooms_leave(struct rooms *r, uint32_t id);
 /* The room called name, or NULL. */
 struct room *rooms_find(const struct rooms *r, const char *name);
 
-/* Member id's room (NULL if none) and nick ("" if none). */
+/* The member of room whose nick has nick's key, or ROOMS_NONE. */
+uint32_t rooms_holder(const struct rooms *r, const struct room *room,
+    const char *nick);
+
+/* Member id's room (NULL if none) and nick ("" if none), as spelled. */
 static inline struct room *
 rooms_room(const struct rooms *r, uint32_t id)
 {

@@ -8,6 +8,7 @@ The test takes the worker's descriptors with pidfd_getfd(2), as code
 running in that worker could use them."""
 
 import ctypes
+import re
 import os
 import socket
 import struct
@@ -190,3 +191,152 @@ def test_garbage_on_its_own_link_drops_only_that_member():
         for c in (alice, bob, mallory):
             c.close()
         time.sleep(0.1)
+
+
+TIMEOUTS = {"test_each_bad_door_record_drops_only_itself": 90,
+            "test_each_bad_link_packet_drops_only_its_member": 90}
+LINK_NICK, LINK_WHO = 4, 6  # daemon/chatlink.h
+DOOR_LEN = 16 + 128         # struct link_door
+QUIET_S = 1.1               # the hub logs garbage once a second per channel
+
+
+def socket_inode(pid, fd):
+    try:
+        return os.readlink("/proc/%d/fd/%d" % (pid, fd))
+    except OSError:
+        return None
+
+
+def door_and_link(d, w, want_link=True):
+    """Worker w's door and link (None for an echo worker): the door is the
+    one the engine holds too."""
+    engine = d.engine()
+    held = {socket_inode(engine, int(n)) for n in os.listdir("/proc/%d/fd" % engine)}
+    door = link = None
+    for fd, s in seqpacket_fds(w):
+        if fd == ENGINE_FD_LOG:
+            s.close()
+        elif socket_inode(w, fd) in held:
+            door = s
+        else:
+            link = s
+    check(door is not None and (link is not None or not want_link),
+          "worker %d: no door and link among its descriptors" % w)
+    for s in (door, link):
+        if s is not None:
+            s.setblocking(False)
+    return door, link
+
+
+def still_serving(d, hub, alice, nick):
+    """A new member greets and talks, alice hears it, the hub is the same."""
+    c = Chat(d.port, nick, "r")
+    check(c.expect("OK"), "%s not greeted" % nick)
+    c.send_line("MSG after garbage")
+    while True:  # JOIN <time> nick first
+        ln = alice.expect("MSG")
+        if ln.split()[2:3] == [nick.encode()]:
+            break
+    check(hub in d.children_by_comm("echod-hub"), "the hub was restarted")
+    c.close()
+
+
+def test_each_bad_door_record_drops_only_itself():
+    """Every kind of bad record on the door, one at a time: the hub logs what
+    was wrong and takes the next member. An empty record is not the end."""
+    with Echod(ini={"server": {"spares": "0"}}) as d:
+        hub = wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
+                       what="the hub")
+        alice = Chat(d.port, "alice", "r")
+        check(alice.expect("OK"), "alice not greeted")
+        before = set(d.workers())
+        victim = connect(d.port)
+        victim.sendall(b"x")
+        check(victim.recv(1) == b"x", "no echo")
+        door, _ = door_and_link(d, newest_worker(d, before), want_link=False)
+        door.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+        spare = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        other = socket.socket()  # a stream socket of our own, not a client's
+        good = struct.pack("<IIII", 0x4543484d, 0, 0, 0) + b"\0" * 128
+        check(len(good) == DOOR_LEN, "struct link_door changed size")
+        two = (spare[0].fileno(), other.fileno())
+        cases = [
+            (b"", (), "an empty packet on the door"),
+            (b"abc", (), "a packet shorter than a header on the door"),
+            (msg(DOOR_MEMBER, good, length=9), two,
+             "a packet whose length is not the one it states on the door"),
+            (msg(DOOR_MEMBER, good + b"\0" * 4096), two,
+             "a packet longer than its receiver takes on the door"),
+            (msg(DOOR_MEMBER, good, flags=1), two,
+             "a packet with reserved flags set on the door"),
+            (msg(99, good), two, "a message of type 99, not a member on the door"),
+            (msg(DOOR_MEMBER, good[:8]), two,
+             "a member message of 8 bytes, not %d on the door" % DOOR_LEN),
+            (msg(DOOR_MEMBER, good), (), "a member message with 0 descriptors, not 2"),
+            (msg(DOOR_MEMBER, good), (spare[0].fileno(),) * 3,
+             "a packet with too many descriptors on the door"),
+            (msg(DOOR_MEMBER, b"\0" * DOOR_LEN), two,
+             "a member message with a wrong magic 0x00000000 on the door"),
+            (msg(DOOR_MEMBER, good), (spare[0].fileno(), spare[1].fileno()),
+             "a member message whose client is no stream socket on the door"),
+        ]
+        for i, (data, fds, said) in enumerate(cases):
+            since = d.log_size()
+            send_quiet(door, data, fds)
+            d.wait_log(re.escape("hub: " + said) + r"[^\n]*, dropped", since=since,
+                       what="the hub's line about %r" % said)
+            still_serving(d, hub, alice, "n%d" % i)
+            time.sleep(QUIET_S)
+        check(d.engine() and d.alive(), "echod died")
+        check(echo_roundtrip(d.port, b"still here") == b"still here", "echo broken")
+        for s in (alice, victim, other, spare[0], spare[1]):
+            s.close()
+
+
+def test_each_bad_link_packet_drops_only_its_member():
+    """Every kind of bad packet on a member's own link: that member gets
+    PART closed, the hub logs what was wrong and where, and goes on."""
+    with Echod(ini={"server": {"spares": "0"}}) as d:
+        hub = wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
+                       what="the hub")
+        alice = Chat(d.port, "alice", "r")
+        check(alice.expect("OK"), "alice not greeted")
+        spare = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cases = [
+            (b"", (), "an empty packet"),
+            (b"ab", (), "a packet shorter than a header"),
+            (msg(LINK_MSG, b"hi", length=50), (),
+             "a packet whose length is not the one it states"),
+            (msg(LINK_MSG, b"x" * 200000), (), "a packet longer than its receiver takes"),
+            (msg(99), (), "a packet of a type no worker sends (type 99, 0 bytes)"),
+            (msg(LINK_WHO), (spare[0].fileno(),), "a packet with 1 descriptor"),
+            (msg(LINK_MSG), (), "an empty MSG or ME (type 2, 0 bytes)"),
+            (msg(LINK_NICK, b"bad nick"), (), "a NICK with a bad nick"),
+        ]
+        for i, (data, fds, said) in enumerate(cases):
+            nick = "m%d" % i
+            before = set(d.workers())
+            m = Chat(d.port, nick, "r")
+            check(m.expect("OK"), "%s not greeted" % nick)
+            while True:
+                ln = alice.expect("JOIN")
+                if ln.split()[2:3] == [nick.encode()]:
+                    break
+            _, link = door_and_link(d, newest_worker(d, before))
+            link.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            since = d.log_size()
+            send_quiet(link, data, fds)
+            while True:  # PART <time> nick closed
+                ln = alice.expect("PART")
+                if ln.split()[2:3] == [nick.encode()]:
+                    check(ln.split()[3:] == [b"closed"], "PART line: %r" % ln)
+                    break
+            d.wait_log(re.escape("hub: %s on the link of %s in r, dropped" % (said, nick)),
+                       since=since, what="the hub's line about %r" % said)
+            still_serving(d, hub, alice, "n%d" % i)
+            link.close()
+            m.close()
+            time.sleep(QUIET_S)
+        check(d.alive(), "echod died")
+        for s in (alice, spare[0], spare[1]):
+            s.close()

@@ -311,6 +311,40 @@ def test_nick_taken_then_another_greeting_works():
         check(a.quiet(), "alice heard about a refused JOIN: %r" % list(a.lines))
 
 
+def test_look_alike_nicks_are_taken():
+    """Nicks are unique on a folded key: case, I l 1, O 0 (PROTOCOL.md 5)."""
+    with Echod() as d:
+        a = Chat(d.port, "alice")
+        b = Chat(d.port, "bob")
+        a.expect("JOIN ")
+        for nick in ("Alice", "aIice", "a1ice", "ALICE", "al1ce"):
+            c = Chat(d.port, nick, expect_ok=False)
+            e = c.line()
+            check(e == b"ERR nick-taken %s is taken in lobby: too like alice"
+                  % nick.encode(), "%s: answered %r" % (nick, e))
+            c.send("CHAT/1 %s other" % nick)  # another room: free there
+            c.expect("OK %s other 1" % nick)
+            c.send("JOIN lobby")  # but not by moving in
+            c.expect("ERR nick-taken")
+            c.close()
+        b.send("NICK B0B")  # its own nick respelled: fine
+        b.expect("OK B0B lobby 2")
+        n = a.expect("NICK ")
+        check(n.endswith(b" bob B0B"), "NICK line: %r" % n)
+        b.send("NICK a1ice")
+        e = b.line()
+        check(e == b"ERR nick-taken a1ice is taken in lobby: too like alice",
+              "NICK a1ice answered %r" % e)
+        b.send("NICK alice")  # the very nick: the plain answer
+        e = b.line()
+        check(e == b"ERR nick-taken alice is taken in lobby", "answered %r" % e)
+        a.send("WHO")
+        check(a.line() == b"WHO B0B alice", "WHO does not show nicks as spelled")
+        check(a.quiet(), "alice heard of refused nicks: %r" % list(a.lines))
+        a.send("MSG hi")
+        check(msg_fields(b.line())[2] == "alice", "MSG nick not as spelled")
+
+
 def test_join_moves_between_rooms():
     with Echod() as d:
         a = Chat(d.port, "a")

@@ -95,6 +95,7 @@ test_empty_packet_is_refused_not_eof(void **state)
 	errno = 0;
 	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &m, 0), -1);
 	assert_int_equal(errno, EBADMSG);
+	assert_string_equal(m.bad, "an empty packet");
 	/* The next, good message is still there. */
 	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &m, 0), 1);
 	assert_int_equal(m.type, 9);
@@ -119,12 +120,15 @@ test_bad_headers_are_refused(void **state)
 	assert_int_equal(send(sp[0], "abc", 3, 0), 3);
 	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &m, 0), -1);
 	assert_int_equal(errno, EBADMSG);
+	assert_string_equal(m.bad, "a packet shorter than a header");
 	/* States 10 bytes, carries 4. */
 	memcpy(pkt, &h, sizeof(h));
 	memcpy(pkt + sizeof(h), "abcd", 4);
 	assert_int_equal(send(sp[0], pkt, sizeof(pkt), 0), sizeof(pkt));
 	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &m, 0), -1);
 	assert_int_equal(errno, EBADMSG);
+	assert_string_equal(m.bad,
+	    "a packet whose length is not the one it states");
 	/* Reserved flags set. */
 	h.len = 4;
 	h.flags = 1;
@@ -132,6 +136,7 @@ test_bad_headers_are_refused(void **state)
 	assert_int_equal(send(sp[0], pkt, sizeof(pkt), 0), sizeof(pkt));
 	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &m, 0), -1);
 	assert_int_equal(errno, EBADMSG);
+	assert_string_equal(m.bad, "a packet with reserved flags set");
 	close(sp[0]);
 	close(sp[1]);
 }
@@ -151,6 +156,7 @@ test_truncated_message_is_refused_and_its_fd_closed(void **state)
 	assert_int_equal(ipc_send(sp[0], 2, big, sizeof(big), &p[0], 1, 0), 0);
 	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &m, 0), -1);
 	assert_int_equal(errno, EBADMSG);
+	assert_string_equal(m.bad, "a packet longer than its receiver takes");
 	assert_int_equal(open_fds(), before);
 	close(p[0]);
 	close(p[1]);
@@ -189,6 +195,7 @@ test_too_many_fds_are_refused_and_closed(void **state)
 	assert_int_equal(sendmsg(sp[0], &msg, 0), (ssize_t)sizeof(h));
 	assert_int_equal(ipc_recv(sp[1], buf, sizeof(buf), &m, 0), -1);
 	assert_int_equal(errno, EBADMSG);
+	assert_string_equal(m.bad, "a packet with too many descriptors");
 	assert_int_equal(open_fds(), before);
 	close(p[0]);
 	close(p[1]);

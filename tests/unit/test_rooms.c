@@ -80,7 +80,7 @@ test_nick_unique_per_room(void **state)
 	assert_int_equal(rooms_enter(&r, 1, "alice", "lobby"),
 	    ROOMS_NICK_TAKEN);
 	assert_null(rooms_room(&r, 1));
-	assert_int_equal(rooms_enter(&r, 1, "Alice", "lobby"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, 1, "bob", "lobby"), ROOMS_OK);
 	assert_int_equal(rooms_enter(&r, 2, "alice", "other"), ROOMS_OK);
 	assert_int_equal(r.nrooms, 2);
 	/* The nick is free again once its holder left. */
@@ -88,6 +88,86 @@ test_nick_unique_per_room(void **state)
 	assert_int_equal(rooms_enter(&r, 3, "alice", "lobby"), ROOMS_OK);
 	assert_int_equal(rooms_result_err(ROOMS_NICK_TAKEN),
 	    CHAT_ERR_NICK_TAKEN);
+	rooms_free(&r);
+}
+
+/* Nicks are unique on their folded key (common/nickfold.h). */
+static void
+test_look_alike_nicks(void **state)
+{
+	const char *alices[] = { "Alice", "ALICE", "aIice", "a1ice", "al1ce" };
+	const char *bobs[] = { "b0b", "BOB" };
+	struct rooms r;
+	uint32_t id = 2;
+
+	(void)state;
+	assert_int_equal(rooms_init(&r, 16, 10, 20), 0);
+	assert_int_equal(rooms_enter(&r, 0, "alice", "lobby"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, 1, "bob", "lobby"), ROOMS_OK);
+	for (size_t i = 0; i < sizeof(alices) / sizeof(alices[0]); i++) {
+		assert_int_equal(rooms_enter(&r, id, alices[i], "lobby"),
+		    ROOMS_NICK_TAKEN);
+		assert_int_equal(rooms_holder(&r, rooms_find(&r, "lobby"),
+				     alices[i]),
+		    0);
+	}
+	for (size_t i = 0; i < sizeof(bobs) / sizeof(bobs[0]); i++)
+		assert_int_equal(rooms_enter(&r, id, bobs[i], "lobby"),
+		    ROOMS_NICK_TAKEN);
+	assert_null(rooms_room(&r, id));
+	/* Distinct nicks are still distinct. */
+	assert_int_equal(rooms_enter(&r, id++, "alicia", "lobby"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, id++, "b8b", "lobby"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, id++, "a_b", "lobby"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, id++, "a-b", "lobby"), ROOMS_OK);
+	assert_int_equal(rooms_holder(&r, rooms_find(&r, "lobby"), "carol"),
+	    ROOMS_NONE);
+	/* A Cyrillic look-alike is no name at all: names are ASCII. */
+	assert_int_equal(rooms_enter(&r, id, "\xd0\xb0lice", "lobby"),
+	    ROOMS_BAD_NAME);
+	/* Spelling kept for display and WHO. */
+	assert_string_equal(rooms_nick(&r, 0), "alice");
+	assert_string_equal(who_of(&r, "lobby"),
+	    "WHO a-b a_b alice alicia b8b bob\n");
+	/* Another room is another namespace; moving into a look-alike is
+	 * refused and leaves the member where it was. */
+	assert_int_equal(rooms_enter(&r, id, "ALICE", "other"), ROOMS_OK);
+	assert_int_equal(rooms_move(&r, id, "lobby"), ROOMS_NICK_TAKEN);
+	assert_ptr_equal(rooms_room(&r, id), rooms_find(&r, "other"));
+	/* Renaming into a look-alike is refused too. */
+	assert_int_equal(rooms_rename(&r, 1, "AL1CE"), ROOMS_NICK_TAKEN);
+	assert_string_equal(rooms_nick(&r, 1), "bob");
+	/* Once alice leaves, her key is free. */
+	rooms_leave(&r, 0);
+	assert_int_equal(rooms_rename(&r, 1, "AL1CE"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, 0, "bob", "lobby"), ROOMS_OK);
+	rooms_free(&r);
+}
+
+/* A member's own nick in another spelling collides with no one. */
+static void
+test_rename_own_spelling(void **state)
+{
+	struct rooms r;
+
+	(void)state;
+	assert_int_equal(rooms_init(&r, 8, 10, 10), 0);
+	assert_int_equal(rooms_enter(&r, 0, "alice", "lobby"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, 1, "bob", "lobby"), ROOMS_OK);
+	assert_int_equal(rooms_rename(&r, 0, "Alice"), ROOMS_OK);
+	assert_string_equal(rooms_nick(&r, 0), "Alice");
+	assert_int_equal(rooms_rename(&r, 0, "a1ice"), ROOMS_OK);
+	assert_string_equal(rooms_nick(&r, 0), "a1ice");
+	assert_string_equal(who_of(&r, "lobby"), "WHO a1ice bob\n");
+	/* Still hashed under its key: others are refused, lookups find it. */
+	assert_int_equal(rooms_enter(&r, 2, "alice", "lobby"),
+	    ROOMS_NICK_TAKEN);
+	assert_int_equal(rooms_holder(&r, rooms_find(&r, "lobby"), "ALICE"), 0);
+	/* And its move takes the key along. */
+	assert_int_equal(rooms_move(&r, 0, "other"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, 2, "alice", "lobby"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, 3, "AlIce", "other"),
+	    ROOMS_NICK_TAKEN);
 	rooms_free(&r);
 }
 
@@ -378,6 +458,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enter_and_leave),
 		cmocka_unit_test(test_nick_unique_per_room),
+		cmocka_unit_test(test_look_alike_nicks),
+		cmocka_unit_test(test_rename_own_spelling),
 		cmocka_unit_test(test_bad_names_and_ids),
 		cmocka_unit_test(test_room_full),
 		cmocka_unit_test(test_max_rooms),
