@@ -547,6 +547,30 @@ hub_send_config(struct engine *e)
 		log_warn("chat hub: cannot pass it the new configuration");
 }
 
+/*
+ * A worker shut the door down (every worker shares it): a new one, for
+ * the next hub and the workers forked from now on; spares hold the old
+ * one, so they go. 0, or -1 with the old door kept (chat stays down).
+ */
+static int
+new_door(struct engine *e)
+{
+	int door[2];
+
+	if (ipc_pair(door, false) == -1) {
+		log_warn("engine: a new door for the chat hub");
+		return -1;
+	}
+	close(e->door[0]);
+	close(e->door[1]);
+	e->door[0] = kid.door[0] = door[0];
+	e->door[1] = kid.door[1] = door[1];
+	retire_spares(e);
+	log_warnx("engine: the chat hub's door was shut down by a worker; "
+		  "a new door for the new hub");
+	return 0;
+}
+
 static void
 hub_died(struct engine *e, int status, int64_t now)
 {
@@ -560,7 +584,10 @@ hub_died(struct engine *e, int status, int64_t now)
 	atomic_store(&e->ctr->rooms, 0);
 	if (e->state != ENGINE_RUNNING || !e->cfg.chat_enabled)
 		return;
-	if (now - e->hub_started_usec >= HUB_HEALTHY_USEC)
+	if (WIFEXITED(status) && WEXITSTATUS(status) == HUB_EXIT_NEW_DOOR &&
+	    new_door(e) == 0)
+		e->hub_backoff_usec = HUB_BACKOFF_MIN; /* not the hub's fault */
+	else if (now - e->hub_started_usec >= HUB_HEALTHY_USEC)
 		e->hub_backoff_usec = HUB_BACKOFF_MIN;
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "killed by signal %s",

@@ -123,6 +123,7 @@ static struct {
 	int ep, door, chan;
 	bool warned_sndbuf; /* max_backlog above what the kernel grants */
 	bool sndbuf_force; /* SO_SNDBUFFORCE works (CAP_NET_ADMIN) */
+	bool door_shut; /* by a worker: stop, for a new door and hub */
 	struct rooms rooms;
 	struct member *m; /* HUB_MAX_MEMBERS */
 	uint32_t hwm; /* ids below it have been used */
@@ -830,9 +831,12 @@ take_door(void)
 			/* The end, never an empty packet (ipc.h): nobody holds
 			 * the other end, or someone shut it down. The engine
 			 * holds it for life, so the latter is a worker's doing. */
-			if (getppid() == hub.parent)
+			if (getppid() == hub.parent && !hub.door_shut) {
 				log_warnx("hub: the door was shut down while "
-					  "the engine lives; no new members");
+					  "the engine lives (a worker's doing); "
+					  "stopping for a new door and hub");
+				hub.door_shut = true;
+			}
 			epoll_ctl(hub.ep, EPOLL_CTL_DEL, hub.door, NULL);
 			return;
 		}
@@ -1219,20 +1223,21 @@ take_config(void)
 /* ---------------------------------------------------------------- main */
 
 noreturn static void
-hub_stop(void)
+hub_stop(int status)
 {
 	unsigned told = 0;
 
 	batch_flush();
 	/* Members still queued in the door are told too: when a reload turns
 	 * chat off, no hub will come to take them. */
-	for (int i = 0; i < HUB_STOP_DOOR_ROUNDS; i++)
+	for (int i = 0; i < HUB_STOP_DOOR_ROUNDS && !hub.door_shut; i++)
 		take_door();
 	/* Bounded by the ids ever used. Each worker gets BYE shutdown to
 	 * write; should the link be full, the worker, told by SIGTERM too
 	 * or finding the link closed, says it itself. */
 	/* An engine that died is restarted: its members may come back. */
-	const char *why = getppid() == hub.parent ? "shutdown" : "restart";
+	const char *why = getppid() == hub.parent && status == 0 ? "shutdown" :
+	    "restart";
 
 	for (uint32_t id = 0; id < hub.hwm; id++) {
 		struct member *m = &hub.m[id];
@@ -1246,7 +1251,8 @@ hub_stop(void)
 	atomic_store(&hub.ctr->chat_members, 0);
 	atomic_store(&hub.ctr->rooms, 0);
 	log_info("hub: stopping; %u members told BYE %s", told, why);
-	_exit(0);
+	log_flush();
+	_exit(status);
 }
 
 static void
@@ -1303,7 +1309,7 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 		int timeout = -1, n;
 
 		if (worker_terminate)
-			hub_stop();
+			hub_stop(0);
 		next = doom_timers(now);
 		if (next > 0)
 			timeout = (int)((next - now + 999) / 1000);
@@ -1323,5 +1329,7 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 		}
 		batch_flush();
 		run_drops();
+		if (hub.door_shut)
+			hub_stop(HUB_EXIT_NEW_DOOR);
 	}
 }

@@ -16,6 +16,11 @@
 /* The engine's channel to the hub: a struct config per message. */
 enum hub_msg { HUB_CONFIG = 1 };
 
+/* The hub's exit status when a worker shut the door down (shutdown() on
+ * the socket every worker shares): the engine makes a new door, then a
+ * new hub. */
+#define HUB_EXIT_NEW_DOOR 3
+
 noreturn void hub_main(const struct config *cfg, struct counters *ctr, int door,
     int chan);
 

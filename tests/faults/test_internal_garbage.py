@@ -340,3 +340,50 @@ def test_each_bad_link_packet_drops_only_its_member():
         check(d.alive(), "echod died")
         for s in (alice, spare[0], spare[1]):
             s.close()
+
+
+def test_a_door_shut_down_by_a_worker_gets_a_new_door_and_hub():
+    """shutdown() on the door every worker shares is an end of file for the
+    hub, not a bad record: the hub stops, the engine makes a new door and a
+    new hub, and chat works again (it stayed down for good before)."""
+    with Echod(ini={"server": {"spares": "1"}}) as d:
+        hub = wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
+                       what="the hub")
+        engine = d.engine()
+        alice = Chat(d.port, "alice", "r")
+        check(alice.expect("OK"), "alice not greeted")
+        before = set(d.workers())
+        victim = connect(d.port)
+        victim.sendall(b"x")
+        check(victim.recv(1) == b"x", "no echo")
+        door, _ = door_and_link(d, newest_worker(d, before), want_link=False)
+        since = d.log_size()
+        door.shutdown(socket.SHUT_RDWR)
+        d.wait_log(r"hub: the door was shut down while the engine lives", since=since,
+                   what="the hub's line about the door")
+        d.wait_log(r"a new door for the new hub", since=since, what="the engine's new door")
+        check(b"BYE" in alice.expect("BYE", timeout=10), "alice was not told BYE")
+        new = wait_for(lambda: ([h for h in d.children_by_comm("echod-hub") if h != hub]
+                                or [None])[0], 10, what="a new hub")
+
+        def greets():
+            try:
+                c = Chat(d.port, "bob", "r")
+            except OSError:
+                return False
+            try:
+                return c.expect("OK", timeout=3)
+            except (AssertionError, OSError):  # turned away while no hub
+                return False
+            finally:
+                c.close()
+        wait_for(greets, 10, what="a new member greeted after the new door")
+        carol, dave = Chat(d.port, "carol", "s"), Chat(d.port, "dave", "s")
+        check(carol.expect("OK") and dave.expect("OK"), "carol and dave not greeted")
+        carol.send_line("MSG through the new door")
+        check(b"through the new door" in dave.expect("MSG"), "dave did not hear carol")
+        check(d.engine() == engine and d.alive(), "the engine or echod died")
+        check(new in d.children_by_comm("echod-hub"), "the new hub did not stay")
+        check(echo_roundtrip(d.port, b"still here") == b"still here", "echo broken")
+        for s in (alice, carol, dave, victim, door):
+            s.close()
