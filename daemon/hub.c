@@ -165,9 +165,10 @@ publish_counts(void)
 	atomic_store(&hub.ctr->rooms, hub.rooms.nrooms);
 }
 
-/* Join, part and slow events, with [log] connections / peer_addresses
- * respected as worker.c does. Slow drops are always logged: they are rare
- * and an operator wants to know. */
+/* Join, part, nick and slow events, with [log] connections /
+ * peer_addresses respected as worker.c does; reason is a nick change's old
+ * nick. Slow drops are always logged: they are rare and an operator wants
+ * to know. */
 static void
 log_member(enum log_ev ev, uint32_t id, const char *nick, const char *room,
     const char *reason)
@@ -194,11 +195,17 @@ log_member(enum log_ev ev, uint32_t id, const char *nick, const char *room,
 	f[nf++] = (struct log_field){ "ECHOD_NICK", nick };
 	f[nf++] = (struct log_field){ "ECHOD_ROOM", room };
 	if (reason != NULL)
-		f[nf++] = (struct log_field){ "ECHOD_REASON", reason };
+		f[nf++] = (struct log_field){
+			ev == EV_CHAT_NICK ? "ECHOD_OLD_NICK" : "ECHOD_REASON",
+			reason };
 	switch (ev) {
 	case EV_CHAT_JOIN:
 		log_event(prio, ev, f, nf, "chat join %s: %s in %s", who, nick,
 		    room);
+		break;
+	case EV_CHAT_NICK:
+		log_event(prio, ev, f, nf, "chat nick %s: %s is now %s in %s",
+		    who, reason, nick, room);
 		break;
 	case EV_CHAT_SLOW:
 		log_event(prio, ev, f, nf,
@@ -233,7 +240,8 @@ log_move_allowed(uint32_t id)
 	else
 		ok = (lograte_skip(&hub.move_log, now, &lost), false);
 	if (lost > 0)
-		log_info("hub: %u more room moves not logged", lost);
+		log_info("hub: %u more room moves and nick changes not logged",
+		    lost);
 	return ok;
 }
 
@@ -966,6 +974,10 @@ do_nick(uint32_t id, const char *p, size_t n)
 
 		if (len > 0)
 			fanout(rooms_room(&hub.rooms, id), OUT, len, id);
+		/* The same budget as room moves: a NICK storm is one too. */
+		if (log_move_allowed(id))
+			log_member(EV_CHAT_NICK, id, nick,
+			    rooms_room(&hub.rooms, id)->name, old);
 	}
 }
 

@@ -214,9 +214,10 @@ def join_storm_log(ini):
         log = d.log(since)
         lines = log.count("\n")
         check(lines < 200, "a 3 s JOIN/NICK storm wrote %d log lines" % lines)
-        check("room moves not logged" in log, "no count of the suppressed lines:\n%s"
-              % log[-2000:])
+        check("room moves and nick changes not logged" in log,
+              "no count of the suppressed lines:\n%s" % log[-2000:])
         check("chat join" in log, "no room move logged at all")
+        check("chat nick" in log, "no nick change logged at all")
 
 
 def test_join_storm_is_not_a_log_storm():

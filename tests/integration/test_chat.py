@@ -1001,13 +1001,17 @@ def test_idle_chat_client_gets_bye_idle():
         check(b.rest_until_eof() == [b"BYE idle", b""], "b's end")
 
 
-def test_join_and_part_are_logged_with_nick_and_room():
+def test_join_nick_change_and_part_are_logged():
     with Echod(ini={"log": {"peer_addresses": "no"}}) as d:
         a = Chat(d.port, "alice", "den")
+        a.send("NICK alicia")
+        a.send("NICK alicia")  # no change: nothing to log
         a.send("QUIT")
         a.rest_until_eof()
         d.wait_log(r"chat join a client: alice in den", what="join")
-        d.wait_log(r"chat part a client: alice left den: quit", what="part")
+        d.wait_log(r"chat nick a client: alice is now alicia in den", what="nick change")
+        d.wait_log(r"chat part a client: alicia left den: quit", what="part")
+        check(d.log().count("chat nick ") == 1, "a NICK to the same nick was logged")
         check(not re.search(r"(accept|close|chat \w+) 127\.0\.0\.1", d.log()),
               "addresses logged with peer_addresses = no")
 
