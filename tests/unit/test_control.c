@@ -256,10 +256,12 @@ test_status_has_exactly_the_protocol_fields(void **state)
 static void
 test_status_limits_follow_the_config(void **state)
 {
+	/* In the table's order; each a value of its own. */
 	static const char *const limits[] = {"max_connections",
-	    "max_per_source", "backlog", "idle_timeout", "shutdown_timeout",
-	    "spares", "max_line", "max_backlog", "max_rooms",
-	    "max_members_per_room", "greeting_wait"};
+	    "max_per_source", "ipv6_prefix", "backlog", "first_byte_timeout",
+	    "idle_timeout", "shutdown_timeout", "spares", "max_line",
+	    "max_backlog", "max_rooms", "max_members_per_room", "greeting_wait",
+	    "rate_lines", "rate_bytes", "rate_burst_lines", "rate_burst_bytes"};
 	struct fixture f;
 	char buf[4096];
 	json_t *top, *lim;
@@ -268,15 +270,21 @@ test_status_limits_follow_the_config(void **state)
 	fixture_init(&f, "/etc/echod.ini");
 	f.cfg.max_connections = 11;
 	f.cfg.max_per_source = 12;
-	f.cfg.backlog = 13;
-	f.cfg.idle_timeout = 14;
-	f.cfg.shutdown_timeout = 15;
-	f.cfg.spares = 16;
-	f.cfg.max_line = 17;
-	f.cfg.max_backlog = 18;
-	f.cfg.max_rooms = 19;
-	f.cfg.max_members_per_room = 20;
-	f.cfg.greeting_wait = 21;
+	f.cfg.ipv6_prefix = 13;
+	f.cfg.backlog = 14;
+	f.cfg.first_byte_timeout = 15;
+	f.cfg.idle_timeout = 16;
+	f.cfg.shutdown_timeout = 17;
+	f.cfg.spares = 18;
+	f.cfg.max_line = 19;
+	f.cfg.max_backlog = 20;
+	f.cfg.max_rooms = 21;
+	f.cfg.max_members_per_room = 22;
+	f.cfg.greeting_wait = 23;
+	f.cfg.rate_lines = 24;
+	f.cfg.rate_bytes = 25;
+	f.cfg.rate_burst_lines = 26;
+	f.cfg.rate_burst_bytes = 27;
 	control_status_fill(&f.cs, &f.es);
 	top = format_and_load(&f.es, buf, sizeof(buf));
 	lim = json_object_get(top, "limits");
