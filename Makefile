@@ -88,8 +88,8 @@ CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
 SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 
-COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c common/ipc.c \
-              common/chatproto.c
+COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/uniformat.c \
+              common/linebuf.c common/ipc.c common/chatproto.c
 # The data plane's objects (echod-engine links nothing else), then the
 # control plane's.
 ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
@@ -221,11 +221,13 @@ FZ            = build/fuzz
 FUZZ_CFLAGS   = -std=c11 -g -O1 $(WARNFLAGS) -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz_srcs_config    = daemon/config.c common/util.c common/chatproto.c \
-                      common/utf8.c
+                      common/utf8.c common/uniformat.c
 fuzz_srcs_classify  = daemon/classify.c
-fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/linebuf.c
-fuzz_srcs_termesc   = common/chatproto.c common/utf8.c
-fuzz_srcs_rooms     = daemon/rooms.c common/chatproto.c common/utf8.c
+fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/uniformat.c \
+                      common/linebuf.c
+fuzz_srcs_termesc   = common/chatproto.c common/utf8.c common/uniformat.c
+fuzz_srcs_rooms     = daemon/rooms.c common/chatproto.c common/utf8.c \
+                      common/uniformat.c
 fuzz_srcs_logrec    = daemon/logrec.c
 fuzz_libs_config    = $(INIH_LIBS)
 
