@@ -88,8 +88,8 @@ CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
 SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 
-COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/linebuf.c common/ipc.c \
-              common/chatproto.c common/nickfold.c
+COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/uniformat.c \
+              common/linebuf.c common/ipc.c common/chatproto.c common/nickfold.c
 # The data plane's objects (echod-engine links nothing else), then the
 # control plane's.
 ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
@@ -103,7 +103,7 @@ DAEMON_SRCS = $(ENGINE_SRCS) $(CTLPLANE_SRCS)
 
 CTL_SRCS    = ctl/chatctl.c ctl/errmsg.c ctl/grammar.c ctl/help.c ctl/args.c \
               ctl/colormode.c ctl/net.c ctl/target.c ctl/conn.c \
-              ctl/display.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \
+              ctl/display.c ctl/wrap.c ctl/slash.c ctl/tui.c ctl/talk.c ctl/who.c \
               ctl/pingstat.c ctl/ping.c ctl/status.c ctl/statusreply.c
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
 # Everything but main(), for unit tests.
@@ -222,12 +222,13 @@ FZ            = build/fuzz
 FUZZ_CFLAGS   = -std=c11 -g -O1 $(WARNFLAGS) -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz_srcs_config    = daemon/config.c common/util.c common/chatproto.c \
-                      common/utf8.c
+                      common/utf8.c common/uniformat.c
 fuzz_srcs_classify  = daemon/classify.c
-fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/linebuf.c
-fuzz_srcs_termesc   = common/chatproto.c common/utf8.c
+fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/uniformat.c \
+                      common/linebuf.c
+fuzz_srcs_termesc   = common/chatproto.c common/utf8.c common/uniformat.c
 fuzz_srcs_rooms     = daemon/rooms.c common/nickfold.c common/chatproto.c \
-                      common/utf8.c
+                      common/utf8.c common/uniformat.c
 fuzz_srcs_logrec    = daemon/logrec.c
 fuzz_libs_config    = $(INIH_LIBS)
 

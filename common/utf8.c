@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "uniformat.h"
 #include "utf8.h"
 
 /* U+FFFD REPLACEMENT CHARACTER */
@@ -184,22 +185,30 @@ utf8_sanitize(const unsigned char *in, size_t n, char *out, size_t cap)
 	return utf8_out_end(&o);
 }
 
-/* Code points that reorder what the terminal shows (Trojan Source). */
-static bool
-term_is_bidi(uint32_t cp)
+/*
+ * "<U+XXXX>": 4 to 6 upper-case hex digits, as many as cp needs beyond
+ * 4. Writes at most 10 bytes to u; returns how many.
+ */
+static size_t
+term_uplus(uint32_t cp, char *u)
 {
-	return (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
-	       cp == 0x061c;
+	static const char HEX[] = "0123456789ABCDEF";
+	int digits = cp > 0xfffff ? 6 : cp > 0xffff ? 5 : 4;
+	size_t n = 3;
+
+	memcpy(u, "<U+", 3);
+	for (int d = digits - 1; d >= 0; d--)
+		u[n++] = HEX[(cp >> (4 * d)) & 0xf];
+	u[n++] = '>';
+	return n;
 }
 
 size_t
 term_escape(const unsigned char *in, size_t n, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";
-	static const char HEX[] = "0123456789ABCDEF";
 	struct utf8_out o;
-	char u[8];
+	char u[12];
 	uint32_t cp;
 	size_t i = 0, len;
 
@@ -222,14 +231,10 @@ term_escape(const unsigned char *in, size_t n, char *out, size_t cap)
 			u[0] = '^';
 			u[1] = (char)(cp ^ 0x40);
 			utf8_out_put(&o, u, 2);
-		} else if ((cp >= 0x80 && cp <= 0x9f) || term_is_bidi(cp)) {
-			memcpy(u, "<U+", 3);
-			u[3] = HEX[(cp >> 12) & 0xf];
-			u[4] = HEX[(cp >> 8) & 0xf];
-			u[5] = HEX[(cp >> 4) & 0xf];
-			u[6] = HEX[cp & 0xf];
-			u[7] = '>';
-			utf8_out_put(&o, u, 8);
+		} else if ((cp >= 0x80 && cp <= 0x9f) || uniformat_is(cp)) {
+			/* C1, and what draws as nothing or reorders the
+			 * display: Cf (bidi, zero-width, tags), U+2028/9. */
+			utf8_out_put(&o, u, term_uplus(cp, u));
 		} else
 			utf8_out_put(&o, in + i, len);
 		i += len;

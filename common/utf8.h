@@ -65,14 +65,18 @@ size_t utf8_sanitize(const unsigned char *in, size_t n, char *out, size_t cap);
  * - TAB becomes one space;
  * - other C0 controls and DEL in caret notation: ESC "^[", CR "^M",
  *   NUL "^@", DEL "^?";
- * - C1 controls (U+0080..U+009F) and the bidi embeddings, overrides and
- *   isolates U+202A..U+202E, U+2066..U+2069 as "<U+202E>" (upper-case hex);
+ * - C1 controls (U+0080..U+009F), every format character (Cf: bidi
+ *   marks, embeddings, overrides and isolates, zero-width characters,
+ *   U+FEFF, the soft hyphen U+00AD, tag characters) and U+2028, U+2029
+ *   (uniformat.h) as "<U+202E>", "<U+E0001>" (upper-case hex, 4 to 6
+ *   digits);
  * - every byte that is not part of valid UTF-8 as "\xNN" (lower-case hex),
  *   one escape per byte: a raw C1 byte 0x9B shows as "\x9b".
- * The output is valid UTF-8 with no byte below 0x20, no 0x7F and no C1 or
- * bidi control code point. It is for human eyes, not reversible: a literal
- * "^[" or "\x9b" in the input is shown as is. Output convention above;
- * needs at most TERM_ESCAPE_MAX(n) bytes.
+ * The output is valid UTF-8 with no byte below 0x20, no 0x7F, no C1
+ * control and nothing uniformat_is() names. It is for human eyes, not
+ * reversible: a literal "^[" or "\x9b" in the input is shown as is.
+ * Output convention above; needs at most TERM_ESCAPE_MAX(n) bytes (an
+ * escape is at most 9 bytes for a 4-byte character).
  */
 size_t term_escape(const unsigned char *in, size_t n, char *out, size_t cap);
 

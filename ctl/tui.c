@@ -21,13 +21,20 @@
  * display is repainted instead: clear the screen, print the last lines
  * shown (kept in a small ring), redraw the input below them.
  *
+ * Long lines: chatctl cuts them into rows itself (wrap.h) at the width
+ * readline knows (or the kernel's, when readline is not running), each
+ * continuation row after a marker, so a message padded to the width can
+ * never put a row on screen that reads like someone else's line.
+ *
  * Enter: bound to tui_accept instead of accept-line, which erases the
  * input from the screen before the line is handed over: the message comes
  * back from the server and is shown once, as everyone sees it.
  */
+#include <langinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -36,10 +43,12 @@
 
 #include "tui.h"
 #include "utf8.h"
+#include "wrap.h"
 
 #define HISTORY_MAX 1000 /* lines kept for Up/Down */
 #define KEEP_LINES 128 /* lines kept for a repaint: more than any screen */
 #define KEEP_BYTES 4096 /* of each, more than a screen row shows */
+#define ROW_BYTES 8192 /* a row of a wide terminal, combining marks and all */
 
 static char *kept[KEEP_LINES]; /* ring of the last lines printed */
 static size_t kept_next;
@@ -88,6 +97,40 @@ static bool
 editing(void)
 {
 	return active && !eof;
+}
+
+/* Columns a row may take: readline's (it follows SIGWINCH through
+ * tui_resize) while editing, else the kernel's; 0 if unknown. */
+static int
+screen_cols(void)
+{
+	struct winsize ws;
+	int rows, cols;
+
+	if (editing()) {
+		rl_get_screen_size(&rows, &cols);
+		return cols;
+	}
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+		return ws.ws_col;
+	return 0;
+}
+
+/* A line as rows of our own (wrap.h), each ended with LF. */
+static void
+put_rows(FILE *f, const char *s, size_t n)
+{
+	static char row[ROW_BYTES];
+	const char *cs = nl_langinfo(CODESET);
+	struct wrap w;
+	size_t len;
+
+	wrap_init(&w, s, n, screen_cols(), strcmp(cs, "UTF-8") == 0);
+	/* Each row consumes input: at most n + 1 rows. */
+	while (wrap_next(&w, row, sizeof(row), &len)) {
+		fwrite(row, 1, len, f);
+		fputc('\n', f);
+	}
 }
 
 static void
@@ -200,15 +243,13 @@ void
 tui_print(const char *s, size_t n)
 {
 	if (!editing()) {
-		fwrite(s, 1, n, stdout);
-		fputc('\n', stdout);
+		put_rows(stdout, s, n);
 		fflush(stdout);
 		return;
 	}
 	keep(s, n);
 	rl_clear_visible_line();
-	fwrite(s, 1, n, rl_outstream);
-	fputc('\n', rl_outstream);
+	put_rows(rl_outstream, s, n);
 	rl_on_new_line();
 	rl_redisplay();
 	fflush(rl_outstream);
@@ -244,8 +285,7 @@ tui_resize(void)
 	for (int k = 0; k < n; k++, i = (i + 1) % KEEP_LINES) {
 		if (kept[i] == NULL)
 			continue;
-		fputs(kept[i], rl_outstream);
-		fputc('\n', rl_outstream);
+		put_rows(rl_outstream, kept[i], strlen(kept[i]));
 	}
 	rl_on_new_line();
 	rl_forced_update_display();

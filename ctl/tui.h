@@ -22,7 +22,8 @@ void tui_start(const char *prompt);
  * -1 at EOF (Ctrl-D on an empty line, or the terminal went away), else 0.
  */
 int tui_input(char **line);
-/* Print a line (no LF) above the input line, then redraw the input. */
+/* Print a line (no LF) above the input line, cut into rows at the
+ * terminal's width (wrap.h), then redraw the input. */
 void tui_print(const char *s, size_t n);
 void tui_set_prompt(const char *prompt);
 /* The window changed size (SIGWINCH). */

@@ -4,7 +4,8 @@
  * line (chat_parse_server) and print it through term_escape. Input: one
  * line as received, LF removed (the seeds are plain text). Properties:
  * - term_escape output never holds a byte below 0x20, nor 0x7F, is valid
- *   UTF-8 without C1 controls or bidi overrides/isolates, fits
+ *   UTF-8 without C1 controls, format characters (Cf: bidi, zero-width,
+ *   tags) or U+2028/U+2029, fits
  *   TERM_ESCAPE_MAX, and cut short to any capacity is a prefix of the whole
  *   output made of whole units (still valid UTF-8);
  * - utf8_sanitize output is valid UTF-8 without controls other than TAB,
@@ -18,6 +19,7 @@
 
 #include "chatproto.h"
 #include "fuzz.h"
+#include "uniformat.h"
 #include "utf8.h"
 
 #define MAX_IN 65536
@@ -42,6 +44,7 @@ check_escaped(const char *s, size_t n)
 		FUZZ_ASSERT(cp < 0x80 || cp > 0x9f);
 		FUZZ_ASSERT(!(cp >= 0x202a && cp <= 0x202e));
 		FUZZ_ASSERT(!(cp >= 0x2066 && cp <= 0x2069));
+		FUZZ_ASSERT(!uniformat_is(cp));
 		i += len;
 	}
 }
@@ -63,8 +66,9 @@ escape_props(const unsigned char *in, size_t n, size_t cut)
 	FUZZ_ASSERT(got < cut);
 	FUZZ_ASSERT(memcmp(part, esc, got) == 0);
 	check_escaped(part, got);
-	/* Cut only where the next unit (at most 8 bytes) did not fit. */
-	FUZZ_ASSERT(got == need || cut - 1 - got < 8);
+	/* Cut only where the next unit (at most 9 bytes: "<U+E007F>") did
+	 * not fit. */
+	FUZZ_ASSERT(got == need || cut - 1 - got < 9);
 }
 
 static void

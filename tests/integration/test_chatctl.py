@@ -243,6 +243,45 @@ def test_talk_tty_bidi_override_from_real_echod_escaped():
         t.wait(r"<mallory> price: <U\+202E>0001\$ <U\+2066>x<U\+2069>$")
 
 
+def test_talk_tty_invisible_characters_from_real_echod_escaped():
+    # echod relays format characters and U+2028/9 unchanged: chatctl
+    # shows each escaped, as it does bidi controls.
+    with Echod() as d, Tmux(width=200) as t, Client(d.port, "mallory") as mal:
+        t.talk(d.port, "-n", "olga")
+        t.wait(PROMPT % ("olga", "lobby"))
+        mal.send("MSG ad\u200bmin \u200c\u200d\u2060\ufeff \u2028\u2029 "
+                 "\U000e0001\U000e0041\U000e007f pass\u00adword end".encode())
+        t.wait(r"<mallory> ad<U\+200B>min <U\+200C><U\+200D><U\+2060><U\+FEFF> "
+               r"<U\+2028><U\+2029> <U\+E0001><U\+E0041><U\+E007F> "
+               r"pass<U\+00AD>word end$")
+
+
+def test_talk_tty_padded_message_cannot_pass_for_a_line():
+    # alice pads her text so that, wrapped by a 100-column terminal, a row
+    # would read "12:34 <alice> hi": chatctl wraps it itself and every
+    # continuation row starts with its marker.
+    with Echod() as d, Tmux(width=100, height=40) as t, Client(d.port, "alice") as al:
+        t.talk(d.port, "-n", "bob")
+        t.wait(PROMPT % ("bob", "lobby"))
+        # "HH:MM <alice> x" is 15 columns: 85 spaces put the fake at 100.
+        pads = [84, 85, 86, 185, 186]
+        for pad in pads:
+            al.send("MSG x" + " " * pad + "12:34 <alice> hi")
+        al.send("MSG done")
+        t.wait(MSG % ("alice", "done"))
+        lines = t.lines()
+        fakes = [x for x in lines if re.match(r"^\d\d:\d\d <alice> hi", x)]
+        check(not fakes, "a row passes for alice's line:\n%s" % t.screen())
+        starts = [x for x in lines if re.match(r"^\d\d:\d\d <alice> x", x)]
+        check(len(starts) == len(pads), "%d messages start a row, not %d:\n%s" % (
+            len(starts), len(pads), t.screen()))
+        marked = [x for x in lines if x.startswith("    \u21b3 ")]
+        check(len(marked) >= len(pads) and any("12:34 <alice> hi" in x for x in marked),
+              "no continuation row marked:\n%s" % t.screen())
+        # Every row a line of its own: nothing the terminal wrapped.
+        check(all(len(x) <= 100 for x in lines), "a row wider than the pane")
+
+
 def test_talk_tty_colours_unless_no_color():
     with Echod() as d, Client(d.port, "pat") as pat:
         with Tmux() as t:

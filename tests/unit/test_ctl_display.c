@@ -92,6 +92,12 @@ test_hostile_text_escaped(void **state)
 	    "22:13 <eve> abc<U+202E>cba");
 	assert_string_equal(render(&plain, "ERR bad-utf8 \x1b]0;pwned\x07"),
 	    "23:13 !!! bad-utf8: ^[]0;pwned^G");
+	/* Invisible: zero-width space and joiner, BOM, U+2028, a tag. */
+	assert_string_equal(render(&plain,
+				"MSG 1700000000000 eve a\xe2\x80\x8b"
+				"b\xe2\x80\x8d\xef\xbb\xbf\xe2\x80\xa8"
+				"\xf3\xa0\x80\x81"),
+	    "22:13 <eve> a<U+200B>b<U+200D><U+FEFF><U+2028><U+E0001>");
 }
 
 static void

@@ -6,11 +6,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "uniformat.h"
 #include "utf8.h"
 
 #define U(s) ((const unsigned char *)(s))
@@ -367,6 +370,9 @@ test_sanitize_bidi_kept(void **state)
 	/* Not a control: the wire keeps it, terminals escape it. */
 	(void)state;
 	check_sanitize("\xe2\x80\xae", 3, "\xe2\x80\xae");
+	/* Nor are zero-width, separators and tags: relayed unchanged. */
+	check_sanitize("\xe2\x80\x8b\xe2\x80\xa8\xf3\xa0\x80\x81", 10,
+	    "\xe2\x80\x8b\xe2\x80\xa8\xf3\xa0\x80\x81");
 }
 
 static void
@@ -594,9 +600,125 @@ test_escape_bidi_isolates(void **state)
 	(void)state;
 	check_escape("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9", 12,
 	    "<U+2066><U+2067><U+2068><U+2069>");
-	/* Neighbours pass: U+2029, U+202F, U+2065, U+206A. */
+	/* U+2029 and U+206A (Cf) are escaped too; U+202F and U+2065 pass. */
 	check_escape("\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa", 12,
-	    "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa");
+	    "<U+2029>\xe2\x80\xaf\xe2\x81\xa5<U+206A>");
+}
+
+/* The UTF-8 of cp (valid, cp not a surrogate) in buf; returns its length. */
+static size_t
+encode(uint32_t cp, char *buf)
+{
+	if (cp < 0x80) {
+		buf[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		buf[0] = (char)(0xc0 | cp >> 6);
+		buf[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		buf[0] = (char)(0xe0 | cp >> 12);
+		buf[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		buf[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	buf[0] = (char)(0xf0 | cp >> 18);
+	buf[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	buf[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	buf[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* cp alone through term_escape: escaped as "<U+...>", or kept as is. */
+static void
+check_cp(uint32_t cp, bool escaped)
+{
+	char in[4], want[16];
+	size_t n = encode(cp, in);
+
+	if (escaped)
+		snprintf(want, sizeof(want), "<U+%04X>", (unsigned)cp);
+	else {
+		memcpy(want, in, n);
+		want[n] = '\0';
+	}
+	check_escape(in, n, want);
+}
+
+/*
+ * Unicode 14.0's format characters (Cf) and U+2028, U+2029, written out
+ * by hand: the first, the last and both neighbours of every range.
+ * test_uniformat.c compares the whole table with python3's unicodedata.
+ */
+static const uint32_t invisible[][2] = {
+	{0x00AD, 0x00AD}, {0x0600, 0x0605}, {0x061C, 0x061C},
+	{0x06DD, 0x06DD}, {0x070F, 0x070F}, {0x0890, 0x0891},
+	{0x08E2, 0x08E2}, {0x180E, 0x180E}, {0x200B, 0x200F},
+	{0x2028, 0x202E}, {0x2060, 0x2064}, {0x2066, 0x206F},
+	{0xFEFF, 0xFEFF}, {0xFFF9, 0xFFFB}, {0x110BD, 0x110BD},
+	{0x110CD, 0x110CD}, {0x13430, 0x13438}, {0x1BCA0, 0x1BCA3},
+	{0x1D173, 0x1D17A}, {0xE0001, 0xE0001}, {0xE0020, 0xE007F},
+};
+
+static void
+test_escape_invisible_range_edges(void **state)
+{
+	size_t n = sizeof(invisible) / sizeof(invisible[0]);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		check_cp(invisible[i][0], true);
+		check_cp(invisible[i][1], true);
+		/* The ranges are maximal: no neighbour is in one. */
+		check_cp(invisible[i][0] - 1, false);
+		check_cp(invisible[i][1] + 1, false);
+		assert_true(uniformat_is(invisible[i][0]));
+		assert_false(uniformat_is(invisible[i][1] + 1));
+	}
+	assert_false(uniformat_is(0));
+	assert_false(uniformat_is(0x10FFFF));
+	assert_false(uniformat_is(0x110000));
+	assert_false(uniformat_is(UINT32_MAX));
+}
+
+/* The ones seen shown raw: zero-width, word joiner, BOM, tags, SHY. */
+static void
+test_escape_invisible_seen(void **state)
+{
+	(void)state;
+	check_escape("a\xe2\x80\x8b\xe2\x80\x8c\xe2\x80\x8d"
+		     "b",
+	    11, "a<U+200B><U+200C><U+200D>b");
+	check_escape("\xe2\x81\xa0\xef\xbb\xbf", 6, "<U+2060><U+FEFF>");
+	check_escape("1\xe2\x80\xa8"
+		     "2\xe2\x80\xa9"
+		     "3",
+	    9, "1<U+2028>2<U+2029>3");
+	/* A flag's tag sequence: the tags escaped, the flag kept. */
+	check_escape("\xf0\x9f\x8f\xb4\xf3\xa0\x81\xa7\xf3\xa0\x81\xbf", 12,
+	    "\xf0\x9f\x8f\xb4<U+E0067><U+E007F>");
+	check_escape("\xf3\xa0\x80\x81", 4, "<U+E0001>");
+	/* The soft hyphen is Cf: invisible unless a line breaks there. */
+	check_escape("pass\xc2\xadword", 10, "pass<U+00AD>word");
+	/* Visible neighbours pass: ZWNBSP's lookalike NBSP, VS16 (Mn). */
+	check_escape("\xc2\xa0\xef\xb8\x8f", 5, "\xc2\xa0\xef\xb8\x8f");
+}
+
+/* The longest escape: 9 bytes for 4 in, within TERM_ESCAPE_MAX. */
+static void
+test_escape_tag_run_within_bound(void **state)
+{
+	char in[4 * 96], out[TERM_ESCAPE_MAX(sizeof(in)) + 1];
+	size_t n = 0;
+
+	(void)state;
+	for (uint32_t cp = 0xE0020; cp <= 0xE007F; cp++)
+		n += encode(cp, in + n);
+	assert_int_equal(n, sizeof(in));
+	assert_int_equal(term_escape(U(in), n, out, sizeof(out)), 9 * 96);
+	assert_memory_equal(out, "<U+E0020><U+E0021>", 18);
 }
 
 static void
@@ -683,6 +805,7 @@ test_escape_property_random(void **state)
 			assert_false(cp >= 0x7f && cp <= 0x9f);
 			assert_false(cp >= 0x202a && cp <= 0x202e);
 			assert_false(cp >= 0x2066 && cp <= 0x2069);
+			assert_false(uniformat_is(cp));
 		}
 	}
 }
@@ -774,6 +897,9 @@ main(void)
 	    cmocka_unit_test(test_escape_c1_raw_byte),
 	    cmocka_unit_test(test_escape_bidi_overrides),
 	    cmocka_unit_test(test_escape_bidi_isolates),
+	    cmocka_unit_test(test_escape_invisible_range_edges),
+	    cmocka_unit_test(test_escape_invisible_seen),
+	    cmocka_unit_test(test_escape_tag_run_within_bound),
 	    cmocka_unit_test(test_escape_invalid_bytes),
 	    cmocka_unit_test(test_escape_truncated_then_ascii),
 	    cmocka_unit_test(test_escape_worst_case_4x),
