@@ -89,18 +89,24 @@ def newest_worker(d, before):
                     5, what="the new worker")
 
 
+def hub_alice_and_an_echo_worker(d):
+    """The hub, alice greeted in room r, and an echo client with the worker
+    serving it (whose descriptors a test takes: the door, the log)."""
+    hub = wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
+                   what="the hub")
+    alice = Chat(d.port, "alice", "r")
+    check(alice.expect("OK"), "alice not greeted")
+    before = set(d.workers())
+    victim = connect(d.port)
+    victim.sendall(b"x")
+    check(victim.recv(1) == b"x", "no echo")
+    return hub, alice, victim, newest_worker(d, before)
+
+
 def test_garbage_on_the_door_and_the_log_channel():
     with Echod(ini={"server": {"spares": "0"}}) as d:
-        hub = wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
-                       what="the hub")
         engine = d.engine()
-        alice = Chat(d.port, "alice", "r")
-        check(alice.expect("OK"), "alice not greeted")
-        before = set(d.workers())
-        victim = connect(d.port)
-        victim.sendall(b"x")
-        check(victim.recv(1) == b"x", "no echo")
-        w = newest_worker(d, before)
+        hub, alice, victim, w = hub_alice_and_an_echo_worker(d)
         chans = dict(seqpacket_fds(w))
         check(ENGINE_FD_LOG in chans, "worker %d has no log channel at fd 4: %s"
               % (w, sorted(chans)))
@@ -245,15 +251,8 @@ def test_each_bad_door_record_drops_only_itself():
     """Every kind of bad record on the door, one at a time: the hub logs what
     was wrong and takes the next member. An empty record is not the end."""
     with Echod(ini={"server": {"spares": "0"}}) as d:
-        hub = wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
-                       what="the hub")
-        alice = Chat(d.port, "alice", "r")
-        check(alice.expect("OK"), "alice not greeted")
-        before = set(d.workers())
-        victim = connect(d.port)
-        victim.sendall(b"x")
-        check(victim.recv(1) == b"x", "no echo")
-        door, _ = door_and_link(d, newest_worker(d, before), want_link=False)
+        hub, alice, victim, w = hub_alice_and_an_echo_worker(d)
+        door, _ = door_and_link(d, w, want_link=False)
         door.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
         spare = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         other = socket.socket()  # a stream socket of our own, not a client's
@@ -347,16 +346,9 @@ def test_a_door_shut_down_by_a_worker_gets_a_new_door_and_hub():
     hub, not a bad record: the hub stops, the engine makes a new door and a
     new hub, and chat works again (it stayed down for good before)."""
     with Echod(ini={"server": {"spares": "1"}}) as d:
-        hub = wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
-                       what="the hub")
         engine = d.engine()
-        alice = Chat(d.port, "alice", "r")
-        check(alice.expect("OK"), "alice not greeted")
-        before = set(d.workers())
-        victim = connect(d.port)
-        victim.sendall(b"x")
-        check(victim.recv(1) == b"x", "no echo")
-        door, _ = door_and_link(d, newest_worker(d, before), want_link=False)
+        hub, alice, victim, w = hub_alice_and_an_echo_worker(d)
+        door, _ = door_and_link(d, w, want_link=False)
         since = d.log_size()
         door.shutdown(socket.SHUT_RDWR)
         d.wait_log(r"hub: the door was shut down while the engine lives", since=since,
