@@ -769,9 +769,14 @@ chat_session(struct session *s, const char *pre, size_t npre)
 				break;
 			}
 			timeout = (int)((c.done_by - now + 999) / 1000);
-		} else if (c.rate_until > now) {
-			/* Held back: its lines are waiting, it is not idle. */
-			timeout = (int)((c.rate_until - now + 999) / 1000);
+		} else if (c.rate_until != 0) {
+			/* Held back: its lines are waiting, it is not idle. A
+			 * hold that ran out since rate_hold() read the clock (a
+			 * wait of 1 us, a preemption) is taken up at once: the
+			 * client is not polled while lines wait, so nothing
+			 * else would wake us before the idle timeout. */
+			timeout = c.rate_until > now ?
+			    (int)((c.rate_until - now + 999) / 1000) : 0;
 		} else if (s->cfg->idle_timeout > 0) {
 			idle_at =
 			    c.last_in + (int64_t)s->cfg->idle_timeout * 1000000;
