@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The header and malloc's own (16 bytes on glibc) within the overhead. */
+_Static_assert(sizeof(struct history_line) + 16 <= HISTORY_LINE_OVERHEAD,
+    "HISTORY_LINE_OVERHEAD does not cover a line's header");
+
 void
 history_init(struct history *h)
 {
