@@ -93,7 +93,8 @@ COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/uniformat.c \
 # The data plane's objects (echod-engine links nothing else), then the
 # control plane's.
 ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
-              daemon/hub.c daemon/rooms.c daemon/remain.c daemon/classify.c \
+              daemon/hub.c daemon/rooms.c daemon/history.c daemon/remain.c \
+              daemon/classify.c \
               daemon/conntable.c daemon/counters.c daemon/ratelimit.c \
               daemon/lograte.c \
               daemon/log.c daemon/logrec.c daemon/sanitize.c
@@ -117,7 +118,7 @@ LIBCTL      = $(B)/libctl.a
 
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
-FUZZ_TARGETS = config classify chatproto termesc rooms logrec
+FUZZ_TARGETS = config classify chatproto termesc rooms logrec history
 REPLAY_BINS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
 PROGRAMS = daemon/echod daemon/echod-engine ctl/chatctl
@@ -230,6 +231,7 @@ fuzz_srcs_termesc   = common/chatproto.c common/utf8.c common/uniformat.c
 fuzz_srcs_rooms     = daemon/rooms.c common/nickfold.c common/chatproto.c \
                       common/utf8.c common/uniformat.c
 fuzz_srcs_logrec    = daemon/logrec.c
+fuzz_srcs_history   = daemon/history.c
 fuzz_libs_config    = $(INIH_LIBS)
 
 .SECONDEXPANSION:
