@@ -35,6 +35,12 @@ const char slash_help[] =
     "/help         this list\n"
     "//TEXT        say \"/TEXT\"";
 
+const char *
+slash_command(size_t i)
+{
+	return i < NCOMMANDS ? commands[i].word : NULL;
+}
+
 static enum slash_kind fail(struct slash *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
