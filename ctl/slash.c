@@ -31,7 +31,7 @@ const char slash_help[] =
     "/nick NEW     change your nick\n"
     "/join ROOM    leave this room for ROOM (created if need be)\n"
     "/me TEXT      an action: \"* you TEXT\"\n"
-    "/quit [WHY]   leave (so do Ctrl-D and Ctrl-C)\n"
+    "/quit [WHY]   leave (so does Ctrl-D on an empty line)\n"
     "/help         this list\n"
     "//TEXT        say \"/TEXT\"";
 
