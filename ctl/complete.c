@@ -88,7 +88,8 @@ complete_event(struct complete_roster *r, const struct chat_server_evt *ev)
 		del(r, &ev->nick);
 		break;
 	case CHAT_EVT_NICK:
-		if ((m = find(r, &ev->nick)) != NULL && find(r, &ev->nick2) == NULL)
+		if ((m = find(r, &ev->nick)) != NULL &&
+		    find(r, &ev->nick2) == NULL)
 			copy(m->name, &ev->nick2);
 		else
 			add(r, &ev->nick2);
@@ -115,8 +116,10 @@ complete_who_asked(struct complete_roster *r)
 static int
 by_rank(const void *a, const void *b)
 {
-	const struct complete_member *x = *(const struct complete_member *const *)a;
-	const struct complete_member *y = *(const struct complete_member *const *)b;
+	const struct complete_member *x =
+	    *(const struct complete_member *const *)a;
+	const struct complete_member *y =
+	    *(const struct complete_member *const *)b;
 
 	if (x->spoke != y->spoke)
 		return x->spoke > y->spoke ? -1 : 1;

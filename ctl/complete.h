@@ -64,7 +64,7 @@ struct complete_cands {
  * len). The word starts after the last space before point. Returns the
  * number of candidates (also in c->n); 0: nothing to complete.
  */
-size_t complete_candidates(const struct complete_roster *r,
-    const char *line, size_t len, size_t point, struct complete_cands *c);
+size_t complete_candidates(const struct complete_roster *r, const char *line,
+    size_t len, size_t point, struct complete_cands *c);
 
 #endif

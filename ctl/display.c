@@ -196,7 +196,8 @@ display_mentions(const char *self, const struct chat_server_evt *ev)
 {
 	size_t slen;
 
-	if (self == NULL || (ev->type != CHAT_EVT_MSG && ev->type != CHAT_EVT_ME))
+	if (self == NULL ||
+	    (ev->type != CHAT_EVT_MSG && ev->type != CHAT_EVT_ME))
 		return false;
 	slen = strlen(self);
 	if (slen == ev->nick.n && memcmp(self, ev->nick.p, slen) == 0)

@@ -154,8 +154,8 @@ test_bounded(void **state)
 	assert_int_equal(c.n, COMPLETE_CANDS_MAX);
 	len = (size_t)snprintf(who, sizeof(who), "WHO");
 	for (int i = 0; i < 100; i++)
-		len += (size_t)snprintf(who + len, sizeof(who) - len, " w%d",
-		    i);
+		len +=
+		    (size_t)snprintf(who + len, sizeof(who) - len, " w%d", i);
 	assert_true(ev(who));
 	assert_int_equal(r.n, 100);
 }
