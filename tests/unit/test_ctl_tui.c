@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -94,16 +95,17 @@ teardown(void **state)
 	return 0;
 }
 
-static int
-available(void)
+/* Whether the editor has input within ms (the pty delivers later). */
+static bool
+readable(int ms)
 {
-	int n = 0;
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 
-	return ioctl(STDIN_FILENO, FIONREAD, &n) == 0 ? n : 0;
+	return poll(&p, 1, ms) == 1;
 }
 
 /* Type bytes and let the editor take them, as talk.c's loop would: a
- * call when there is input (readline takes what it can in one). */
+ * call whenever there is input (readline takes what it has in one). */
 static int
 type(const char *s, char **line)
 {
@@ -111,11 +113,26 @@ type(const char *s, char **line)
 
 	assert_int_equal(write(master, s, strlen(s)), (ssize_t)strlen(s));
 	*line = NULL;
-	/* Each call takes at least one byte: at most strlen(s) calls. */
-	for (size_t i = 0; i < strlen(s) && r == TUI_NONE && available() > 0;
+	/* Each call takes at least one byte: at most strlen(s) calls. The
+	 * first byte may take a moment; the rest comes with it or soon. */
+	for (size_t i = 0;
+	     i < strlen(s) && r == TUI_NONE && readable(i == 0 ? 5000 : 100);
 	     i++)
 		r = tui_input(line);
 	return r;
+}
+
+/* s with runs of LF made one. */
+static const char *
+squeeze(char *s)
+{
+	size_t w = 0;
+
+	for (size_t r = 0; s[r] != '\0'; r++)
+		if (s[r] != '\n' || w == 0 || s[w - 1] != '\n')
+			s[w++] = s[r];
+	s[w] = '\0';
+	return s;
 }
 
 static void
@@ -223,6 +240,20 @@ test_paste_waits_then_enter(void **state)
 	assert_string_equal(line, "e");
 	free(line);
 	assert_string_equal(rl_line_buffer, "f");
+	/* CR LF is one break; empty lines do not count (nor are sent). */
+	assert_int_equal(type("\025\033[200~a\r\nb\r\n\r\nc\r\nd\r\n\033[201~",
+			     &line),
+	    TUI_NONE);
+	assert_non_null(strstr(output(), "paste of 4 lines"));
+	assert_int_equal(type("\r", &line), TUI_PASTE);
+	/* The tty may have made CR LF two LFs (ICRNL): an empty line more. */
+	assert_string_equal(squeeze(line), "a\nb\nc\nd");
+	free(line);
+	assert_int_equal(type("\033[200~g\r\r\rh\r\033[201~", &line), TUI_LINE);
+	assert_string_equal(line, "g\n\n\nh");
+	free(line);
+	assert_int_equal(rl_end, 0);
+	assert_int_equal(type("f", &line), TUI_NONE);
 	/* A paste dropped by Ctrl-C: the draft is back. */
 	assert_int_equal(type("\033[200~1\r2\r3\r4\r5\033[201~", &line),
 	    TUI_NONE);
