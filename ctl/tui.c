@@ -137,6 +137,23 @@ tui_accept(int count, int key)
 }
 
 /* Readline owns the terminal: not before start, after EOF or the end. */
+/*
+ * Keys as readline reads them. While a paste waits, the terminal's EOF
+ * key (Ctrl-D) must not end the chat: readline takes it for EOF on an
+ * empty line before any keymap sees it, so here it becomes a key the
+ * paste's keymap ignores.
+ */
+static int
+tui_getc(FILE *f)
+{
+	int c = rl_getc(f);
+
+	if (pasting && saved_ok && c != EOF && c != 0 &&
+	    c == (unsigned char)saved.c_cc[VEOF])
+		return 0;
+	return c;
+}
+
 static bool
 editing(void)
 {
@@ -471,6 +488,7 @@ tui_start(const char *first_prompt)
 	rl_readline_name = "chatctl";
 	rl_instream = stdin;
 	rl_outstream = stdout;
+	rl_getc_function = tui_getc;
 	rl_initialize();
 	/* A paste arrives whole (tui_paste); readline's own CR when it
 	 * hands the terminal back comes only after an erase of ours. */

@@ -230,8 +230,8 @@ test_paste_waits_then_enter(void **state)
 	assert_int_equal(type("\033[200~a\rb\rc\rd\033[201~", &line), TUI_NONE);
 	assert_non_null(strstr(output(),
 	    "paste of 4 lines: Enter sends them, Ctrl-C cancels"));
-	/* Keys do nothing but Enter. */
-	assert_int_equal(type("xy\t", &line), TUI_NONE);
+	/* Keys do nothing but Enter; Ctrl-D does not leave. */
+	assert_int_equal(type("xy\t\004", &line), TUI_NONE);
 	assert_int_equal(type("\r", &line), TUI_PASTE);
 	assert_string_equal(line, "a\nb\nc\nd");
 	free(line);
