@@ -149,6 +149,17 @@ start_quit(struct talk *t, const char *reason)
 		t->done = true;
 }
 
+/* On a terminal, after each OK: the room's members, for Tab (not shown). */
+static void
+ask_who(struct talk *t)
+{
+	char buf[16];
+	int n = chat_fmt_cmd_who(buf, sizeof(buf));
+
+	if (t->tty && n > 0 && conn_queue(&t->c, buf, (size_t)n) == 0)
+		tui_who_asked();
+}
+
 static bool
 is_self(const struct talk *t, const struct chat_str *nick)
 {
@@ -182,6 +193,7 @@ on_server_line(struct talk *t, const char *line, size_t len)
 		copy_name(t->c.nick, &ev.nick);
 		copy_name(t->c.room, &ev.room);
 		set_prompt(t);
+		ask_who(t);
 		break;
 	case CHAT_EVT_MSG:
 	case CHAT_EVT_ME:
@@ -196,7 +208,9 @@ on_server_line(struct talk *t, const char *line, size_t len)
 	default:
 		break;
 	}
-	show(t, t->disp, display_event(&t->d, &ev, now, t->disp, DISP_CAP));
+	if (!t->tty || tui_event(&ev))
+		show(t, t->disp,
+		    display_event(&t->d, &ev, now, t->disp, DISP_CAP));
 	if (ev.type == CHAT_EVT_BYE) {
 		/* BYE quit after our QUIT is the clean end; any other BYE
 		 * (slow, idle, shutdown) ended the chat against our will. */
@@ -443,6 +457,15 @@ on_signal(struct talk *t)
 		case SIGCONT:
 			tui_resume();
 			break;
+		case SIGINT:
+			/* Ctrl-C on a terminal clears the line (tui.h). */
+			if (t->tty && !t->quitting) {
+				if (tui_interrupt() == TUI_INTR_EMPTY)
+					note(t, "to leave, type /quit or press "
+						"Ctrl-D");
+				break;
+			}
+			/* FALLTHROUGH */
 		default: /* INT, TERM, HUP, QUIT: leave, cleanly if we can */
 			if (t->quitting)
 				t->done = true; /* asked twice: now */
@@ -639,8 +662,11 @@ talk_run(struct talk *t, const char *nick, bool chosen, const char *room)
 	ok.nick = (struct chat_str){ t->c.nick, strlen(t->c.nick) };
 	ok.room = (struct chat_str){ t->c.room, strlen(t->c.room) };
 	ok.members = t->c.members;
+	if (t->tty)
+		tui_event(&ok);
 	show(t, t->disp,
 	    display_event(&t->d, &ok, now_real_msec(), t->disp, DISP_CAP));
+	ask_who(t);
 	return talk_loop(t);
 }
 
@@ -648,6 +674,8 @@ int
 cmd_talk(int argc, char **argv)
 {
 	struct talk t = { .sigfd = -1 };
+	struct display_colors colors = { .n = 0 };
+	const char *bell = getenv("CHATCTL_BELL");
 	struct target target;
 	char nick[CHAT_NAME_MAX + 1];
 	const char *room = NULL;
@@ -674,6 +702,9 @@ cmd_talk(int argc, char **argv)
 				return args_error("talk", "--color: \"%.20s\" is "
 				    "not auto, always or never", optarg);
 			break;
+		case 'b':
+			bell = "1";
+			break;
 		case 'h':
 			return args_help("talk");
 		default:
@@ -688,6 +719,9 @@ cmd_talk(int argc, char **argv)
 	t.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	t.d.color = colormode_use(color, isatty(STDOUT_FILENO), getenv("TERM"),
 	    getenv("NO_COLOR"));
+	t.d.colors = &colors;
+	t.d.highlight = t.tty || t.d.color; /* pipes: no "!" for scripts */
+	tui_set_bell(bell != NULL && strcmp(bell, "1") == 0);
 	t.disp = malloc(DISP_CAP);
 	t.clean = malloc(CLEAN_CAP);
 	t.wire = malloc(CONN_SEND_MAX);
