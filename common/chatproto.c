@@ -32,6 +32,7 @@ static const struct {
     [CHAT_ERR_ROOM_FULL] = {"room-full", "the room is full"},
     [CHAT_ERR_BAD_SYNTAX] = {"bad-syntax",
 	"expected MSG <text>, ME <text>, WHO or PING [<token>]"},
+    [CHAT_ERR_NO_SUCH_ROOM] = {"no-such-room", "nobody is in that room"},
 };
 
 const char *
@@ -212,32 +213,110 @@ static const struct {
     {"QUIT", CHAT_CMD_QUIT},
 };
 
+/* An option word: 1 to CHAT_OPT_MAX bytes of a-z 0-9 _ . = - */
+static bool
+chat_valid_opt(const char *s, size_t n)
+{
+	size_t i;
+	unsigned char c;
+
+	if (n < 1 || n > CHAT_OPT_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			c == '_' || c == '.' || c == '=' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* f starts with lit; *val gets what follows it. */
+static bool
+chat_str_prefix(struct chat_str f, const char *lit, struct chat_str *val)
+{
+	size_t n = strlen(lit);
+
+	if (f.n < n || memcmp(f.p, lit, n) != 0)
+		return false;
+	val->p = f.p + n;
+	val->n = f.n - n;
+	return true;
+}
+
+#define CHAT_OPT_IDS 1u
+#define CHAT_OPT_LAST 2u
+#define CHAT_OPT_SINCE 4u
+
+/* One greeting option; *seen: the known ones so far (each at most once). */
+static int
+chat_parse_opt(struct chat_str f, unsigned *seen, struct chat_client_cmd *out)
+{
+	struct chat_str val;
+	unsigned bit;
+	uint64_t v;
+
+	if (!chat_valid_opt(f.p, f.n))
+		return CHAT_ERR_BAD_GREETING;
+	if (chat_str_eq(f, "ids")) {
+		bit = CHAT_OPT_IDS;
+	} else if (chat_str_prefix(f, "last=", &val)) {
+		bit = CHAT_OPT_LAST;
+		if (!chat_parse_dec(val, 0, CHAT_LAST_MAX, &v))
+			return CHAT_ERR_BAD_GREETING;
+		out->last = (int32_t)v;
+	} else if (chat_str_prefix(f, "since=", &val)) {
+		bit = CHAT_OPT_SINCE;
+		if (!chat_parse_dec(val, 1, INT64_MAX, &v))
+			return CHAT_ERR_BAD_GREETING;
+		out->since = (int64_t)v;
+	} else {
+		return CHAT_OK; /* a newer client's option */
+	}
+	if (*seen & bit)
+		return CHAT_ERR_BAD_GREETING;
+	*seen |= bit;
+	out->ids = true;
+	return CHAT_OK;
+}
+
 static int
 chat_parse_greeting(const char *line, size_t len, struct chat_client_cmd *out)
 {
-	const char *rest, *sp;
-	size_t rlen;
+	struct chat_cur c;
+	struct chat_str f;
+	unsigned seen = 0;
+	int r;
 
 	if (len < CHAT_GREETING_LEN ||
 	    memcmp(line, CHAT_GREETING, CHAT_GREETING_LEN) != 0)
 		return CHAT_ERR_BAD_GREETING;
-	rest = line + CHAT_GREETING_LEN;
-	rlen = len - CHAT_GREETING_LEN;
 	out->cmd = CHAT_CMD_GREETING;
-	out->nick.p = rest;
-	out->nick.n = rlen;
-	if ((sp = memchr(rest, ' ', rlen)) != NULL) {
-		out->nick.n = (size_t)(sp - rest);
-		out->room.p = sp + 1;
-		out->room.n = rlen - out->nick.n - 1;
-		/* A third field, or an empty one between two spaces. */
-		if (memchr(out->room.p, ' ', out->room.n) != NULL)
-			return CHAT_ERR_BAD_GREETING;
-	}
-	if (!chat_valid_name(out->nick.p, out->nick.n))
+	out->last = -1;
+	c.p = line + CHAT_GREETING_LEN;
+	c.end = line + len;
+	c.more = true;
+	(void)chat_cur_field(&c, &f);
+	if (f.n == 1 && f.p[0] == '*')
+		out->probe = true;
+	else if (!chat_valid_name(f.p, f.n))
 		return CHAT_ERR_BAD_NICK;
-	if (sp != NULL && !chat_valid_name(out->room.p, out->room.n))
+	else
+		out->nick = f;
+	if (chat_cur_done(&c))
+		return CHAT_OK;
+	/* An empty room between two spaces is a missing field. */
+	if (!chat_cur_field(&c, &out->room))
+		return c.more ? CHAT_ERR_BAD_GREETING : CHAT_ERR_BAD_ROOM;
+	if (!chat_valid_name(out->room.p, out->room.n))
 		return CHAT_ERR_BAD_ROOM;
+	/* Each option takes at least two bytes of the line: bounded by len. */
+	while (!chat_cur_done(&c)) {
+		if (!chat_cur_field(&c, &f))
+			return CHAT_ERR_BAD_GREETING;
+		if ((r = chat_parse_opt(f, &seen, out)) != CHAT_OK)
+			return r;
+	}
 	return CHAT_OK;
 }
 
@@ -351,6 +430,55 @@ chat_parse_who(struct chat_cur *c, struct chat_server_evt *out)
 	return out->names.p[out->names.n - 1] != ' ';
 }
 
+/* After PART's reason: nothing, or its detail. */
+static bool
+chat_parse_part_detail(struct chat_cur *c, struct chat_server_evt *out)
+{
+	if (chat_cur_done(c))
+		return true;
+	if (chat_str_eq(out->text, "moved"))
+		return chat_field_name(c, &out->detail) && chat_cur_done(c);
+	if (chat_str_eq(out->text, "quit"))
+		return chat_cur_rest(c, &out->detail);
+	return false; /* other reasons have no detail */
+}
+
+/* "INFO" or "INFO <word> ...": no empty word (strict separators). */
+static bool
+chat_parse_info(struct chat_cur *c, struct chat_server_evt *out)
+{
+	struct chat_str f;
+
+	if (chat_cur_done(c))
+		return true;
+	out->text.p = c->p;
+	/* Each word takes at least two bytes: bounded by the line. */
+	while (!chat_cur_done(c))
+		if (!chat_cur_field(c, &f))
+			return false;
+	out->text.n = (size_t)(c->end - out->text.p);
+	return true;
+}
+
+/* After "HIST": "END <count> complete|gap". */
+static bool
+chat_parse_hist_end(struct chat_cur *c, struct chat_server_evt *out)
+{
+	struct chat_str f;
+	uint64_t v;
+
+	if (!chat_cur_field(c, &f) || !chat_str_eq(f, "END") ||
+	    !chat_cur_field(c, &f) || !chat_parse_dec(f, 0, UINT32_MAX, &v) ||
+	    !chat_cur_field(c, &f) || !chat_cur_done(c))
+		return false;
+	out->count = (size_t)v;
+	if (chat_str_eq(f, "gap"))
+		out->gap = true;
+	else if (!chat_str_eq(f, "complete"))
+		return false;
+	return true;
+}
+
 static bool
 chat_parse_evt(struct chat_cur *c, struct chat_server_evt *out)
 {
@@ -376,7 +504,7 @@ chat_parse_evt(struct chat_cur *c, struct chat_server_evt *out)
 	case CHAT_EVT_PART:
 		return chat_field_ms(c, &out->unix_ms) &&
 		       chat_field_name(c, &out->nick) &&
-		       chat_field_name(c, &out->text) && chat_cur_done(c);
+		       chat_field_name(c, &out->text) && chat_parse_part_detail(c, out);
 	case CHAT_EVT_NICK:
 		return chat_field_ms(c, &out->unix_ms) &&
 		       chat_field_name(c, &out->nick) &&
@@ -395,6 +523,10 @@ chat_parse_evt(struct chat_cur *c, struct chat_server_evt *out)
 		return chat_cur_done(c) || chat_cur_rest(c, &out->text);
 	case CHAT_EVT_BYE:
 		return chat_field_name(c, &out->text) && chat_cur_done(c);
+	case CHAT_EVT_INFO:
+		return chat_parse_info(c, out);
+	case CHAT_EVT_HIST_END:
+		return chat_parse_hist_end(c, out);
 	}
 	return false;
 }
@@ -413,7 +545,40 @@ static const struct {
     {"PONG", CHAT_EVT_PONG},
     {"ERR", CHAT_EVT_ERR},
     {"BYE", CHAT_EVT_BYE},
+    {"INFO", CHAT_EVT_INFO},
+    {"HIST", CHAT_EVT_HIST_END},
 };
+
+/* Events that may carry an id: the room lines. */
+static bool
+chat_evt_has_id(enum chat_evt t)
+{
+	return t == CHAT_EVT_MSG || t == CHAT_EVT_ME || t == CHAT_EVT_JOIN ||
+	       t == CHAT_EVT_PART || t == CHAT_EVT_NICK;
+}
+
+/*
+ * "@<id> " and "@<id> HIST " before the event word: *w becomes that word.
+ * Returns false if the prefix is malformed.
+ */
+static bool
+chat_parse_prefix(
+    struct chat_cur *c, struct chat_str *w, struct chat_server_evt *out)
+{
+	struct chat_str idf;
+	uint64_t v;
+
+	idf.p = w->p + 1;
+	idf.n = w->n - 1;
+	if (!chat_parse_dec(idf, 1, INT64_MAX, &v) || !chat_cur_field(c, w))
+		return false;
+	out->id = (int64_t)v;
+	if (chat_str_eq(*w, "HIST")) {
+		out->history = true;
+		return chat_cur_field(c, w);
+	}
+	return true;
+}
 
 int
 chat_parse_server(const char *line, size_t len, struct chat_server_evt *out)
@@ -421,18 +586,30 @@ chat_parse_server(const char *line, size_t len, struct chat_server_evt *out)
 	struct chat_cur c;
 	struct chat_str w;
 	size_t i;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (!utf8_valid((const unsigned char *)line, len))
 		return CHAT_SRV_MALFORMED;
 	w = chat_cur_init(&c, line, len);
+	if (w.n > 0 && w.p[0] == '@' && !chat_parse_prefix(&c, &w, out)) {
+		memset(out, 0, sizeof(*out));
+		return CHAT_SRV_MALFORMED;
+	}
 	for (i = 0; i < CHAT_ARRAY_SIZE(chat_evts); i++)
 		if (chat_str_eq(w, chat_evts[i].word))
 			break;
-	if (i == CHAT_ARRAY_SIZE(chat_evts))
-		return CHAT_SRV_UNKNOWN;
+	if (i == CHAT_ARRAY_SIZE(chat_evts)) {
+		/* A newer server's event, with an id or not; not in a replay. */
+		r = out->history ? CHAT_SRV_MALFORMED : CHAT_SRV_UNKNOWN;
+		memset(out, 0, sizeof(*out));
+		return r;
+	}
 	out->type = chat_evts[i].type;
-	if (!chat_parse_evt(&c, out)) {
+	if ((out->id != 0 && !chat_evt_has_id(out->type)) ||
+	    (out->history && out->type != CHAT_EVT_MSG &&
+		out->type != CHAT_EVT_ME) ||
+	    !chat_parse_evt(&c, out)) {
 		memset(out, 0, sizeof(*out));
 		return CHAT_SRV_MALFORMED;
 	}
@@ -455,6 +632,39 @@ chat_who_next(
 	name->n = sp != NULL ? (size_t)(sp - p) : left;
 	*pos += name->n + (sp != NULL ? 1 : 0);
 	return true;
+}
+
+bool
+chat_info_get(
+    const struct chat_server_evt *evt, const char *key, int64_t *value)
+{
+	struct chat_str w, val;
+	const char *p, *end, *sp;
+	size_t klen;
+	uint64_t v;
+
+	if (evt->type != CHAT_EVT_INFO || key == NULL || evt->text.n == 0)
+		return false;
+	klen = strlen(key);
+	p = evt->text.p;
+	end = p + evt->text.n;
+	/* One word per step, each at least one byte: bounded by text.n. */
+	while (p < end) {
+		sp = memchr(p, ' ', (size_t)(end - p));
+		w.p = p;
+		w.n = (size_t)((sp != NULL ? sp : end) - p);
+		p = sp != NULL ? sp + 1 : end;
+		if (w.n > klen && memcmp(w.p, key, klen) == 0 &&
+		    w.p[klen] == '=') {
+			val.p = w.p + klen + 1;
+			val.n = w.n - klen - 1;
+			if (!chat_parse_dec(val, 0, INT64_MAX, &v))
+				return false;
+			*value = (int64_t)v;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* ---- line building ---- */
@@ -509,19 +719,26 @@ chat_line_name(struct chat_line *l, const char *name)
 	chat_line_str(l, name);
 }
 
-/* " <n>" in decimal. */
+/* "<n>" in decimal, after the byte lead ("@", " "). */
 static void
-chat_line_dec(struct chat_line *l, uint64_t v)
+chat_line_num(struct chat_line *l, char lead, uint64_t v)
 {
-	char d[21]; /* a space and up to 20 digits (UINT64_MAX) */
+	char d[21]; /* the lead and up to 20 digits (UINT64_MAX) */
 	size_t i = sizeof(d);
 
 	do {
 		d[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v != 0 && i > 1);
-	d[--i] = ' ';
+	d[--i] = lead;
 	chat_line_put(l, d + i, sizeof(d) - i);
+}
+
+/* " <n>" in decimal. */
+static void
+chat_line_dec(struct chat_line *l, uint64_t v)
+{
+	chat_line_num(l, ' ', v);
 }
 
 /* " <unix-ms>" */
@@ -707,6 +924,92 @@ chat_fmt_pong(char *buf, size_t cap, const char *token, size_t tokenlen)
 	return chat_line_end(&l);
 }
 
+/* ---- server formatters of the extensions ---- */
+
+int
+chat_fmt_with_id(char *buf, size_t cap, int64_t id, bool hist,
+    const char *line, size_t linelen)
+{
+	struct chat_line l;
+
+	if (id < 1 || line == NULL || linelen == 0 ||
+	    line[linelen - 1] != '\n')
+		return -1;
+	chat_line_init(&l, buf, cap);
+	chat_line_num(&l, '@', (uint64_t)id);
+	chat_line_str(&l, hist ? " HIST " : " ");
+	chat_line_put(&l, line, linelen - 1);
+	return chat_line_end(&l);
+}
+
+int
+chat_fmt_part_detail(char *buf, size_t cap, int64_t unix_ms,
+    const char *nick, const char *reason, const char *detail,
+    size_t detaillen)
+{
+	struct chat_line l;
+	size_t n = detaillen;
+
+	if (n > CHAT_PART_DETAIL_MAX)
+		n = utf8_trim_partial(
+		    (const unsigned char *)detail, CHAT_PART_DETAIL_MAX);
+	chat_line_init(&l, buf, cap);
+	chat_line_str(&l, "PART");
+	chat_line_ms(&l, unix_ms);
+	chat_line_name(&l, nick);
+	chat_line_name(&l, reason);
+	if (detaillen > 0)
+		chat_line_text(&l, detail, n);
+	return chat_line_end(&l);
+}
+
+/* An INFO key: 1 to 32 of a-z 0-9 _. */
+static bool
+chat_valid_info_key(const char *k)
+{
+	size_t i, n;
+
+	if (k == NULL || (n = strnlen(k, 33)) < 1 || n > 32)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') ||
+			(k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+			return false;
+	return true;
+}
+
+int
+chat_fmt_info(char *buf, size_t cap, const struct chat_info_kv *kv, size_t n)
+{
+	struct chat_line l;
+	size_t i;
+
+	if (kv == NULL || n == 0)
+		return -1;
+	chat_line_init(&l, buf, cap);
+	chat_line_str(&l, "INFO");
+	for (i = 0; i < n && !l.bad; i++) {
+		if (!chat_valid_info_key(kv[i].key) || kv[i].value < 0)
+			return -1;
+		chat_line_put(&l, " ", 1);
+		chat_line_str(&l, kv[i].key);
+		chat_line_num(&l, '=', (uint64_t)kv[i].value);
+	}
+	return chat_line_end(&l);
+}
+
+int
+chat_fmt_hist_end(char *buf, size_t cap, uint32_t count, bool gap)
+{
+	struct chat_line l;
+
+	chat_line_init(&l, buf, cap);
+	chat_line_str(&l, "HIST END");
+	chat_line_dec(&l, count);
+	chat_line_str(&l, gap ? " gap" : " complete");
+	return chat_line_end(&l);
+}
+
 /* ---- WHO builder ---- */
 
 static int
@@ -802,6 +1105,51 @@ chat_fmt_greeting(char *buf, size_t cap, const char *nick, const char *room)
 	chat_line_init(&l, buf, cap);
 	chat_line_str(&l, "CHAT/1");
 	chat_line_name(&l, nick);
+	if (room != NULL && room[0] != '\0')
+		chat_line_name(&l, room);
+	return chat_line_end(&l);
+}
+
+int
+chat_fmt_greeting_opts(char *buf, size_t cap, const char *nick,
+    const char *room, const char *opts)
+{
+	struct chat_line l;
+	const char *p, *sp;
+	size_t n, left;
+
+	if (opts == NULL || opts[0] == '\0')
+		return chat_fmt_greeting(buf, cap, nick, room);
+	chat_line_init(&l, buf, cap);
+	chat_line_str(&l, "CHAT/1");
+	chat_line_name(&l, nick);
+	chat_line_name(&l, room);
+	/* Bounded by the buffer: every word is put or the line is bad. */
+	for (p = opts; !l.bad;) {
+		left = strnlen(p, cap);
+		sp = memchr(p, ' ', left);
+		n = sp != NULL ? (size_t)(sp - p) : left;
+		if (!chat_valid_opt(p, n))
+			return -1;
+		chat_line_put(&l, " ", 1);
+		chat_line_put(&l, p, n);
+		if (sp == NULL) {
+			if (p[n] != '\0')
+				return -1; /* longer than the buffer */
+			break;
+		}
+		p = sp + 1;
+	}
+	return chat_line_end(&l);
+}
+
+int
+chat_fmt_probe(char *buf, size_t cap, const char *room)
+{
+	struct chat_line l;
+
+	chat_line_init(&l, buf, cap);
+	chat_line_str(&l, "CHAT/1 *");
 	if (room != NULL && room[0] != '\0')
 		chat_line_name(&l, room);
 	return chat_line_end(&l);

@@ -23,6 +23,10 @@
  *   QUIT reason, ERR text) are the rest of the line, spaces and TABs kept.
  * - The whole line must be valid UTF-8 first (else bad-utf8), for every
  *   command; then the command is looked at.
+ *
+ * The opt-in extensions (PROTOCOL.md section 6: greeting options, the
+ * probe, ids, HIST, INFO, PART details) are parsed and formatted here too;
+ * the lines of a client that did not opt in are unchanged.
  */
 #ifndef ECHOD_CHATPROTO_H
 #define ECHOD_CHATPROTO_H
@@ -36,6 +40,11 @@
 #define CHAT_NAME_MAX 32	   /* nick and room, bytes */
 #define CHAT_MAX_LINE_DEFAULT 1024 /* [chat] max_line */
 #define CHAT_ERR_TEXT_MAX 200	   /* ERR text bytes, cut before sanitizing */
+#define CHAT_PART_DETAIL_MAX 200   /* PART quit reason bytes, cut likewise */
+#define CHAT_OPT_MAX 32		   /* a greeting option word, bytes */
+#define CHAT_LAST_MAX 1000000	   /* greeting option last=<n> */
+/* "@<id> HIST " at its longest (19 digits), without a NUL. */
+#define CHAT_ID_PREFIX_MAX (1 + 19 + 1 + 5)
 
 /*
  * Buffer sizes, NUL included. A server line other than WHO, for client
@@ -45,10 +54,21 @@
  * buffers with it; chatctl's line buffer too (WHO aside).
  */
 #define CHAT_ERR_LINE_MAX (7 + CHAT_NAME_MAX + 3 * CHAT_ERR_TEXT_MAX)
+/*
+ * Any line of the extensions: an id prefix on the longer of the above and
+ * a PART with the longest quit detail ("PART", time, nick, "quit", text).
+ */
+#define CHAT_PART_LINE_MAX                                                     \
+	(5 + 20 + 1 + CHAT_NAME_MAX + 6 + 3 * CHAT_PART_DETAIL_MAX + 2)
 #define CHAT_SERVER_LINE_MAX(max_line)                                         \
-	(3 * (size_t)(max_line) + 64 > CHAT_ERR_LINE_MAX                       \
-		? 3 * (size_t)(max_line) + 64                                  \
-		: (size_t)CHAT_ERR_LINE_MAX)
+	(CHAT_ID_PREFIX_MAX +                                                  \
+	    (3 * (size_t)(max_line) + 64 > CHAT_ERR_LINE_MAX                   \
+		    ? (3 * (size_t)(max_line) + 64 > CHAT_PART_LINE_MAX        \
+			      ? 3 * (size_t)(max_line) + 64                    \
+			      : (size_t)CHAT_PART_LINE_MAX)                    \
+		    : (CHAT_ERR_LINE_MAX > CHAT_PART_LINE_MAX                  \
+			      ? (size_t)CHAT_ERR_LINE_MAX                      \
+			      : (size_t)CHAT_PART_LINE_MAX)))
 /* A WHO line for n members: "WHO", n times " <nick>", "\n", NUL. */
 #define CHAT_WHO_LINE_MAX(n) (5 + (size_t)(n) * (1 + CHAT_NAME_MAX))
 
@@ -74,6 +94,7 @@ enum chat_err {
 	CHAT_ERR_UNKNOWN_COMMAND,
 	CHAT_ERR_ROOM_FULL,
 	CHAT_ERR_BAD_SYNTAX,
+	CHAT_ERR_NO_SUCH_ROOM, /* probe of a room nobody is in */
 	CHAT_ERR_COUNT_
 };
 
@@ -104,20 +125,30 @@ enum chat_cmd {
 
 struct chat_client_cmd {
 	enum chat_cmd cmd;
-	struct chat_str nick;
+	struct chat_str nick; /* greeting: empty for a probe */
 	struct chat_str room;
 	struct chat_str text;
+	/* Greeting only (cmd CHAT_CMD_GREETING): */
+	bool probe;    /* "CHAT/1 * [<room>]": WHO without joining */
+	bool ids;      /* option ids, or implied by last= or since= */
+	int32_t last;  /* last=<n>: 0..CHAT_LAST_MAX; -1 if not given */
+	int64_t since; /* since=<id>: 1..INT64_MAX; 0 if not given */
 };
 
 /*
  * Parse a client line. greeted: whether a greeting was accepted on this
  * connection. Returns CHAT_OK with *out filled, or the ERR code to answer
  * (*out then zeroed):
- * - not greeted: only "CHAT/1 <nick>" or "CHAT/1 <nick> <room>"; anything
- *   else, or more than two fields (or an empty one between), is
- *   bad-greeting; a bad nick (also "CHAT/1 ") bad-nick; a bad or empty
- *   room ("CHAT/1 bob ") bad-room. Retrying after a refused greeting is
- *   the caller's business: pass greeted = false again.
+ * - not greeted: only "CHAT/1 <nick>", "CHAT/1 <nick> <room>" or
+ *   "CHAT/1 <nick> <room> <opt> ..."; anything else, or an empty field
+ *   between or after, is bad-greeting; a bad nick (also "CHAT/1 ")
+ *   bad-nick; a bad or empty room ("CHAT/1 bob ") bad-room. Options: ids,
+ *   last=<n>, since=<id> (each at most once, values canonical decimal in
+ *   range, else bad-greeting); any other word of 1 to CHAT_OPT_MAX bytes of
+ *   a-z 0-9 _ . = - is ignored, other bytes are bad-greeting. "CHAT/1 *"
+ *   and "CHAT/1 * <room> [<opt> ...]" are a probe (probe true, nick empty;
+ *   options checked the same way, then of no use). Retrying after a
+ *   refused greeting is the caller's business: pass greeted = false again.
  * - greeted: unknown command word (also "CHAT/1", "msg", an empty line)
  *   unknown-command; MSG/ME without text bad-syntax (text " " is text);
  *   NICK/JOIN whose argument (the rest of the line) is not a valid name,
@@ -142,7 +173,9 @@ enum chat_evt {
 	CHAT_EVT_WHO,  /* names, count: see chat_who_next */
 	CHAT_EVT_PONG, /* text: token, may be empty */
 	CHAT_EVT_ERR,  /* code, err, text (may be empty) */
-	CHAT_EVT_BYE   /* text: reason */
+	CHAT_EVT_BYE,  /* text: reason */
+	CHAT_EVT_INFO, /* text: the key=value words (see chat_info_get) */
+	CHAT_EVT_HIST_END /* count, gap */
 };
 
 struct chat_server_evt {
@@ -156,7 +189,11 @@ struct chat_server_evt {
 	struct chat_str code;  /* ERR code as sent */
 	int err;	       /* chat_err_lookup(code): -1 if unknown */
 	struct chat_str names; /* WHO: "a b c" */
-	size_t count;	       /* WHO: number of names */
+	size_t count;	       /* WHO: number of names; HIST END: lines */
+	int64_t id;	       /* the line's "@<id> " prefix; 0: none */
+	bool history;	       /* "@<id> HIST ...": a replayed MSG or ME */
+	struct chat_str detail; /* PART: quit reason or moved-to room; n=0 none */
+	bool gap;		/* HIST END: "gap" (lines may be missing) */
 };
 
 #define CHAT_SRV_UNKNOWN (-1)	/* first word is no event we know */
@@ -170,6 +207,14 @@ struct chat_server_evt {
  * name-shaped words (any, for newer servers); MSG/ME text non-empty. Text
  * may still hold control characters if the server is hostile: print it
  * through term_escape().
+ *
+ * Extensions: "@<id> " (id as <unix-ms>, at least 1) before MSG, ME, JOIN,
+ * PART or NICK (before any other known event: malformed; before an unknown
+ * word: unknown); "@<id> HIST " before MSG or ME only; "HIST END <count>
+ * complete|gap" (count 0..UINT32_MAX); "INFO" and "INFO <word> ...", words
+ * non-empty; "PART <ms> <nick> quit <text>" (detail: the text, the rest of
+ * the line), "PART <ms> <nick> moved <room>" (detail: a valid room); no
+ * other reason has a detail.
  */
 int chat_parse_server(
     const char *line, size_t len, struct chat_server_evt *out);
@@ -180,6 +225,14 @@ int chat_parse_server(
  */
 bool chat_who_next(
     const struct chat_server_evt *evt, size_t *pos, struct chat_str *name);
+
+/*
+ * The value of "<key>=<value>" in an INFO event: true with *value set if
+ * the key is there with a canonical decimal value 0..INT64_MAX (the first
+ * such word if repeated); false if not INFO, absent, or not a number.
+ */
+bool chat_info_get(
+    const struct chat_server_evt *evt, const char *key, int64_t *value);
 
 /* ---- server formatters (hub) ---- */
 
@@ -212,6 +265,34 @@ int chat_fmt_bye(char *buf, size_t cap, const char *reason);
 /* "PONG <token>", or "PONG" for an empty token; token as chat_valid_token. */
 int chat_fmt_pong(char *buf, size_t cap, const char *token, size_t tokenlen);
 
+/* ---- server formatters of the extensions (hub) ---- */
+
+/*
+ * "@<id> " + line, or "@<id> HIST " + line if hist: line is a whole line
+ * as the formatters above make it (ending in "\n"), copied as it is;
+ * id >= 1. Returns the new line's length, or -1.
+ */
+int chat_fmt_with_id(char *buf, size_t cap, int64_t id, bool hist,
+    const char *line, size_t linelen);
+/*
+ * "PART <unix-ms> <nick> <reason> <detail>": detail cut to
+ * CHAT_PART_DETAIL_MAX bytes on a character boundary, then sanitized (a
+ * QUIT reason from the user, or a room). detaillen 0: as chat_fmt_part.
+ */
+int chat_fmt_part_detail(char *buf, size_t cap, int64_t unix_ms,
+    const char *nick, const char *reason, const char *detail,
+    size_t detaillen);
+/* One key=value word of INFO; key: 1 to 32 of a-z 0-9 _. */
+struct chat_info_kv {
+	const char *key;
+	int64_t value; /* >= 0 */
+};
+/* "INFO <key>=<value> ..." for n >= 1 pairs, in the order given. */
+int chat_fmt_info(
+    char *buf, size_t cap, const struct chat_info_kv *kv, size_t n);
+/* "HIST END <count> complete" or "HIST END <count> gap". */
+int chat_fmt_hist_end(char *buf, size_t cap, uint32_t count, bool gap);
+
 /*
  * WHO builder: names are added in any order and kept sorted (byte order,
  * "Bob" < "alice") in buf. Adding in sorted order costs O(1) per name,
@@ -239,6 +320,15 @@ int chat_who_end(struct chat_who *w);
 /* "CHAT/1 <nick>" or "CHAT/1 <nick> <room>" (room NULL or ""). */
 int chat_fmt_greeting(
     char *buf, size_t cap, const char *nick, const char *room);
+/*
+ * "CHAT/1 <nick> <room> <opts>": opts the option words separated by one
+ * space ("ids since=123"), each 1 to CHAT_OPT_MAX bytes of a-z 0-9 _ . = -;
+ * the room is then required. opts NULL or "": as chat_fmt_greeting.
+ */
+int chat_fmt_greeting_opts(char *buf, size_t cap, const char *nick,
+    const char *room, const char *opts);
+/* "CHAT/1 *" or "CHAT/1 * <room>" (room NULL or ""): WHO without joining. */
+int chat_fmt_probe(char *buf, size_t cap, const char *room);
 /*
  * "MSG <text>" / "ME <text>": textlen >= 1, valid UTF-8, no CR or LF (they
  * would break the line); other controls are left to the server.

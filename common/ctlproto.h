@@ -93,7 +93,10 @@
 	X(rate_lines, UINT, "/s")		\
 	X(rate_bytes, UINT, " bytes/s")		\
 	X(rate_burst_lines, UINT, "")		\
-	X(rate_burst_bytes, UINT, " bytes")
+	X(rate_burst_bytes, UINT, " bytes")	\
+	X(history, UINT, " lines")		\
+	X(history_bytes, UINT, " bytes")	\
+	X(history_total, UINT, " bytes")
 
 /* engine_state: how the control plane last saw the data plane's engine. */
 #define ECHOD_ENGINE_RUNNING "running"

@@ -166,6 +166,8 @@ display_event(const struct display *d, const struct chat_server_evt *ev,
 		put_time(&o, d, ev->unix_ms);
 		break;
 	case CHAT_EVT_PONG:
+	case CHAT_EVT_INFO:
+	case CHAT_EVT_HIST_END:
 		return 0;
 	default:
 		put_time(&o, d, now_ms);
@@ -250,6 +252,8 @@ display_event(const struct display *d, const struct chat_server_evt *ev,
 		}
 		break;
 	case CHAT_EVT_PONG:
+	case CHAT_EVT_INFO:
+	case CHAT_EVT_HIST_END:
 		break;
 	}
 	return out_end(&o, d);

@@ -25,6 +25,7 @@
 
 #include "chatproto.h"
 #include "ctlproto.h"
+#include "history.h"
 #include "util.h"
 
 enum key_type { K_UINT, K_PORT, K_SIZE, K_BOOL, K_STR, K_ROOM, K_LEVEL,
@@ -76,6 +77,13 @@ static const struct key_def keys[] = {
 	{ "chat", "rate_burst_bytes", K_SIZE,
 	    offsetof(struct config, rate_burst_bytes), 0, 1,
 	    64 * 1024 * 1024 },
+	U("chat", "history", history, 0, HISTORY_LINES_MAX),
+	{ "chat", "history_bytes", K_SIZE,
+	    offsetof(struct config, history_bytes), 0, 1024,
+	    64 * 1024 * 1024 },
+	{ "chat", "history_total", K_SIZE,
+	    offsetof(struct config, history_total), 0, 64 * 1024,
+	    1024 * 1024 * 1024 },
 	S("log", "connections", K_LOGCONN, log_connections),
 	S("log", "peer_addresses", K_BOOL, log_peer_addresses),
 	S("log", "level", K_LEVEL, log_level),
@@ -127,6 +135,9 @@ config_defaults(struct config *cfg)
 	cfg->rate_bytes = 8 * 1024;
 	cfg->rate_burst_lines = 128;
 	cfg->rate_burst_bytes = 64 * 1024;
+	cfg->history = 100;
+	cfg->history_bytes = 128 * 1024;
+	cfg->history_total = 16 * 1024 * 1024;
 	cfg->log_connections = LOG_CONN_YES;
 	cfg->log_peer_addresses = true;
 	cfg->log_level = LOG_INFO;

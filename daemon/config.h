@@ -55,6 +55,10 @@ struct config {
 	unsigned rate_bytes;       /* bytes per second */
 	unsigned rate_burst_lines; /* lines at once */
 	unsigned rate_burst_bytes; /* bytes at once */
+	/* Room history (history.h): lines and bytes per room, all rooms. */
+	unsigned history;	/* lines per room, 0 = off */
+	unsigned history_bytes; /* bytes per room */
+	unsigned history_total; /* bytes of all rooms, headers included */
 
 	/* [log] */
 	int log_connections; /* enum log_connections */

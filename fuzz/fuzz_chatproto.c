@@ -130,6 +130,75 @@ said_round_trip(char *out, size_t cap, enum chat_cmd cmd, struct chat_str t)
 	FUZZ_ASSERT(str_eq(e.text, clean, need));
 }
 
+/*
+ * The option words of an accepted greeting: what follows "CHAT/1 <nick>
+ * <room> ", NUL-terminated in a static buffer; "" if none.
+ */
+static const char *
+opts_of(const char *line, size_t len, const struct chat_client_cmd *c)
+{
+	static char opts[65536];
+	size_t off;
+
+	if (c->room.n == 0)
+		return "";
+	off = (size_t)(c->room.p - line) + c->room.n;
+	FUZZ_ASSERT(off == len || line[off] == ' ');
+	if (off == len)
+		return "";
+	memcpy(opts, line + off + 1, len - off - 1);
+	opts[len - off - 1] = '\0';
+	return opts;
+}
+
+/*
+ * An accepted greeting's options are in range, last= and since= imply
+ * ids, a probe has no nick and formats back; what an opted-in member gets
+ * first (INFO, HIST END) fits the line bound and parses back.
+ */
+static void
+greeting_props(const char *line, size_t len, const struct chat_client_cmd *c,
+    size_t cap)
+{
+	static char out[3 * 65536 + 64 + 1];
+	static const struct chat_info_kv kv[] = {
+	    {"max_line", 65536}, {"history", 10000},
+	    {"rate_lines", INT64_MAX}, {"rate_bytes", INT64_MAX},
+	    {"rate_burst_lines", INT64_MAX}, {"rate_burst_bytes", INT64_MAX},
+	};
+	char room[CHAT_NAME_MAX + 1];
+	struct chat_server_evt e;
+	int64_t v;
+	int n;
+
+	FUZZ_ASSERT(c->last >= -1 && c->last <= CHAT_LAST_MAX);
+	FUZZ_ASSERT(c->since >= 0);
+	FUZZ_ASSERT(c->ids || (c->last < 0 && c->since == 0));
+	FUZZ_ASSERT(c->room.n > 0 || (!c->ids && c->last < 0));
+	if (c->probe) {
+		FUZZ_ASSERT(c->nick.n == 0);
+		if (c->room.n > 0)
+			cname(room, c->room);
+		n = chat_fmt_probe(out, sizeof(out), c->room.n > 0 ? room : NULL);
+		FUZZ_ASSERT(n > 0 && (size_t)n <= len + 1);
+		FUZZ_ASSERT(memcmp(out, line, (size_t)n - 1) == 0);
+		return;
+	}
+	if (!c->ids)
+		return;
+	n = chat_fmt_info(out, cap, kv, sizeof(kv) / sizeof(kv[0]));
+	FUZZ_ASSERT(n > 0);
+	check_server_line(out, n, cap);
+	FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
+	FUZZ_ASSERT(e.type == CHAT_EVT_INFO &&
+		    chat_info_get(&e, "rate_burst_bytes", &v) && v == INT64_MAX);
+	n = chat_fmt_hist_end(out, cap, UINT32_MAX, c->since > 0);
+	FUZZ_ASSERT(n > 0);
+	check_server_line(out, n, cap);
+	FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
+	FUZZ_ASSERT(e.type == CHAT_EVT_HIST_END && e.gap == (c->since > 0));
+}
+
 static void
 handle_line(const char *line, size_t len, size_t max_line, bool *greeted)
 {
@@ -174,6 +243,9 @@ handle_line(const char *line, size_t len, size_t max_line, bool *greeted)
 	switch (c.cmd) {
 	case CHAT_CMD_GREETING:
 		FUZZ_ASSERT(!*greeted);
+		greeting_props(line, len, &c, cap);
+		if (c.probe)
+			return; /* answered with WHO, then BYE: no member */
 		cname(nick, c.nick);
 		if (c.room.n > 0)
 			cname(room, c.room);
@@ -187,8 +259,8 @@ handle_line(const char *line, size_t len, size_t max_line, bool *greeted)
 		FUZZ_ASSERT(str_eq(e.nick, nick, strlen(nick)));
 		FUZZ_ASSERT(str_eq(e.room, room, strlen(room)));
 		/* chatctl's greeting formatter gives the same line back. */
-		n = chat_fmt_greeting(cbuf, sizeof(cbuf), nick,
-		    c.room.n > 0 ? room : NULL);
+		n = chat_fmt_greeting_opts(cbuf, sizeof(cbuf), nick,
+		    c.room.n > 0 ? room : NULL, opts_of(line, len, &c));
 		FUZZ_ASSERT(n > 0 && (size_t)n == len + 1);
 		FUZZ_ASSERT(memcmp(cbuf, line, len) == 0);
 		*greeted = true;

@@ -117,7 +117,8 @@ cstr(char *dst, struct chat_str s)
 static void
 server_props(const char *line, size_t n)
 {
-	static char again[3 * MAX_IN + 64];
+	static char again[3 * MAX_IN + 64 + CHAT_ID_PREFIX_MAX];
+	static char prefixed[sizeof(again)];
 	char nick[CHAT_NAME_MAX + 1], nick2[CHAT_NAME_MAX + 1];
 	char room[CHAT_NAME_MAX + 1], word[CHAT_NAME_MAX + 1];
 	struct chat_server_evt e;
@@ -156,7 +157,14 @@ server_props(const char *line, size_t n)
 	case CHAT_EVT_PART:
 		cstr(nick, e.nick);
 		cstr(word, e.text);
-		k = chat_fmt_part(again, sizeof(again), e.unix_ms, nick, word);
+		k = chat_fmt_part_detail(again, sizeof(again), e.unix_ms, nick,
+		    word, e.detail.p, e.detail.n);
+		/* Only a clean detail no longer than the cut comes back. */
+		if (e.detail.n > CHAT_PART_DETAIL_MAX ||
+		    utf8_sanitize((const unsigned char *)e.detail.p,
+			e.detail.n, clean, sizeof(clean)) != e.detail.n ||
+		    memcmp(clean, e.detail.p, e.detail.n) != 0)
+			k = -1;
 		break;
 	case CHAT_EVT_NICK:
 		cstr(nick, e.nick);
@@ -180,6 +188,22 @@ server_props(const char *line, size_t n)
 	case CHAT_EVT_ERR:
 		FUZZ_ASSERT(chat_valid_name(e.code.p, e.code.n));
 		break;
+	case CHAT_EVT_INFO:
+		FUZZ_ASSERT(e.id == 0);
+		break;
+	case CHAT_EVT_HIST_END:
+		FUZZ_ASSERT(e.id == 0 && e.count <= UINT32_MAX);
+		k = chat_fmt_hist_end(
+		    again, sizeof(again), (uint32_t)e.count, e.gap);
+		break;
+	}
+	FUZZ_ASSERT(!e.history || (e.id > 0 && (e.type == CHAT_EVT_MSG ||
+						    e.type == CHAT_EVT_ME)));
+	/* A line with an id comes back with the same prefix. */
+	if (k >= 0 && e.id > 0) {
+		memcpy(prefixed, again, (size_t)k);
+		k = chat_fmt_with_id(again, sizeof(again), e.id, e.history,
+		    prefixed, (size_t)k);
 	}
 	if (k >= 0) {
 		FUZZ_ASSERT((size_t)k == n + 1 && again[n] == '\n');

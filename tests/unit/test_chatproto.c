@@ -260,7 +260,8 @@ static void
 test_greeting_too_many_fields(void **state)
 {
 	(void)state;
-	expect_cerr("CHAT/1 bob lobby extra", false, CHAT_ERR_BAD_GREETING);
+	/* A third field is an option now: one of bad bytes is refused. */
+	expect_cerr("CHAT/1 bob lobby Extra", false, CHAT_ERR_BAD_GREETING);
 	expect_cerr("CHAT/1 bob  lobby", false, CHAT_ERR_BAD_GREETING);
 	expect_cerr("CHAT/1 bob lobby ", false, CHAT_ERR_BAD_GREETING);
 }
@@ -1333,12 +1334,15 @@ test_server_line_max_bound(void **state)
 			CHAT_MAX_LINE_DEFAULT - 3) > 0);
 }
 
-/* The longest ERR fits the bound even for a tiny max_line. */
+/*
+ * The longest ERR fits CHAT_ERR_LINE_MAX, which CHAT_SERVER_LINE_MAX holds
+ * even for a tiny max_line.
+ */
 static void
 test_server_line_max_err(void **state)
 {
 	char text[CHAT_ERR_TEXT_MAX + 1];
-	char buf[CHAT_SERVER_LINE_MAX(1)];
+	char buf[CHAT_ERR_LINE_MAX];
 
 	(void)state;
 	memset(text, 0x1b, CHAT_ERR_TEXT_MAX);
@@ -1346,6 +1350,7 @@ test_server_line_max_err(void **state)
 	assert_int_equal(chat_fmt_err(buf, sizeof(buf),
 			     CHAT_ERR_UNKNOWN_COMMAND, "%s", text),
 	    (int)sizeof(buf) - 1 - (CHAT_NAME_MAX - 15));
+	assert_true(CHAT_SERVER_LINE_MAX(1) >= CHAT_ERR_LINE_MAX);
 }
 
 static void
@@ -1414,6 +1419,523 @@ test_roundtrip_ping_pong(void **state)
 	n = chat_fmt_pong(buf, sizeof(buf), c.text.p, c.text.n);
 	parse_formatted(buf, n, &e);
 	assert_int_equal(e.text.n, 0);
+}
+
+/* ---- extensions: greeting options, probe ---- */
+
+static void
+test_greeting_old_forms_unchanged(void **state)
+{
+	struct chat_client_cmd c;
+
+	(void)state;
+	assert_int_equal(cparse("CHAT/1 bob", false, &c), CHAT_OK);
+	assert_false(c.ids);
+	assert_false(c.probe);
+	assert_int_equal(c.last, -1);
+	assert_true(c.since == 0);
+	assert_int_equal(c.room.n, 0);
+	assert_int_equal(cparse("CHAT/1 bob dev", false, &c), CHAT_OK);
+	assert_false(c.ids);
+	assert_int_equal(c.last, -1);
+	assert_str(c.room, "dev");
+}
+
+static void
+test_greeting_options(void **state)
+{
+	struct chat_client_cmd c;
+
+	(void)state;
+	assert_int_equal(cparse("CHAT/1 bob dev ids", false, &c), CHAT_OK);
+	assert_true(c.ids);
+	assert_int_equal(c.last, -1);
+	assert_true(c.since == 0);
+	assert_str(c.nick, "bob");
+	assert_str(c.room, "dev");
+	assert_int_equal(cparse("CHAT/1 bob dev last=0", false, &c), CHAT_OK);
+	assert_true(c.ids);
+	assert_int_equal(c.last, 0);
+	assert_int_equal(
+	    cparse("CHAT/1 bob dev last=1000000", false, &c), CHAT_OK);
+	assert_int_equal(c.last, 1000000);
+	assert_int_equal(cparse("CHAT/1 bob dev since=1", false, &c), CHAT_OK);
+	assert_true(c.ids);
+	assert_true(c.since == 1);
+	assert_int_equal(cparse("CHAT/1 bob dev since=9223372036854775807",
+			     false, &c),
+	    CHAT_OK);
+	assert_true(c.since == INT64_MAX);
+	assert_int_equal(cparse("CHAT/1 bob dev ids since=17 last=5 zz", false,
+			     &c),
+	    CHAT_OK);
+	assert_true(c.ids);
+	assert_true(c.since == 17);
+	assert_int_equal(c.last, 5);
+}
+
+static void
+test_greeting_options_unknown_ignored(void **state)
+{
+	struct chat_client_cmd c;
+
+	(void)state;
+	assert_int_equal(cparse("CHAT/1 bob dev colour=8 x.y_z-1 ids=no last",
+			     false, &c),
+	    CHAT_OK);
+	assert_false(c.ids);
+	assert_int_equal(c.last, -1);
+	/* 32 bytes is an option word, 33 is not. */
+	assert_int_equal(cparse("CHAT/1 bob dev " N32, false, &c), CHAT_OK);
+	expect_cerr("CHAT/1 bob dev " N33, false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev IDS", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev a/b", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev \xc3\xa9", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev a\tb", false, CHAT_ERR_BAD_GREETING);
+}
+
+static void
+test_greeting_options_malformed(void **state)
+{
+	(void)state;
+	expect_cerr("CHAT/1 bob dev last=", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev last=01", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev last=-1", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev last=1000001", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev last=1x", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev since=", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev since=0", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev since=007", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev since=9223372036854775808", false,
+	    CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev since=18446744073709551616", false,
+	    CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev since=12345678901234567890123", false,
+	    CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev since=+5", false, CHAT_ERR_BAD_GREETING);
+	/* Empty options: doubled, trailing. */
+	expect_cerr("CHAT/1 bob dev ids ", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev  ids", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev ids  last=1", false, CHAT_ERR_BAD_GREETING);
+	/* The room is required before options. */
+	expect_cerr("CHAT/1 bob  ids", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 b@b dev ids", false, CHAT_ERR_BAD_NICK);
+	expect_cerr("CHAT/1 bob d/v ids", false, CHAT_ERR_BAD_ROOM);
+}
+
+static void
+test_greeting_options_repeated(void **state)
+{
+	(void)state;
+	expect_cerr("CHAT/1 bob dev ids ids", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev last=1 last=1", false, CHAT_ERR_BAD_GREETING);
+	expect_cerr("CHAT/1 bob dev since=5 ids since=6", false,
+	    CHAT_ERR_BAD_GREETING);
+}
+
+static void
+test_greeting_probe(void **state)
+{
+	struct chat_client_cmd c;
+
+	(void)state;
+	assert_int_equal(cparse("CHAT/1 *", false, &c), CHAT_OK);
+	assert_int_equal(c.cmd, CHAT_CMD_GREETING);
+	assert_true(c.probe);
+	assert_int_equal(c.nick.n, 0);
+	assert_int_equal(c.room.n, 0);
+	assert_int_equal(cparse("CHAT/1 * dev", false, &c), CHAT_OK);
+	assert_true(c.probe);
+	assert_str(c.room, "dev");
+	assert_int_equal(cparse("CHAT/1 * dev future", false, &c), CHAT_OK);
+	assert_true(c.probe);
+	expect_cerr("CHAT/1 **", false, CHAT_ERR_BAD_NICK);
+	expect_cerr("CHAT/1 * d/v", false, CHAT_ERR_BAD_ROOM);
+	expect_cerr("CHAT/1 * ", false, CHAT_ERR_BAD_ROOM);
+	expect_cerr("CHAT/1 * dev last=x", false, CHAT_ERR_BAD_GREETING);
+	/* After the greeting, "*" is no nick to change to. */
+	expect_cerr("NICK *", true, CHAT_ERR_BAD_NICK);
+}
+
+static void
+test_err_no_such_room(void **state)
+{
+	char buf[128];
+	struct chat_server_evt e;
+	int n;
+
+	(void)state;
+	assert_string_equal(
+	    chat_err_code(CHAT_ERR_NO_SUCH_ROOM), "no-such-room");
+	n = chat_fmt_err(buf, sizeof(buf), CHAT_ERR_NO_SUCH_ROOM,
+	    "%s has nobody in it", "dev");
+	assert_string_equal(buf, "ERR no-such-room dev has nobody in it\n");
+	parse_formatted(buf, n, &e);
+	assert_int_equal(e.err, CHAT_ERR_NO_SUCH_ROOM);
+}
+
+/* ---- extensions: server lines ---- */
+
+static void
+test_server_id_prefix(void **state)
+{
+	struct chat_server_evt e;
+
+	(void)state;
+	assert_int_equal(sparse("@17 MSG 5 bob hi there", &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_MSG);
+	assert_true(e.id == 17);
+	assert_false(e.history);
+	assert_true(e.unix_ms == 5);
+	assert_str(e.text, "hi there");
+	assert_int_equal(sparse("@9223372036854775807 JOIN 5 bob", &e), 0);
+	assert_true(e.id == INT64_MAX);
+	assert_int_equal(e.type, CHAT_EVT_JOIN);
+	assert_int_equal(sparse("@1 NICK 5 bob rob", &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_NICK);
+	assert_int_equal(sparse("@1 ME 5 bob waves", &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_ME);
+	assert_int_equal(sparse("@2 PART 5 bob quit", &e), 0);
+	assert_int_equal(e.detail.n, 0);
+	/* No prefix: id 0. */
+	assert_int_equal(sparse("MSG 5 bob hi", &e), 0);
+	assert_true(e.id == 0);
+}
+
+static void
+test_server_id_prefix_malformed(void **state)
+{
+	struct chat_server_evt e;
+
+	(void)state;
+	expect_malformed("@ MSG 5 bob hi");
+	expect_malformed("@0 MSG 5 bob hi");
+	expect_malformed("@017 MSG 5 bob hi");
+	expect_malformed("@-1 MSG 5 bob hi");
+	expect_malformed("@1x MSG 5 bob hi");
+	expect_malformed("@9223372036854775808 MSG 5 bob hi");
+	expect_malformed("@18446744073709551616 MSG 5 bob hi");
+	expect_malformed("@1");
+	expect_malformed("@1 ");
+	expect_malformed("@1  MSG 5 bob hi");
+	expect_malformed("@1 MSG 5 bob");
+	/* Answers never carry ids. */
+	expect_malformed("@1 OK bob dev 1");
+	expect_malformed("@1 WHO bob");
+	expect_malformed("@1 PONG");
+	expect_malformed("@1 ERR bad-nick");
+	expect_malformed("@1 BYE quit");
+	expect_malformed("@1 INFO max_line=5");
+	expect_malformed("@1 HIST END 0 complete");
+	/* A newer server's event with an id: unknown, not malformed. */
+	assert_int_equal(sparse("@1 TOPIC 5 bob x", &e), CHAT_SRV_UNKNOWN);
+	assert_true(e.id == 0);
+}
+
+static void
+test_server_hist(void **state)
+{
+	struct chat_server_evt e;
+
+	(void)state;
+	assert_int_equal(sparse("@3 HIST MSG 7 bob old news", &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_MSG);
+	assert_true(e.history);
+	assert_true(e.id == 3);
+	assert_true(e.unix_ms == 7);
+	assert_str(e.nick, "bob");
+	assert_str(e.text, "old news");
+	assert_int_equal(sparse("@4 HIST ME 7 bob waves", &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_ME);
+	assert_true(e.history);
+	/* Only MSG and ME are stored, so only they come as HIST. */
+	expect_malformed("@4 HIST JOIN 7 bob");
+	expect_malformed("@4 HIST PART 7 bob quit");
+	expect_malformed("@4 HIST NICK 7 bob rob");
+	expect_malformed("@4 HIST OK bob dev 1");
+	expect_malformed("@4 HIST TOPIC x");
+	expect_malformed("@4 HIST");
+	expect_malformed("@4 HIST ");
+	expect_malformed("HIST MSG 7 bob hi");
+}
+
+static void
+test_server_hist_end(void **state)
+{
+	struct chat_server_evt e;
+
+	(void)state;
+	assert_int_equal(sparse("HIST END 0 complete", &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_HIST_END);
+	assert_int_equal(e.count, 0);
+	assert_false(e.gap);
+	assert_true(e.id == 0);
+	assert_int_equal(sparse("HIST END 4294967295 gap", &e), 0);
+	assert_int_equal(e.count, 4294967295u);
+	assert_true(e.gap);
+	expect_malformed("HIST END 4294967296 gap");
+	expect_malformed("HIST END 01 gap");
+	expect_malformed("HIST END 1");
+	expect_malformed("HIST END 1 ");
+	expect_malformed("HIST END 1 partial");
+	expect_malformed("HIST END 1 gap x");
+	expect_malformed("HIST END -1 gap");
+	expect_malformed("HIST END");
+	expect_malformed("HIST");
+	expect_malformed("HIST BEGIN 1 gap");
+}
+
+static void
+test_server_info(void **state)
+{
+	struct chat_server_evt e;
+	int64_t v = -1;
+
+	(void)state;
+	assert_int_equal(sparse("INFO max_line=1024 history=100 rate_lines=0 "
+				"x=y new_key=9223372036854775807",
+			     &e),
+	    0);
+	assert_int_equal(e.type, CHAT_EVT_INFO);
+	assert_true(chat_info_get(&e, "max_line", &v));
+	assert_true(v == 1024);
+	assert_true(chat_info_get(&e, "history", &v));
+	assert_true(v == 100);
+	assert_true(chat_info_get(&e, "rate_lines", &v));
+	assert_true(v == 0);
+	assert_true(chat_info_get(&e, "new_key", &v));
+	assert_true(v == INT64_MAX);
+	/* Absent, not a number, or a prefix of a key: false. */
+	assert_false(chat_info_get(&e, "rate_bytes", &v));
+	assert_false(chat_info_get(&e, "x", &v));
+	assert_false(chat_info_get(&e, "max", &v));
+	assert_false(chat_info_get(&e, "line", &v));
+	assert_int_equal(sparse("INFO", &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_INFO);
+	assert_false(chat_info_get(&e, "max_line", &v));
+	assert_int_equal(sparse("INFO a=01 b=9223372036854775808", &e), 0);
+	assert_false(chat_info_get(&e, "a", &v));
+	assert_false(chat_info_get(&e, "b", &v));
+	/* Not INFO: false. */
+	assert_int_equal(sparse("MSG 1 bob max_line=5", &e), 0);
+	assert_false(chat_info_get(&e, "max_line", &v));
+	expect_malformed("INFO ");
+	expect_malformed("INFO a=1  b=2");
+	expect_malformed("INFO a=1 ");
+}
+
+static void
+test_server_part_detail(void **state)
+{
+	struct chat_server_evt e;
+
+	(void)state;
+	assert_int_equal(sparse("@5 PART 9 bob quit gone fishing, back", &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_PART);
+	assert_str(e.text, "quit");
+	assert_str(e.detail, "gone fishing, back");
+	assert_int_equal(sparse("@5 PART 9 bob quit  ", &e), 0);
+	assert_str(e.detail, " ");
+	assert_int_equal(sparse("@5 PART 9 bob moved dev", &e), 0);
+	assert_str(e.text, "moved");
+	assert_str(e.detail, "dev");
+	/* Only quit and moved have a detail. */
+	expect_malformed("@5 PART 9 bob kicked by op");
+	/* The old forms: no detail. */
+	assert_int_equal(sparse("PART 9 bob quit", &e), 0);
+	assert_int_equal(e.detail.n, 0);
+	assert_int_equal(sparse("PART 9 bob moved", &e), 0);
+	assert_int_equal(e.detail.n, 0);
+	expect_malformed("@5 PART 9 bob moved d/v");
+	expect_malformed("@5 PART 9 bob moved dev x");
+	expect_malformed("@5 PART 9 bob moved ");
+	expect_malformed("@5 PART 9 bob quit ");
+}
+
+/* ---- extensions: formatters ---- */
+
+static void
+test_fmt_with_id(void **state)
+{
+	char line[64], buf[128];
+	struct chat_server_evt e;
+	int n, m;
+
+	(void)state;
+	n = chat_fmt_msg(line, sizeof(line), 1700, "bob", "hi", 2);
+	m = chat_fmt_with_id(buf, sizeof(buf), 42, false, line, (size_t)n);
+	assert_string_equal(buf, "@42 MSG 1700 bob hi\n");
+	parse_formatted(buf, m, &e);
+	assert_true(e.id == 42);
+	assert_false(e.history);
+	m = chat_fmt_with_id(
+	    buf, sizeof(buf), INT64_MAX, true, line, (size_t)n);
+	assert_string_equal(buf, "@9223372036854775807 HIST MSG 1700 bob hi\n");
+	assert_int_equal(m, CHAT_ID_PREFIX_MAX + n);
+	parse_formatted(buf, m, &e);
+	assert_true(e.history);
+	assert_true(e.id == INT64_MAX);
+	/* The line must be whole; the id positive; the result must fit. */
+	assert_int_equal(
+	    chat_fmt_with_id(buf, sizeof(buf), 1, false, line, (size_t)n - 1),
+	    -1);
+	assert_int_equal(
+	    chat_fmt_with_id(buf, sizeof(buf), 0, false, line, (size_t)n), -1);
+	assert_int_equal(
+	    chat_fmt_with_id(buf, sizeof(buf), -5, false, line, (size_t)n),
+	    -1);
+	assert_int_equal(chat_fmt_with_id(buf, sizeof(buf), 1, false, NULL, 0),
+	    -1);
+	assert_int_equal(
+	    chat_fmt_with_id(buf, (size_t)n + 3, 1, false, line, (size_t)n),
+	    -1);
+	assert_int_equal(
+	    chat_fmt_with_id(buf, (size_t)n + 4, 1, false, line, (size_t)n),
+	    n + 3);
+}
+
+static void
+test_fmt_part_detail(void **state)
+{
+	char buf[CHAT_SERVER_LINE_MAX(1)], text[CHAT_PART_DETAIL_MAX + 10];
+	struct chat_server_evt e;
+	int n;
+
+	(void)state;
+	n = chat_fmt_part_detail(
+	    buf, sizeof(buf), 9, "bob", "quit", "off\x1b[2J now", 11);
+	assert_string_equal(buf, "PART 9 bob quit off" FFFD "[2J now\n");
+	parse_formatted(buf, n, &e);
+	assert_str(e.detail, "off" FFFD "[2J now");
+	n = chat_fmt_part_detail(buf, sizeof(buf), 9, "bob", "moved", "dev", 3);
+	assert_string_equal(buf, "PART 9 bob moved dev\n");
+	/* No detail: the old line, byte for byte. */
+	n = chat_fmt_part_detail(buf, sizeof(buf), 9, "bob", "quit", NULL, 0);
+	assert_string_equal(buf, "PART 9 bob quit\n");
+	/* Cut to CHAT_PART_DETAIL_MAX bytes, not inside a character. */
+	memset(text, 'a', sizeof(text));
+	memcpy(text + CHAT_PART_DETAIL_MAX - 1, "\xc3\xa9", 2);
+	n = chat_fmt_part_detail(
+	    buf, sizeof(buf), 9, "bob", "quit", text, sizeof(text));
+	parse_formatted(buf, n, &e);
+	assert_int_equal(e.detail.n, CHAT_PART_DETAIL_MAX - 1);
+	/* The longest (all controls) fits the bound with an id prefix. */
+	memset(text, 0x1b, sizeof(text));
+	n = chat_fmt_part_detail(buf, sizeof(buf) - CHAT_ID_PREFIX_MAX,
+	    INT64_MAX, N32, "quit", text, sizeof(text));
+	assert_true(n > 0);
+	assert_int_equal(chat_fmt_part_detail(buf, sizeof(buf), 9, "bob",
+			     "quit now", "x", 1),
+	    -1);
+}
+
+static void
+test_fmt_info_hist_end(void **state)
+{
+	static const struct chat_info_kv kv[] = {
+	    {"max_line", 1024},
+	    {"history", 0},
+	    {"rate_burst_bytes", INT64_MAX},
+	};
+	struct chat_info_kv bad[] = {{"Max", 1}};
+	char buf[128];
+	struct chat_server_evt e;
+	int64_t v;
+	int n;
+
+	(void)state;
+	n = chat_fmt_info(buf, sizeof(buf), kv, 3);
+	assert_string_equal(buf, "INFO max_line=1024 history=0 "
+				 "rate_burst_bytes=9223372036854775807\n");
+	parse_formatted(buf, n, &e);
+	assert_true(chat_info_get(&e, "rate_burst_bytes", &v));
+	assert_true(v == INT64_MAX);
+	assert_int_equal(chat_fmt_info(buf, sizeof(buf), kv, 0), -1);
+	assert_int_equal(chat_fmt_info(buf, sizeof(buf), bad, 1), -1);
+	bad[0].key = "m";
+	bad[0].value = -1;
+	assert_int_equal(chat_fmt_info(buf, sizeof(buf), bad, 1), -1);
+	assert_int_equal(chat_fmt_info(buf, 20, kv, 3), -1);
+	n = chat_fmt_hist_end(buf, sizeof(buf), 0, false);
+	assert_string_equal(buf, "HIST END 0 complete\n");
+	parse_formatted(buf, n, &e);
+	assert_int_equal(e.type, CHAT_EVT_HIST_END);
+	n = chat_fmt_hist_end(buf, sizeof(buf), 12, true);
+	assert_string_equal(buf, "HIST END 12 gap\n");
+	parse_formatted(buf, n, &e);
+	assert_true(e.gap);
+	assert_int_equal(e.count, 12);
+	assert_int_equal(chat_fmt_hist_end(buf, 16, 12, true), -1);
+}
+
+static void
+test_fmt_greeting_opts_probe(void **state)
+{
+	char buf[128];
+	struct chat_client_cmd c;
+	int n;
+
+	(void)state;
+	n = chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "dev", "ids since=123");
+	assert_string_equal(buf, "CHAT/1 bob dev ids since=123\n");
+	parse_formatted_client(buf, n, &c, false);
+	assert_true(c.ids);
+	assert_true(c.since == 123);
+	/* No options: the old greeting, byte for byte. */
+	chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "dev", "");
+	assert_string_equal(buf, "CHAT/1 bob dev\n");
+	chat_fmt_greeting_opts(buf, sizeof(buf), "bob", NULL, NULL);
+	assert_string_equal(buf, "CHAT/1 bob\n");
+	/* Options need a room; words as the server accepts them. */
+	assert_int_equal(
+	    chat_fmt_greeting_opts(buf, sizeof(buf), "bob", NULL, "ids"), -1);
+	assert_int_equal(
+	    chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "", "ids"), -1);
+	assert_int_equal(
+	    chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "dev", "ids "), -1);
+	assert_int_equal(
+	    chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "dev", " ids"), -1);
+	assert_int_equal(chat_fmt_greeting_opts(
+			     buf, sizeof(buf), "bob", "dev", "ids  last=1"),
+	    -1);
+	assert_int_equal(
+	    chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "dev", "IDS"), -1);
+	assert_int_equal(
+	    chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "dev", "a\nb"), -1);
+	assert_int_equal(chat_fmt_greeting_opts(buf, 20, "bob", "dev", "ids"),
+	    19);
+	assert_int_equal(
+	    chat_fmt_greeting_opts(buf, 19, "bob", "dev", "ids"), -1);
+	n = chat_fmt_probe(buf, sizeof(buf), NULL);
+	assert_string_equal(buf, "CHAT/1 *\n");
+	parse_formatted_client(buf, n, &c, false);
+	assert_true(c.probe);
+	n = chat_fmt_probe(buf, sizeof(buf), "dev");
+	assert_string_equal(buf, "CHAT/1 * dev\n");
+	parse_formatted_client(buf, n, &c, false);
+	assert_true(c.probe);
+	assert_str(c.room, "dev");
+	assert_int_equal(chat_fmt_probe(buf, sizeof(buf), "d v"), -1);
+	assert_int_equal(chat_fmt_probe(buf, 9, NULL), -1);
+}
+
+/* The old server formatters' lines are what they were. */
+static void
+test_fmt_old_lines_unchanged(void **state)
+{
+	char buf[128];
+
+	(void)state;
+	chat_fmt_part(buf, sizeof(buf), 9, "bob", "quit");
+	assert_string_equal(buf, "PART 9 bob quit\n");
+	chat_fmt_part(buf, sizeof(buf), 9, "bob", "moved");
+	assert_string_equal(buf, "PART 9 bob moved\n");
+	chat_fmt_join(buf, sizeof(buf), 0, "bob");
+	assert_string_equal(buf, "JOIN 0 bob\n");
+	chat_fmt_err(buf, sizeof(buf), CHAT_ERR_BAD_GREETING, "%s",
+	    chat_err_text(CHAT_ERR_BAD_GREETING));
+	assert_string_equal(
+	    buf, "ERR bad-greeting expected CHAT/1 <nick> [<room>]\n");
 }
 
 int
@@ -1503,6 +2025,24 @@ main(void)
 	    cmocka_unit_test(test_server_line_max_err),
 	    cmocka_unit_test(test_roundtrip_client_formatters),
 	    cmocka_unit_test(test_roundtrip_ping_pong),
+	    cmocka_unit_test(test_greeting_old_forms_unchanged),
+	    cmocka_unit_test(test_greeting_options),
+	    cmocka_unit_test(test_greeting_options_unknown_ignored),
+	    cmocka_unit_test(test_greeting_options_malformed),
+	    cmocka_unit_test(test_greeting_options_repeated),
+	    cmocka_unit_test(test_greeting_probe),
+	    cmocka_unit_test(test_err_no_such_room),
+	    cmocka_unit_test(test_server_id_prefix),
+	    cmocka_unit_test(test_server_id_prefix_malformed),
+	    cmocka_unit_test(test_server_hist),
+	    cmocka_unit_test(test_server_hist_end),
+	    cmocka_unit_test(test_server_info),
+	    cmocka_unit_test(test_server_part_detail),
+	    cmocka_unit_test(test_fmt_with_id),
+	    cmocka_unit_test(test_fmt_part_detail),
+	    cmocka_unit_test(test_fmt_info_hist_end),
+	    cmocka_unit_test(test_fmt_greeting_opts_probe),
+	    cmocka_unit_test(test_fmt_old_lines_unchanged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,9 @@ test_defaults(void **state)
 	assert_int_equal(cfg.rate_bytes, 8 * 1024);
 	assert_int_equal(cfg.rate_burst_lines, 128);
 	assert_int_equal(cfg.rate_burst_bytes, 64 * 1024);
+	assert_int_equal(cfg.history, 100);
+	assert_int_equal(cfg.history_bytes, 128 * 1024);
+	assert_int_equal(cfg.history_total, 16 * 1024 * 1024);
 	assert_int_equal(cfg.log_connections, LOG_CONN_YES);
 	assert_true(cfg.log_peer_addresses);
 	assert_int_equal(cfg.log_level, LOG_INFO);
@@ -115,6 +118,9 @@ test_every_key(void **state)
 	    "rate_bytes = 2M\n"
 	    "rate_burst_lines = 1\n"
 	    "rate_burst_bytes = 16K\n"
+	    "history = 0\n"
+	    "history_bytes = 2K\n"
+	    "history_total = 1M\n"
 	    "[log]\n"
 	    "connections = off\n"
 	    "peer_addresses = false\n"
@@ -146,6 +152,9 @@ test_every_key(void **state)
 	assert_int_equal(cfg.rate_bytes, 2 * 1024 * 1024);
 	assert_int_equal(cfg.rate_burst_lines, 1);
 	assert_int_equal(cfg.rate_burst_bytes, 16 * 1024);
+	assert_int_equal(cfg.history, 0);
+	assert_int_equal(cfg.history_bytes, 2 * 1024);
+	assert_int_equal(cfg.history_total, 1024 * 1024);
 	assert_int_equal(cfg.log_connections, LOG_CONN_NO);
 	assert_false(cfg.log_peer_addresses);
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
@@ -214,6 +223,13 @@ test_other_value_errors(void **state)
 	    "t.ini:2: rate_burst_lines: 0 is not between 1 and 100000");
 	expect_one("[chat]\nrate_burst_bytes = 0\n",
 	    "t.ini:2: rate_burst_bytes: 0 is not between 1 and 67108864");
+	expect_one("[chat]\nhistory = 10001\n",
+	    "t.ini:2: history: 10001 is not between 0 and 10000");
+	expect_one("[chat]\nhistory_bytes = 1023\n",
+	    "t.ini:2: history_bytes: 1023 is not between 1024 and 67108864");
+	expect_one("[chat]\nhistory_total = 1025M\n",
+	    "t.ini:2: history_total: 1025M is not between 65536 and "
+	    "1073741824");
 	expect_one("[chat]\ndefault_room = no spaces\n",
 	    "t.ini:2: default_room: \"no spaces\" is not a room name (1 to 32 "
 	    "of A-Z a-z 0-9 _ . -)");

@@ -261,7 +261,8 @@ test_status_limits_follow_the_config(void **state)
 	    "max_per_source", "ipv6_prefix", "backlog", "first_byte_timeout",
 	    "idle_timeout", "shutdown_timeout", "spares", "max_line",
 	    "max_backlog", "max_rooms", "max_members_per_room", "greeting_wait",
-	    "rate_lines", "rate_bytes", "rate_burst_lines", "rate_burst_bytes"};
+	    "rate_lines", "rate_bytes", "rate_burst_lines", "rate_burst_bytes",
+	    "history", "history_bytes", "history_total"};
 	struct fixture f;
 	char buf[4096];
 	json_t *top, *lim;
@@ -285,6 +286,9 @@ test_status_limits_follow_the_config(void **state)
 	f.cfg.rate_bytes = 25;
 	f.cfg.rate_burst_lines = 26;
 	f.cfg.rate_burst_bytes = 27;
+	f.cfg.history = 28;
+	f.cfg.history_bytes = 29;
+	f.cfg.history_total = 30;
 	control_status_fill(&f.cs, &f.es);
 	top = format_and_load(&f.es, buf, sizeof(buf));
 	lim = json_object_get(top, "limits");

@@ -63,7 +63,10 @@ sample(struct echod_status *st)
 	    .rate_lines = 20,
 	    .rate_bytes = 8192,
 	    .rate_burst_lines = 128,
-	    .rate_burst_bytes = 65536};
+	    .rate_burst_bytes = 65536,
+	    .history = 100,
+	    .history_bytes = 131072,
+	    .history_total = 16777216};
 }
 
 /* echod's reply for st, as echod writes it. */
@@ -391,6 +394,8 @@ test_print(void **state)
 	    "                greeting_wait 250 ms, rate_lines 20/s, "
 	    "rate_bytes 8192 bytes/s,\n"
 	    "                rate_burst_lines 128, rate_burst_bytes 65536 "
+	    "bytes, history 100 lines,\n"
+	    "                history_bytes 131072 bytes, history_total 16777216 "
 	    "bytes\n");
 	free(out);
 	/* No engine, nothing lost, ones, nothing to listen on. */
