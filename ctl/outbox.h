@@ -30,7 +30,7 @@
 #define OUTBOX_BURST_LINES 10
 #define OUTBOX_BURST_BYTES 16384
 /* Rates assumed when the server does not say (an older echod). */
-#define OUTBOX_DEFAULT_LINES 5
+#define OUTBOX_DEFAULT_LINES 10
 #define OUTBOX_DEFAULT_BYTES 4096
 
 enum outbox_kind { OUTBOX_MSG, OUTBOX_ME, OUTBOX_OTHER };

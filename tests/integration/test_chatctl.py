@@ -393,14 +393,20 @@ def test_talk_pipe_endless_line_stays_bounded():
 
 
 def test_talk_server_closes_without_bye_exit_1():
+    # A connection lost without BYE is reconnected (test_talk_resume.py);
+    # a server that drops every session at once is given up on after the
+    # limit (CHATCTL_RECONNECT_LIMIT, seconds), with the last reason.
     def on_greet(c):
         c.sock.shutdown(socket.SHUT_RDWR)
 
-    with ChatMock(on_greet=on_greet) as m, Piped("talk", addr(m.port), "-n", "w") as p:
-        rc, out, err = p.wait()
+    with ChatMock(on_greet=on_greet) as m, Piped("talk", addr(m.port), "-n", "w",
+                                                  env={"CHATCTL_RECONNECT_LIMIT": "2"}) as p:
+        rc, out, err = p.wait(timeout=30)
         check(rc == 1, "exit %d" % rc)
-        check("chatctl: talk: 127.0.0.1:%d: connection closed by the server" % m.port in err,
+        check("chatctl: talk: 127.0.0.1:%d: gave up reconnecting after 2 s (last: "
+              "127.0.0.1:%d: connection closed by the server)" % (m.port, m.port) in err,
               "stderr %r" % err)
+        check("reconnecting to 127.0.0.1:%d (attempt 1)..." % m.port in err, "stderr %r" % err)
 
 
 def test_talk_bye_slow_exit_1():
