@@ -573,7 +573,7 @@ on_greet_line(struct talk *t, const char *line, size_t len)
 		break;
 	case GREET_FAILED:
 		/* At a rejoin only a server gone away again is worth a retry. */
-		if (t->ever_up && ev.type == CHAT_EVT_BYE && !t->c.eof)
+		if (t->ever_up && ev.type == CHAT_EVT_BYE)
 			link_lost(t, err);
 		else
 			fail(t, EXIT_FAIL, "%s", err);
@@ -696,8 +696,11 @@ on_server_line(struct talk *t, const char *line, size_t len)
 			update_pending(t);
 		break;
 	case CHAT_EVT_BYE:
-		show(t, t->disp,
-		    display_event(&t->d, &ev, now, t->disp, DISP_CAP));
+		/* restart and shutdown get link_lost's note instead. */
+		if (t->quitting ||
+		    !(bye_is(&ev, "restart") || bye_is(&ev, "shutdown")))
+			show(t, t->disp,
+			    display_event(&t->d, &ev, now, t->disp, DISP_CAP));
 		on_bye(t, &ev);
 		return;
 	default:

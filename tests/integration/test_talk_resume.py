@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""chatctl talk rides through restarts (issue 12), against a real echod:
+reconnecting after an echod restart and a kill -9 of the hub with the
+draft, nick and room kept and each missed line shown once; the pending
+own line; long messages split; paced pastes; who's probe; PART details.
+
+Terminal sessions are driven through tmux, pipes through Piped. Nothing
+asserts on speed: every wait is for something to appear.
+"""
+
+import os
+import re
+import signal
+
+from ctltest import Client, Piped, Tmux, run_chatctl
+from echodtest import Echod, TestFailure, check, pids_children, wait_for
+
+TIMEOUTS = {"test_pipe_paste_of_100_lines_in_order_without_err": 90,
+            "test_pipe_lines_written_during_a_restart_arrive_once": 60}
+
+# The pane's line for a message: "HH:MM <nick> text", maybe replayed.
+MSG = r"^(\[history\] )?\d\d:\d\d <%s> %s$"
+PROMPT = r"^%s@%s> ?%s$"
+
+
+def addr(port):
+    return "127.0.0.1:%d" % port
+
+
+def count_lines(t, regex):
+    rx = re.compile(regex)
+    return sum(1 for line in t.lines() if rx.search(line))
+
+
+def chatctl_pid(t):
+    """The chatctl running in a Tmux window (the shell's child)."""
+    shell = int(t.tmux("display-message", "-p", "#{pane_pid}").strip())
+    return wait_for(lambda: (pids_children(shell) or [None])[0], 5,
+                    what="chatctl in the pane")
+
+
+def hub_pid(d):
+    return wait_for(lambda: (d.children_by_comm("echod-hub") or [None])[0], 5,
+                    what="the hub")
+
+
+def replay_client(port, nick, room):
+    """A raw client that asks for the room's history (CHAT/1 ids last=)."""
+    c = Client(port, nick, greet=False)
+    c.send("CHAT/1 %s %s ids last=1000" % (nick, room))
+    c.expect(r"^OK ")
+    return c
+
+
+def texts_until(c, nick, last, timeout=30.0):
+    """MSG texts from nick (live or replayed) until one equals last."""
+    rx = re.compile(r"^(?:@\d+ (?:HIST )?)?MSG \d+ (\S+) (.*)$")
+    out = []
+    while True:
+        line = c.line(timeout)
+        check(not line.startswith("ERR"), "%s got %r" % (c.nick, line))
+        m = rx.match(line)
+        if m and m.group(1) == nick:
+            out.append(m.group(2))
+            if m.group(2) == last:
+                return out
+
+
+def ride_through(outage):
+    """alice (chatctl on a terminal, room den) with a draft on the input
+    line; while she is stopped (SIGSTOP) the server goes through outage(d)
+    and bob says a line; then she runs again and must reconnect, keep the
+    draft, rejoin as alice in den and show bob's line once."""
+    with Echod() as d, Tmux() as a:
+        # No job control: a SIGSTOP from outside must leave chatctl in
+        # the foreground, not hand the terminal back to the shell.
+        a.run("set +m")
+        a.talk(d.port, "-n", "alice", "-r", "den")
+        a.wait(r"you are alice in den \(1 member\)")
+        a.type("said before")
+        a.keys("Enter")
+        a.wait(MSG % ("alice", "said before"))
+        a.type("half typed")
+        a.wait(PROMPT % ("alice", "den", "half typed"))
+        pid = chatctl_pid(a)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            outage(d)
+            with Client(d.port, "bob", room="den") as bob:
+                bob.send("MSG said while you were away")
+                bob.expect(r"^MSG \d+ bob said while you were away$")
+                bob.send("QUIT")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        a.wait(r"reconnecting to 127\.0\.0\.1:%d \(attempt \d+\)\.\.\." % d.port)
+        a.wait(MSG % ("bob", "said while you were away"), timeout=20)
+        a.wait(PROMPT % ("alice", "den", "half typed"))
+        check(count_lines(a, r"you are alice in den") == 2, "no rejoin as alice in den:\n%s"
+              % a.screen())
+        check(count_lines(a, r"<bob> said while you were away$") == 1,
+              "bob's line not shown once:\n%s" % a.screen())
+        check(count_lines(a, r"<alice> said before$") == 1,
+              "alice's own line shown again:\n%s" % a.screen())
+        # The draft was never sent: nobody saw it.
+        with Client(d.port, "carol", room="den") as carol:
+            carol.send("WHO")
+            carol.expect(r"^WHO alice carol$")
+        a.keys("C-u")
+        a.keys("C-d")
+        check(a.wait_exit() == 0, "exit status")
+
+
+def test_echod_restart_keeps_draft_nick_room_and_shows_missed_line_once():
+    def restart(d):
+        d.stop()
+        d.restart()
+    ride_through(restart)
+
+
+def test_kill_9_of_the_hub_keeps_draft_and_shows_missed_line_once():
+    def kill_hub(d):
+        old = hub_pid(d)
+        os.kill(old, signal.SIGKILL)
+        wait_for(lambda: hub_pid(d) != old, 10, what="a new hub")
+        # The new hub takes members again (BYE restart until it does).
+        while True:
+            c = Client(d.port, "probe-%d" % os.getpid(), greet=False)
+            c.send("CHAT/1 probe%d den" % os.getpid())
+            line = c.line()
+            c.close()
+            if line.startswith("OK "):
+                break
+    ride_through(kill_hub)
+
+
+def test_pending_own_line_while_the_hub_is_stopped():
+    with Echod() as d, Tmux() as a, Client(d.port, "bob", room="den") as bob:
+        a.talk(d.port, "-n", "alice", "-r", "den")
+        a.wait(r"you are alice in den")
+        hub = hub_pid(d)
+        os.kill(hub, signal.SIGSTOP)
+        try:
+            a.type("are you there")
+            a.keys("Enter")
+            a.wait(r"<alice> are you there \(sending\)$")
+        finally:
+            os.kill(hub, signal.SIGCONT)
+        a.wait(MSG % ("alice", "are you there"))
+        bob.expect(r"MSG \d+ alice are you there$")
+        wait_for(lambda: count_lines(a, r"\(sending\)") == 0, 10, what="pending line gone")
+        check(count_lines(a, r"are you there") == 1, "shown %d times:\n%s"
+              % (count_lines(a, "are you there"), a.screen()))
+
+
+def test_long_cjk_message_arrives_split_in_valid_pieces():
+    text = "中" * 1000  # 3000 bytes, no space
+    with Echod() as d, Client(d.port, "bob", room="den") as bob, \
+            Piped("talk", addr(d.port), "-n", "alice", "-r", "den") as p:
+        bob.expect(r"^JOIN \d+ alice$")
+        p.send(text + "\n")
+        p.close_stdin()
+        got = ""
+        while len(got) < len(text):
+            m = bob.expect(r"^MSG \d+ alice (.*)$")
+            piece = m.group(1)
+            check(len(("MSG " + piece).encode()) <= 1024, "piece of %d bytes"
+                  % len(piece.encode()))
+            check("\ufffd" not in piece, "a piece cut inside a character")
+            got += piece
+        check(got == text, "pieces do not make the text")
+        rc, out, err = p.wait()
+        check(rc == 0, "exit %d, %r" % (rc, err))
+        check(b"!!!" not in out, "an ERR: %r" % out[-300:])
+
+
+def test_who_room_lists_members_and_the_room_sees_nothing():
+    with Echod() as d, Client(d.port, "zed", room="dev") as zed, \
+            Client(d.port, "amy", room="dev"):
+        zed.expect(r"^JOIN \d+ amy$")
+        rc, out, err = run_chatctl("who", addr(d.port), "dev")
+        check(rc == 0, "exit %d, %r" % (rc, err))
+        check(out == "amy\nzed\n", "who dev: %r" % out)
+        zed.send("PING after")
+        line = zed.line()
+        check(line == "PONG after", "the room saw the probe: %r" % line)
+
+
+def test_who_unknown_room_exit_1():
+    with Echod() as d, Client(d.port, "zed", room="dev"):
+        rc, out, err = run_chatctl("who", addr(d.port), "nowhere")
+        check(rc == 1, "exit %d" % rc)
+        check(err == "chatctl: who: no room nowhere on %s\n" % addr(d.port), "stderr %r" % err)
+        check(out == "", "stdout %r" % out)
+
+
+def test_quit_reason_and_join_elsewhere_shown_to_others():
+    with Echod() as d, Tmux() as a, Tmux() as b, Tmux() as c:
+        b.talk(d.port, "-n", "bob", "-r", "den")
+        b.wait(r"you are bob in den")
+        a.talk(d.port, "-n", "alice", "-r", "den")
+        a.wait(r"you are alice in den")
+        c.talk(d.port, "-n", "carl", "-r", "den")
+        c.wait(r"you are carl in den")
+        b.wait(r"--> carl joined den")
+        a.type("/quit gone fishing")
+        a.keys("Enter")
+        check(a.wait_exit() == 0, "alice's exit")
+        b.wait(r"<-- alice left \(quit: gone fishing\)$")
+        c.type("/join kitchen")
+        c.keys("Enter")
+        c.wait(r"you are carl in kitchen")
+        b.wait(r"<-- carl left for kitchen$")
+
+
+def test_pipe_lines_written_during_a_restart_arrive_once():
+    with Echod() as d, Piped("talk", addr(d.port), "-n", "alice", "-r", "den") as p:
+        p.send("one\n")
+        p.expect(r"<alice> one$")
+        d.stop()
+        p.send("two\nthree\n")
+        d.restart()
+        # bob sees alice's lines live or, if she was back first, in the
+        # replay of the new echod's history (the room lives while she is in).
+        with replay_client(d.port, "bob", "den") as bob:
+            p.send("four\n")
+            got = texts_until(bob, "alice", "four")
+            p.close_stdin()
+            rc, out, err = p.wait(timeout=40)
+        check(got == ["two", "three", "four"], "after the restart: %r" % got)
+        check(rc == 0, "exit %d, %r" % (rc, err))
+        check("reconnecting to %s" % addr(d.port) in err, "stderr %r" % err)
+        text = out.decode()
+        for w in ("one", "two", "three", "four"):
+            n = len(re.findall(r"<alice> %s$" % w, text, re.M))
+            check(n == 1, "%s shown %d times in %r" % (w, n, text))
+
+
+def test_pipe_paste_of_100_lines_in_order_without_err():
+    lines = ["line %03d of the paste" % i for i in range(100)]
+    with Echod() as d, Client(d.port, "bob", room="den") as bob, \
+            Piped("talk", addr(d.port), "-n", "alice", "-r", "den") as p:
+        bob.expect(r"^JOIN \d+ alice$")
+        p.send("".join(x + "\n" for x in lines))
+        p.close_stdin()
+        got = texts_until(bob, "alice", lines[-1], timeout=60)
+        check(got == lines, "out of order or lost: %r" % got[:5])
+        rc, out, err = p.wait(timeout=60)
+        check(rc == 0, "exit %d, %r" % (rc, err))
+        check(b"!!!" not in out, "an ERR: %r" % [l for l in out.split(b"\n") if b"!!!" in l])
