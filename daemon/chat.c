@@ -114,6 +114,10 @@ struct chat {
 
 	sigset_t waitmask; /* SIGTERM is let in only while we sleep */
 
+	char quit[UTF8_SANITIZE_MAX(CHAT_PART_DETAIL_MAX) + 1]; /* QUIT's
+							  reason, sanitized */
+	size_t nquit;
+
 	const char *end; /* set once: why the session ends */
 	const char *bye; /* BYE reason, should this worker write the end */
 	bool leave_sent; /* LINK_LEAVE is sent or in pkt */
@@ -501,16 +505,19 @@ handle_line(struct chat *c, const char *line, size_t len)
 		rate_charge(c, len + 1);
 	switch (cmd.cmd) {
 	case CHAT_CMD_GREETING:
-		/* "nick" or "nick room": the hub fills in the default room. */
-		memcpy(body, cmd.nick.p, cmd.nick.n);
-		n = cmd.nick.n;
-		if (cmd.room.n > 0) {
-			body[n++] = ' ';
-			memcpy(body + n, cmd.room.p, cmd.room.n);
-			n += cmd.room.n;
+		if (cmd.probe) {
+			/* "CHAT/1 * [room]": the room alone; no member. */
+			memcpy(body, cmd.room.p, cmd.room.n);
+			c->pkt_type = LINK_PROBE;
+			c->npkt = cmd.room.n;
+		} else {
+			/* What follows "CHAT/1 ", options included: the hub
+			 * parses it again and fills in the default room. */
+			n = len - CHAT_GREETING_LEN;
+			memcpy(body, line + CHAT_GREETING_LEN, n);
+			c->pkt_type = LINK_HELLO;
+			c->npkt = n;
 		}
-		c->pkt_type = LINK_HELLO;
-		c->npkt = n;
 		if (c->link == -1) {
 			c->hello_held = true; /* until out is in the socket */
 			return;
@@ -543,6 +550,16 @@ handle_line(struct chat *c, const char *line, size_t len)
 		to_hub(c, LINK_PING, cmd.text.p, cmd.text.n);
 		return;
 	case CHAT_CMD_QUIT:
+		/* The reason, for members with ids (PROTOCOL.md 6): cut to
+		 * its bound, then sanitized like any text. */
+		n = cmd.text.n <= CHAT_PART_DETAIL_MAX ?
+		    cmd.text.n :
+		    utf8_trim_partial((const unsigned char *)cmd.text.p,
+			CHAT_PART_DETAIL_MAX);
+		c->nquit = utf8_sanitize((const unsigned char *)cmd.text.p, n,
+		    c->quit, sizeof(c->quit));
+		if (c->nquit >= sizeof(c->quit))
+			c->nquit = 0; /* cannot be: sized for it */
 		chat_end(c, "quit", "quit");
 		return;
 	}
@@ -758,9 +775,17 @@ chat_session(struct session *s, const char *pre, size_t npre)
 		if (c.end != NULL) {
 			if (c.link != -1 && !c.leave_sent && !c.pkt_wait) {
 				const char *w = leave_word(c.end);
+				size_t wn = strlen(w);
 
 				c.leave_sent = true;
-				to_hub(&c, LINK_LEAVE, w, strlen(w));
+				/* "quit <reason>" if QUIT gave one. */
+				memcpy(c.pkt, w, wn);
+				if (strcmp(w, "quit") == 0 && c.nquit > 0) {
+					c.pkt[wn++] = ' ';
+					memcpy(c.pkt + wn, c.quit, c.nquit);
+					wn += c.nquit;
+				}
+				to_hub(&c, LINK_LEAVE, c.pkt, wn);
 			}
 			if (c.link == -1)
 				break;

@@ -38,7 +38,8 @@
 
 enum link_type {
 	/* worker -> hub, handled in order */
-	LINK_HELLO = 1, /* "<nick>" or "<nick> <room>": a greeting */
+	LINK_HELLO = 1, /* what follows "CHAT/1 " in a greeting: "<nick>",
+			   "<nick> <room>" or "<nick> <room> <opt> ..." */
 	LINK_MSG, /* text (sanitized) */
 	LINK_ME, /* text (sanitized) */
 	LINK_NICK, /* new nick */
@@ -46,7 +47,10 @@ enum link_type {
 	LINK_WHO, /* empty */
 	LINK_PING, /* token, possibly empty */
 	LINK_SAY, /* one "ERR ...\n" line the worker refuses a line with */
-	LINK_LEAVE, /* reason word ("quit", "idle", "closed"...) */
+	LINK_LEAVE, /* reason word ("quit", "idle", "closed"...), or
+		       "quit <text>": QUIT's reason, sanitized */
+	LINK_PROBE, /* "" or "<room>": WHO of a room without joining it
+		       (CHAT/1 *); the hub answers and lets go (LINK_DONE) */
 
 	/* hub -> worker */
 	LINK_OK = 32, /* "<nick> <room>": the greeting was accepted */

@@ -43,6 +43,14 @@
  * (no recv(), no EPOLLIN asked), so the input side stays the worker's.
  * Protocol decisions (who gets what, PART reasons, ten ERRs, WHO's bound,
  * PING's order, what a reload changes) are in PROTOCOL.md section 5.
+ *
+ * Extensions (PROTOCOL.md section 6): every room line gets an id from one
+ * sequence (next_id). A member that asked for ids gets each room line with
+ * its "@<id> " prefix (and PART with its detail), everyone else the bytes
+ * of before: so a line has two variants, and a room none of whose members
+ * asked (room.nids == 0) keeps the one-variant fan-out. MSG and ME lines
+ * are kept in the room's history (history.h) and replayed through the
+ * member's own send_client, so max_backlog holds for a replay too.
  */
 #include "hub.h"
 
@@ -57,11 +65,13 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "chatlink.h"
 #include "chatproto.h"
+#include "history.h"
 #include "ipc.h"
 #include "log.h"
 #include "lograte.h"
@@ -113,6 +123,8 @@ struct member {
 	int64_t doom_at;
 	struct remain rest; /* unsent rest; M_DOOMED: the LINK_DONE */
 	struct lograte move_log; /* this member's share of move_log */
+	bool ids; /* asked for ids (greeting options) */
+	int32_t last; /* greeting last=<n>, replayed at each JOIN; -1 none */
 	socklen_t peerlen;
 	struct sockaddr_storage peer;
 };
@@ -125,6 +137,11 @@ static struct {
 	bool sndbuf_force; /* SO_SNDBUFFORCE works (CAP_NET_ADMIN) */
 	bool door_shut; /* by a worker: stop, for a new door and hub */
 	struct rooms rooms;
+	struct history hist; /* of every room (history.h) */
+	int64_t last_id; /* the id sequence: next_id() */
+	uint32_t quit_id; /* whose QUIT reason quit[] holds, or ROOMS_NONE */
+	size_t nquit;
+	char quit[3 * CHAT_PART_DETAIL_MAX]; /* sanitized by the worker */
 	struct member *m; /* HUB_MAX_MEMBERS */
 	uint32_t hwm; /* ids below it have been used */
 	uint32_t *freeids; /* ids free again */
@@ -139,14 +156,20 @@ static struct {
 	char what[128]; /* what was wrong with a packet, for garbage() */
 	char in[LINK_PKT_MAX];
 	char out[LINK_LINE_MAX]; /* one server line, NUL */
+	char ext[LINK_LINE_MAX]; /* its variant for members with ids, NUL */
+	char tmp[LINK_LINE_MAX]; /* a PART with its detail, before its id */
+	char replay[LINK_LINE_MAX]; /* replayed lines, up to HUB_BATCH_MAX */
+	char greet[CHAT_GREETING_LEN + LINK_MAX_LINE + 1];
 	char done[LINK_DONE_MAX + 1];
 } hub;
 
-/* MSG and ME lines for one room, not yet written (see the top). */
+/* MSG and ME lines for one room, not yet written (see the top); xbuf:
+ * the same with ids, if the room has members that asked for them. */
 static struct {
 	const struct room *room;
-	size_t len;
+	size_t len, xlen;
 	char buf[HUB_BATCH_MAX];
+	char xbuf[HUB_BATCH_MAX];
 } batch;
 
 /* Reasons a worker may give (LINK_LEAVE); anything else is "closed". */
@@ -474,6 +497,29 @@ fanout(const struct room *room, const char *p, size_t n, uint32_t except)
 }
 
 /*
+ * fanout with two variants: x[0..xn) to the members that asked for ids,
+ * p[0..n) to the others. A room where nobody asked takes fanout's path.
+ */
+static void
+fanout_ids(const struct room *room, const char *p, size_t n, const char *x,
+    size_t xn, uint32_t except)
+{
+	if (room->nids == 0) {
+		fanout(room, p, n, except);
+		return;
+	}
+	/* Bounded by the room's size, as fanout. */
+	for (uint32_t id = rooms_first(room); id != ROOMS_NONE;
+	     id = rooms_next(&hub.rooms, id))
+		if (id != except) {
+			if (hub.m[id].ids)
+				send_client(id, x, xn);
+			else
+				send_client(id, p, n);
+		}
+}
+
+/*
  * Write the gathered lines. Called before anything else is written and
  * before membership changes, so each member's lines keep the room's order
  * and nobody gets lines from before it came in.
@@ -481,12 +527,55 @@ fanout(const struct room *room, const char *p, size_t n, uint32_t except)
 static void
 batch_flush(void)
 {
-	size_t n = batch.len;
+	size_t n = batch.len, xn = batch.xlen;
 
 	if (n == 0)
 		return;
-	batch.len = 0;
-	fanout(batch.room, batch.buf, n, ROOMS_NONE);
+	batch.len = batch.xlen = 0;
+	fanout_ids(batch.room, batch.buf, n, batch.xbuf, xn, ROOMS_NONE);
+}
+
+static int64_t
+real_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The next id of a room line (PROTOCOL.md 6): increasing, from the clock. */
+static int64_t
+next_id(void)
+{
+	int64_t now = real_usec();
+
+	hub.last_id = now > hub.last_id ? now : hub.last_id + 1;
+	return hub.last_id;
+}
+
+/*
+ * The variant of base[0..n) (a whole line) with a new id, in hub.ext:
+ * its length, or 0 if it does not fit (then members with ids get base).
+ */
+static size_t
+with_id(int64_t id, const char *base, size_t n)
+{
+	int r = chat_fmt_with_id(hub.ext, sizeof(hub.ext), id, false, base, n);
+
+	return r > 0 ? (size_t)r : 0;
+}
+
+/* A room line (JOIN, NICK, PART without detail) in OUT, to everyone. */
+static void
+room_line(const struct room *room, size_t n, uint32_t except)
+{
+	size_t xn = with_id(next_id(), OUT, n);
+
+	if (xn == 0)
+		fanout(room, OUT, n, except);
+	else
+		fanout_ids(room, OUT, n, hub.ext, xn, except);
 }
 
 /* OUT holds a formatted line (r: its length or -1). */
@@ -518,6 +607,61 @@ reply_ok(uint32_t id)
 	hub.m[id].errs = 0;
 	if (n > 0)
 		send_client(id, OUT, n);
+}
+
+/* INFO, after the OK of a greeting or JOIN of a member with ids. */
+static void
+reply_info(uint32_t id)
+{
+	const struct config *c = &hub.cfg;
+	const struct chat_info_kv kv[] = {
+		{ "max_line", c->max_line },
+		{ "history", c->history },
+		{ "rate_lines", c->rate_lines },
+		{ "rate_bytes", c->rate_bytes },
+		{ "rate_burst_lines", c->rate_burst_lines },
+		{ "rate_burst_bytes", c->rate_burst_bytes },
+	};
+	size_t n = line(chat_fmt_info(OUT, OUTCAP, kv, ARRAY_SIZE(kv)));
+
+	if (n > 0)
+		send_client(id, OUT, n);
+}
+
+/*
+ * The replay of room's history for last (-1: none) and since (0: none),
+ * then HIST END, through send_client in writes of up to HUB_BATCH_MAX:
+ * bounded by [chat] history lines, and stopped once the member is found
+ * slow (max_backlog).
+ */
+static void
+replay(uint32_t id, const struct room *room, int32_t last, int64_t since)
+{
+	const struct history_line *l;
+	struct history_replay rp;
+	size_t len = 0;
+	uint32_t i;
+	int k;
+
+	batch_flush();
+	history_select(&room->hist, last, since, hub.cfg.history, &rp);
+	l = rp.first;
+	for (i = 0; i < rp.count && !hub.m[id].dropping; i++, l = l->rnext) {
+		if (len > 0 &&
+		    len + CHAT_ID_PREFIX_MAX + l->len + 1 > HUB_BATCH_MAX) {
+			send_client(id, hub.replay, len);
+			len = 0;
+		}
+		k = chat_fmt_with_id(hub.replay + len, sizeof(hub.replay) - len,
+		    l->id, true, l->text, l->len);
+		if (k > 0)
+			len += (size_t)k;
+	}
+	if (len > 0)
+		send_client(id, hub.replay, len);
+	k = chat_fmt_hist_end(OUT, OUTCAP, rp.count, rp.gap);
+	if (k > 0)
+		send_client(id, OUT, (size_t)k);
 }
 
 static void
@@ -593,12 +737,25 @@ leave_room(uint32_t id, const char *why)
 	strcpy(nick, rooms_nick(&hub.rooms, id));
 	strcpy(name, room->name);
 	if (room->nmembers > 1 && !worker_terminate) {
-		size_t n = line(
-		    chat_fmt_part(OUT, OUTCAP, now_real_msec(), nick, why));
+		int64_t ms = now_real_msec();
+		size_t n = line(chat_fmt_part(OUT, OUTCAP, ms, nick, why));
+		int r = -1;
 
-		if (n > 0)
-			fanout(room, OUT, n, id);
+		/* Members with ids get QUIT's reason (PROTOCOL.md 6). */
+		if (n > 0 && hub.quit_id == id && hub.nquit > 0 &&
+		    strcmp(why, "quit") == 0)
+			r = chat_fmt_part_detail(hub.tmp, sizeof(hub.tmp), ms,
+			    nick, why, hub.quit, hub.nquit);
+		size_t xn = r > 0 && room->nids > 0 ?
+		    with_id(next_id(), hub.tmp, (size_t)r) : 0;
+
+		if (xn > 0)
+			fanout_ids(room, OUT, n, hub.ext, xn, id);
+		else if (n > 0)
+			room_line(room, n, id);
 	}
+	if (hub.quit_id == id)
+		hub.quit_id = ROOMS_NONE;
 	rooms_leave(&hub.rooms, id);
 	publish_counts();
 	if (strcmp(why, "slow") == 0)
@@ -870,66 +1027,140 @@ take_name(const char *p, size_t n, char out[CHAT_NAME_MAX + 1])
 	return true;
 }
 
+/*
+ * A greeting as the worker passed it, parsed again by chat_parse_client
+ * (the one grammar): "CHAT/1 " and what followed it, into hub.greet.
+ */
+static bool
+parse_hello(const char *p, size_t n, struct chat_client_cmd *cmd)
+{
+	if (n > LINK_MAX_LINE)
+		return false;
+	memcpy(hub.greet, CHAT_GREETING, CHAT_GREETING_LEN);
+	memcpy(hub.greet + CHAT_GREETING_LEN, p, n);
+	return chat_parse_client(hub.greet, CHAT_GREETING_LEN + n, false, cmd) ==
+		CHAT_OK &&
+	    !cmd->probe;
+}
+
+/* A room just made (its first member in): its history starts now. */
+static void
+room_made(struct room *r)
+{
+	if (r->nmembers == 1)
+		history_room_init(&r->hist, hub.last_id);
+}
+
 static void
 do_hello(uint32_t id, const char *p, size_t n)
 {
 	char nick[CHAT_NAME_MAX + 1], room[CHAT_NAME_MAX + 1];
 	char ok[2 * (CHAT_NAME_MAX + 1)];
-	const char *sp = memchr(p, ' ', n);
-	size_t nl = sp != NULL ? (size_t)(sp - p) : n;
+	struct member *m = &hub.m[id];
+	struct chat_client_cmd cmd;
 	enum rooms_result res;
 	struct room *r;
 	int k;
 
-	if (!take_name(p, nl, nick) ||
-	    (sp != NULL && !take_name(sp + 1, n - nl - 1, room))) {
-		link_garbage(id, "a greeting with a bad nick or room");
+	if (!parse_hello(p, n, &cmd) ||
+	    !take_name(cmd.nick.p, cmd.nick.n, nick) ||
+	    (cmd.room.n > 0 && !take_name(cmd.room.p, cmd.room.n, room))) {
+		link_garbage(id, "a greeting with a bad nick, room or option");
 		return;
 	}
-	if (sp == NULL)
+	if (cmd.room.n == 0)
 		strcpy(room, hub.cfg.default_room); /* config.c checked it */
+	rooms_set_ids(&hub.rooms, id, cmd.ids);
 	res = rooms_enter(&hub.rooms, id, nick, room);
 	if (res != ROOMS_OK) {
 		reply_err(id, res, nick, room);
 		to_worker(id, LINK_ERR, "", 0);
 		return;
 	}
-	hub.m[id].state = M_IN;
+	m->state = M_IN;
+	m->ids = cmd.ids;
+	m->last = cmd.last;
+	r = rooms_room(&hub.rooms, id);
+	room_made(r);
 	reply_ok(id);
+	if (m->ids)
+		reply_info(id);
+	if (cmd.last >= 0 || cmd.since > 0)
+		replay(id, r, cmd.last, cmd.since);
 	k = snprintf(ok, sizeof(ok), "%s %s", nick, room);
 	to_worker(id, LINK_OK, ok, (size_t)k);
-	r = rooms_room(&hub.rooms, id);
 	size_t len = line(chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
 
 	if (len > 0)
-		fanout(r, OUT, len, id);
+		room_line(r, len, id);
 	publish_counts();
 	log_member(EV_CHAT_JOIN, id, nick, room, NULL);
+}
+
+/*
+ * CHAT/1 * [<room>]: the room's WHO, or no-such-room, and the end (BYE
+ * quit). The prober never enters a room: nobody sees it, nothing logged.
+ */
+static void
+do_probe(uint32_t id, const char *p, size_t n)
+{
+	char name[CHAT_NAME_MAX + 1];
+	const struct room *r;
+	size_t len;
+
+	if (n == 0)
+		strcpy(name, hub.cfg.default_room);
+	else if (!take_name(p, n, name)) {
+		link_garbage(id, "a probe with a bad room");
+		return;
+	}
+	if ((r = rooms_find(&hub.rooms, name)) != NULL)
+		len = line(rooms_who(&hub.rooms, r, OUT, OUTCAP));
+	else
+		len = line(chat_fmt_err(OUT, OUTCAP, CHAT_ERR_NO_SUCH_ROOM,
+		    "%s has nobody in it", name));
+	if (len > 0)
+		send_client(id, OUT, len);
+	queue_drop(id, "quit");
 }
 
 static void
 do_say(uint32_t id, enum link_type t, const char *text, size_t n)
 {
 	const char *nick = rooms_nick(&hub.rooms, id);
-	const struct room *room = rooms_room(&hub.rooms, id);
-	int64_t ms = now_real_msec();
+	struct room *room = rooms_room(&hub.rooms, id);
+	int64_t ms = now_real_msec(), lid;
 	int r = t == LINK_MSG ? chat_fmt_msg(OUT, OUTCAP, ms, nick, text, n) :
 				chat_fmt_me(OUT, OUTCAP, ms, nick, text, n);
+	const struct history_limits lim = { hub.cfg.history,
+		hub.cfg.history_bytes, hub.cfg.history_total };
+	size_t xn = 0;
 
 	if (r < 0) {
 		link_garbage(id, "a MSG or ME whose text is not valid");
 		return;
 	}
 	hub.m[id].errs = 0;
+	lid = next_id();
+	if (history_append(&hub.hist, &room->hist, &lim, lid, OUT,
+		(size_t)r) == -1)
+		log_warnx("hub: out of memory for the history of %s",
+		    room->name);
+	if (room->nids > 0)
+		xn = with_id(lid, OUT, (size_t)r);
 	if (batch.len > 0 &&
-	    (batch.room != room || batch.len + (size_t)r > HUB_BATCH_MAX))
+	    (batch.room != room || batch.len + (size_t)r > HUB_BATCH_MAX ||
+		batch.xlen + xn > HUB_BATCH_MAX))
 		batch_flush();
-	if ((size_t)r <= HUB_BATCH_MAX) {
+	if ((size_t)r <= HUB_BATCH_MAX && xn <= HUB_BATCH_MAX) {
 		batch.room = room;
 		memcpy(batch.buf + batch.len, OUT, (size_t)r);
 		batch.len += (size_t)r;
+		memcpy(batch.xbuf + batch.xlen, hub.ext, xn);
+		batch.xlen += xn;
 	} else {
-		fanout(room, OUT, (size_t)r, ROOMS_NONE); /* a long one alone */
+		/* A long one alone. */
+		fanout_ids(room, OUT, (size_t)r, hub.ext, xn, ROOMS_NONE);
 	}
 	atomic_fetch_add_explicit(&hub.ctr->messages_relayed, 1,
 	    memory_order_relaxed);
@@ -973,7 +1204,7 @@ do_nick(uint32_t id, const char *p, size_t n)
 		    chat_fmt_nick(OUT, OUTCAP, now_real_msec(), old, nick));
 
 		if (len > 0)
-			fanout(rooms_room(&hub.rooms, id), OUT, len, id);
+			room_line(rooms_room(&hub.rooms, id), len, id);
 		/* The same budget as room moves: a NICK storm is one too. */
 		if (log_move_allowed(id))
 			log_member(EV_CHAT_NICK, id, nick,
@@ -1001,20 +1232,34 @@ do_join(uint32_t id, const char *p, size_t n)
 		reply_err(id, res, nick, name);
 		return;
 	}
+	to = rooms_room(&hub.rooms, id);
+	room_made(to);
 	reply_ok(id);
+	if (hub.m[id].ids)
+		reply_info(id);
+	if (hub.m[id].last >= 0)
+		replay(id, to, hub.m[id].last, 0);
 	if (strcmp(old, name) == 0)
 		return;
 	/* The old room is gone if we were its last member. */
 	if (others && (from = rooms_find(&hub.rooms, old)) != NULL) {
-		len = line(
-		    chat_fmt_part(OUT, OUTCAP, now_real_msec(), nick, "moved"));
-		if (len > 0)
-			fanout(from, OUT, len, ROOMS_NONE);
+		int64_t ms = now_real_msec();
+		int r;
+
+		len = line(chat_fmt_part(OUT, OUTCAP, ms, nick, "moved"));
+		/* Members with ids learn where it went (PROTOCOL.md 6). */
+		r = chat_fmt_part_detail(hub.tmp, sizeof(hub.tmp), ms, nick,
+		    "moved", name, strlen(name));
+		size_t xn = r > 0 ? with_id(next_id(), hub.tmp, (size_t)r) : 0;
+
+		if (len > 0 && xn > 0)
+			fanout_ids(from, OUT, len, hub.ext, xn, ROOMS_NONE);
+		else if (len > 0)
+			room_line(from, len, ROOMS_NONE);
 	}
-	to = rooms_room(&hub.rooms, id);
 	len = line(chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
 	if (len > 0)
-		fanout(to, OUT, len, id);
+		room_line(to, len, id);
 	publish_counts();
 	if (log_move_allowed(id)) {
 		log_member(EV_CHAT_PART, id, nick, old, "moved");
@@ -1022,15 +1267,24 @@ do_join(uint32_t id, const char *p, size_t n)
 	}
 }
 
+/* "<word>" or "quit <text>": the text is kept for leave_room's PART. */
 static void
 do_leave(uint32_t id, const char *p, size_t n)
 {
-	const char *why = "closed";
+	const char *why = "closed", *sp = memchr(p, ' ', n);
+	size_t wn = sp != NULL ? (size_t)(sp - p) : n;
 
 	for (size_t i = 0; i < ARRAY_SIZE(leave_reasons); i++)
-		if (strlen(leave_reasons[i]) == n &&
-		    memcmp(leave_reasons[i], p, n) == 0)
+		if (strlen(leave_reasons[i]) == wn &&
+		    memcmp(leave_reasons[i], p, wn) == 0)
 			why = leave_reasons[i];
+	if (sp != NULL && strcmp(why, "quit") == 0) {
+		/* member_readable releases it before the next packet. */
+		hub.nquit = n - wn - 1 < sizeof(hub.quit) ? n - wn - 1 :
+							      sizeof(hub.quit);
+		memcpy(hub.quit, sp + 1, hub.nquit);
+		hub.quit_id = id;
+	}
 	queue_drop(id, why);
 }
 
@@ -1059,6 +1313,13 @@ handle_packet(uint32_t id, uint16_t type, const char *body, size_t len)
 			goto bad;
 		}
 		do_hello(id, body, len);
+		return;
+	case LINK_PROBE:
+		if (m->state != M_NEW) {
+			why = "a probe after a greeting";
+			goto bad;
+		}
+		do_probe(id, body, len);
 		return;
 	default:
 		break;
@@ -1267,6 +1528,14 @@ hub_stop(int status)
 	_exit(status);
 }
 
+/* rooms.gone: a room's history goes with it. */
+static void
+room_gone(struct room *room, void *arg)
+{
+	(void)arg;
+	history_room_free(&hub.hist, &room->hist);
+}
+
 static void
 setup(const struct config *cfg, struct counters *ctr, int door, int chan)
 {
@@ -1279,6 +1548,11 @@ setup(const struct config *cfg, struct counters *ctr, int door, int chan)
 	hub.door = door;
 	hub.chan = chan;
 	hub.doomed = ROOMS_NONE;
+	hub.quit_id = ROOMS_NONE;
+	/* Ids go on from the clock: a restarted hub's are above its
+	 * predecessor's, unless the clock went back (PROTOCOL.md 6). */
+	hub.last_id = real_usec();
+	history_init(&hub.hist);
 	/* Two fds per member: allow as many as the hard limit lets us. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -1292,6 +1566,7 @@ setup(const struct config *cfg, struct counters *ctr, int door, int chan)
 	    rooms_init(&hub.rooms, HUB_MAX_MEMBERS, cfg->max_rooms,
 		cfg->max_members_per_room) == -1)
 		fatal("hub: out of memory");
+	hub.rooms.gone = room_gone;
 	if ((hub.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("hub: epoll_create1");
 	ev.data.u64 = KEY_DOOR;

@@ -69,6 +69,8 @@ rooms_free(struct rooms *r)
 				struct room *p = r->room_bucket[b];
 
 				r->room_bucket[b] = p->hnext;
+				if (r->gone != NULL)
+					r->gone(p, r->gone_arg);
 				free(p);
 			}
 	free(r->slot);
@@ -130,6 +132,8 @@ room_free(struct rooms *r, struct room *p)
 		pp = &(*pp)->hnext;
 	*pp = p->hnext;
 	r->nrooms--;
+	if (r->gone != NULL)
+		r->gone(p, r->gone_arg);
 	free(p);
 }
 
@@ -207,6 +211,7 @@ link_in(struct rooms *r, uint32_t id, struct room *room)
 		room->first = id;
 	room->last = id;
 	room->nmembers++;
+	room->nids += s->ids;
 	r->nmembers++;
 	nick_hash_in(r, id);
 }
@@ -230,6 +235,7 @@ link_out(struct rooms *r, uint32_t id)
 	s->room = NULL;
 	s->next = s->prev = ROOMS_NONE;
 	room->nmembers--;
+	room->nids -= s->ids;
 	r->nmembers--;
 	if (room->nmembers == 0)
 		room_free(r, room);
@@ -324,12 +330,26 @@ rooms_rename(struct rooms *r, uint32_t id, const char *nick)
 }
 
 void
+rooms_set_ids(struct rooms *r, uint32_t id, bool ids)
+{
+	struct rooms_slot *s;
+
+	if (id >= r->cap || (s = &r->slot[id])->ids == ids)
+		return;
+	if (s->room != NULL)
+		s->room->nids += ids ? 1 : (uint32_t)-1;
+	s->ids = ids;
+}
+
+void
 rooms_leave(struct rooms *r, uint32_t id)
 {
 	if (id < r->cap && r->slot[id].room != NULL)
 		link_out(r, id);
-	if (id < r->cap)
+	if (id < r->cap) {
 		r->slot[id].nick[0] = r->slot[id].key[0] = '\0';
+		r->slot[id].ids = false;
+	}
 }
 
 static int

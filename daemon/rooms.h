@@ -13,6 +13,11 @@
  *
  * Cost: lookups of a room or of a nick in a room are hash lookups; leaving
  * and joining are O(1) after that; WHO sorts the room (n log n).
+ *
+ * A room also counts its members that asked for ids (rooms_set_ids), so
+ * the hub keeps its one-variant fan-out where none did, and holds its
+ * history (history.h), which the caller owns: rooms.c only zeroes it when
+ * the room is made and calls rooms.gone just before freeing the room.
  */
 #ifndef ECHOD_ROOMS_H
 #define ECHOD_ROOMS_H
@@ -21,6 +26,7 @@
 #include <stdint.h>
 
 #include "chatproto.h"
+#include "history.h"
 
 #define ROOMS_NONE UINT32_MAX
 
@@ -29,7 +35,9 @@ struct room {
 	uint32_t hash;
 	uint32_t nmembers;
 	uint32_t first, last; /* member list, in order of arrival */
+	uint32_t nids; /* members with ids set */
 	struct room *hnext; /* hash chain */
+	struct history_room hist; /* the caller's */
 };
 
 struct rooms_slot {
@@ -38,6 +46,7 @@ struct rooms_slot {
 	struct room *room; /* NULL: in no room */
 	uint32_t next, prev;
 	uint32_t hnext; /* nick hash chain */
+	bool ids; /* counted in its room's nids */
 };
 
 struct rooms {
@@ -49,6 +58,9 @@ struct rooms {
 	uint32_t *nick_bucket;
 	unsigned nrooms, nmembers;
 	unsigned max_rooms, max_members_per_room;
+	/* Called with each room about to be freed (NULL: nothing to do). */
+	void (*gone)(struct room *room, void *arg);
+	void *gone_arg;
 };
 
 enum rooms_result {
@@ -92,6 +104,9 @@ enum rooms_result rooms_rename(struct rooms *r, uint32_t id, const char *nick);
 
 /* Member id leaves its room, if in one. */
 void rooms_leave(struct rooms *r, uint32_t id);
+
+/* Whether member id asked for ids; kept until changed, counted in nids. */
+void rooms_set_ids(struct rooms *r, uint32_t id, bool ids);
 
 /* The room called name, or NULL. */
 struct room *rooms_find(const struct rooms *r, const char *name);

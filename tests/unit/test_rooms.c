@@ -452,6 +452,56 @@ test_random_against_model(void **state)
 	rooms_free(&r);
 }
 
+static unsigned gone_count;
+static char gone_name[CHAT_NAME_MAX + 1];
+
+static void
+note_gone(struct room *room, void *arg)
+{
+	assert_ptr_equal(arg, &gone_count);
+	gone_count++;
+	strcpy(gone_name, room->name);
+}
+
+/* nids counts members with ids, through moves; gone sees each freed room. */
+static void
+test_ids_count_and_gone(void **state)
+{
+	struct rooms r;
+	struct room *p;
+
+	(void)state;
+	assert_int_equal(rooms_init(&r, 8, 10, 10), 0);
+	r.gone = note_gone;
+	r.gone_arg = &gone_count;
+	gone_count = 0;
+	rooms_set_ids(&r, 0, true);
+	assert_int_equal(rooms_enter(&r, 0, "alice", "dev"), ROOMS_OK);
+	assert_int_equal(rooms_enter(&r, 1, "bob", "dev"), ROOMS_OK);
+	p = rooms_find(&r, "dev");
+	assert_int_equal(p->nids, 1);
+	assert_int_equal(p->hist.nlines, 0);
+	rooms_set_ids(&r, 1, true);
+	assert_int_equal(p->nids, 2);
+	rooms_set_ids(&r, 1, false);
+	assert_int_equal(p->nids, 1);
+	/* alice moves: her flag goes with her. */
+	assert_int_equal(rooms_move(&r, 0, "ops"), ROOMS_OK);
+	assert_int_equal(p->nids, 0);
+	assert_int_equal(rooms_find(&r, "ops")->nids, 1);
+	assert_int_equal(gone_count, 0);
+	rooms_leave(&r, 1);
+	assert_int_equal(gone_count, 1);
+	assert_string_equal(gone_name, "dev");
+	/* Leaving clears the flag: the id's next member starts without. */
+	rooms_leave(&r, 0);
+	assert_int_equal(gone_count, 2);
+	assert_int_equal(rooms_enter(&r, 0, "carol", "dev"), ROOMS_OK);
+	assert_int_equal(rooms_find(&r, "dev")->nids, 0);
+	rooms_free(&r);
+	assert_int_equal(gone_count, 3);
+}
+
 int
 main(void)
 {
@@ -469,6 +519,7 @@ main(void)
 		cmocka_unit_test(test_who_sorted),
 		cmocka_unit_test(test_who_cut_to_fit),
 		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_ids_count_and_gone),
 	};
 
 	return cmocka_run_group_tests_name("rooms", tests, NULL, NULL);
