@@ -6,7 +6,7 @@
 _chatctl_options()
 {
 	case $1 in
-	talk) echo "-n --nick -r --room --color --colour -h --help" ;;
+	talk) echo "-n --nick -r --room -b --bell --color --colour -h --help" ;;
 	who) echo "-r --room -h --help" ;;
 	ping) echo "-c --count -S --size -h --help" ;;
 	status) echo "--json -s --socket -h --help" ;;

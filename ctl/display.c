@@ -2,6 +2,7 @@
 /* Server events as display lines (see display.h). */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "display.h"
@@ -10,6 +11,7 @@
 #define SGR_BOLD "\033[1m"
 #define SGR_RED "\033[31m"
 #define SGR_DIM "\033[2m"
+#define SGR_MENTION "\033[1;7m" /* bold, reverse video */
 
 /* A bounded output line; after the first cut, everything more is dropped. */
 struct out {
@@ -88,6 +90,10 @@ put_sgr(struct out *o, const struct display *d, const char *sgr)
 		put(o, sgr);
 }
 
+/* Red last: the first members must not look like an error ("!!!"). */
+static const int palette[DISPLAY_PALETTE] = { 32, 33, 34, 35, 36, 92, 93,
+	94, 95, 96, 91, 31 };
+
 int
 display_nick_color(const char *nick, size_t n)
 {
@@ -95,7 +101,54 @@ display_nick_color(const char *nick, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)nick[i]) * 16777619u;
-	return 31 + (int)(h % 6);
+	return palette[h % DISPLAY_PALETTE];
+}
+
+static int
+colors_find(const struct display_colors *c, const char *nick, size_t n)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strlen(c->nick[i]) == n && memcmp(c->nick[i], nick, n) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+colors_add(struct display_colors *c, const char *nick, size_t n, int color)
+{
+	if (c->n >= DISPLAY_COLORS_MAX || n > CHAT_NAME_MAX)
+		return;
+	memcpy(c->nick[c->n], nick, n);
+	c->nick[c->n][n] = '\0';
+	c->color[c->n++] = color;
+}
+
+int
+display_color_of(struct display_colors *c, const char *nick, size_t n)
+{
+	int i;
+
+	if (c == NULL)
+		return display_nick_color(nick, n);
+	if ((i = colors_find(c, nick, n)) >= 0)
+		return c->color[i];
+	if (c->used >= DISPLAY_PALETTE || c->n >= DISPLAY_COLORS_MAX)
+		return display_nick_color(nick, n);
+	colors_add(c, nick, n, palette[c->used++]);
+	return c->color[c->n - 1];
+}
+
+/* A new nick keeps the colour of the old one, if it has none yet. */
+static void
+colors_rename(struct display_colors *c, const struct chat_str *old,
+    const struct chat_str *new)
+{
+	int i;
+
+	if (c == NULL || colors_find(c, new->p, new->n) >= 0 ||
+	    (i = colors_find(c, old->p, old->n)) < 0)
+		return;
+	colors_add(c, new->p, new->n, c->color[i]);
 }
 
 static void
@@ -107,11 +160,111 @@ put_nick(struct out *o, const struct display *d, const struct chat_str *nick)
 
 	if (d->color) {
 		snprintf(sgr, sizeof(sgr), "\033[%s%dm", self ? "1;" : "",
-		    display_nick_color(nick->p, nick->n));
+		    display_color_of(d->colors, nick->p, nick->n));
 		put(o, sgr);
 	}
 	put_str(o, nick);
 	put_sgr(o, d, SGR_RESET);
+}
+
+static bool
+word_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 'a' && c <= 'z') || c == '_' || c == '-' || c >= 0x80;
+}
+
+/* Where self appears as a whole word in s[from..n): its offset, or n. */
+static size_t
+find_word(const struct chat_str *s, size_t from, const char *self,
+    size_t slen)
+{
+	const unsigned char *u = (const unsigned char *)s->p;
+
+	/* Each step moves on by one byte: at most n steps. */
+	for (size_t i = from; slen > 0 && i + slen <= s->n; i++) {
+		if (strncasecmp(s->p + i, self, slen) == 0 &&
+		    (i == 0 || !word_byte(u[i - 1])) &&
+		    (i + slen == s->n || !word_byte(u[i + slen])))
+			return i;
+	}
+	return s->n;
+}
+
+bool
+display_mentions(const char *self, const struct chat_server_evt *ev)
+{
+	size_t slen;
+
+	if (self == NULL ||
+	    (ev->type != CHAT_EVT_MSG && ev->type != CHAT_EVT_ME))
+		return false;
+	slen = strlen(self);
+	if (slen == ev->nick.n && memcmp(self, ev->nick.p, slen) == 0)
+		return false;
+	return find_word(&ev->text, 0, self, slen) < ev->text.n;
+}
+
+/* A message's text, each mention of self in bold reverse with colour. */
+static void
+put_text(struct out *o, const struct display *d, const struct chat_str *t,
+    bool mark)
+{
+	size_t slen = d->self ? strlen(d->self) : 0, at, pos = 0;
+
+	if (!mark || !d->color) {
+		put_str(o, t);
+		return;
+	}
+	/* Each mention moves pos on: at most n / slen rounds. */
+	while (pos < t->n) {
+		at = find_word(t, pos, d->self, slen);
+		put_esc(o, t->p + pos, at - pos);
+		if (at == t->n)
+			break;
+		put(o, SGR_MENTION);
+		put_esc(o, t->p + at, slen);
+		put(o, SGR_RESET);
+		pos = at + slen;
+	}
+}
+
+/* Our own line starts: what follows "HH:MM " up to the text. */
+int
+display_text_col(const char *s, size_t n)
+{
+	char v[64]; /* the visible ASCII start of the line, SGR skipped */
+	size_t k = 0, i = 0, off;
+	const char *gt;
+
+	/* Each step takes one byte or one SGR: at most n steps. */
+	while (i < n && k < sizeof(v) - 1) {
+		if (s[i] == '\033') {
+			const char *m = memchr(s + i, 'm', n - i);
+
+			if (m == NULL)
+				break;
+			i = (size_t)(m - s) + 1;
+			continue;
+		}
+		if ((unsigned char)s[i] >= 0x80)
+			break;
+		v[k++] = s[i++];
+	}
+	v[k] = '\0';
+	off = v[0] == '!' ? 1 : 0;
+	if (k < off + 10 || v[off + 2] != ':' || v[off + 5] != ' ')
+		return 0;
+	off += 6;
+	if (v[off] == '<' && v[off + 1] != '-' &&
+	    (gt = strstr(v + off, "> ")) != NULL)
+		return (int)(gt - v) + 2;
+	if (v[off] == '*' && v[off + 1] == ' ' &&
+	    (gt = strchr(v + off + 2, ' ')) != NULL)
+		return (int)(gt - v) + 1;
+	if (v[off + 3] == ' ' && strchr("-<!?", v[off]) != NULL)
+		return (int)off + 4;
+	return 0;
 }
 
 static void
@@ -155,8 +308,11 @@ display_event(const struct display *d, const struct chat_server_evt *ev,
 	struct chat_str name;
 	size_t pos = 0;
 	bool first = true;
+	bool mark = d->highlight && display_mentions(d->self, ev);
 
 	out_init(&o, out, cap);
+	if (mark && !d->color)
+		put(&o, "!");
 	switch (ev->type) {
 	case CHAT_EVT_MSG:
 	case CHAT_EVT_ME:
@@ -178,13 +334,13 @@ display_event(const struct display *d, const struct chat_server_evt *ev,
 		put(&o, "<");
 		put_nick(&o, d, &ev->nick);
 		put(&o, "> ");
-		put_str(&o, &ev->text);
+		put_text(&o, d, &ev->text, mark);
 		break;
 	case CHAT_EVT_ME:
 		put(&o, "* ");
 		put_nick(&o, d, &ev->nick);
 		put(&o, " ");
-		put_str(&o, &ev->text);
+		put_text(&o, d, &ev->text, mark);
 		break;
 	case CHAT_EVT_JOIN:
 		put(&o, "--> ");
@@ -206,6 +362,7 @@ display_event(const struct display *d, const struct chat_server_evt *ev,
 		put(&o, "--- ");
 		put_nick(&o, d, &ev->nick);
 		put(&o, " is now ");
+		colors_rename(d->colors, &ev->nick, &ev->nick2);
 		put_nick(&o, d, &ev->nick2);
 		break;
 	case CHAT_EVT_OK:

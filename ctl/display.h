@@ -22,10 +22,29 @@
 /* Room for the display of a server line of n bytes: all escaped, plus ours. */
 #define DISPLAY_MAX(n) (TERM_ESCAPE_MAX(n) + 256)
 
+/* Colours given so far, in order of first appearance (display_nick_sgr). */
+#define DISPLAY_PALETTE 12 /* 32..36, 92..96, then 91 and 31 */
+#define DISPLAY_COLORS_MAX 32 /* nicks remembered: palette and renames */
+
+struct display_colors {
+	char nick[DISPLAY_COLORS_MAX][CHAT_NAME_MAX + 1];
+	int color[DISPLAY_COLORS_MAX];
+	size_t n;
+	size_t used; /* palette entries given */
+};
+
 struct display {
 	bool color; /* ANSI colours: the caller decides (colormode.h) */
 	const char *self; /* our nick, shown bold; NULL if not known yet */
 	const char *room; /* our room, for "joined lobby"; NULL if not known */
+	/*
+	 * Mark a message of someone else that names self (display_mentions):
+	 * with colour, each mention in bold reverse video; without, the line
+	 * starts with "!" ("!12:34 <bob> alice: hi").
+	 */
+	bool highlight;
+	/* Where nicks keep their colours for the session; NULL: the hash. */
+	struct display_colors *colors;
 };
 
 /*
@@ -68,7 +87,30 @@ size_t display_part(const struct display *d, const struct chat_server_evt *ev,
 size_t display_pending(const struct display *d, bool me, const char *text,
     size_t len, char *out, size_t cap);
 
-/* The ANSI colour (31..36) a nick gets; the same nick always the same. */
+/* The ANSI colour a nick gets by hash (31..36, 91..96): always the same. */
 int display_nick_color(const char *nick, size_t n);
+
+/*
+ * The colour of a nick on screen: its own colour if it has one, else the
+ * next of the palette, in order (32..36, 92..96, 91, 31: red last, as
+ * errors are red), kept for the session;
+ * the hash once the palette is used up. colors NULL: the hash.
+ */
+int display_color_of(struct display_colors *colors, const char *nick,
+    size_t n);
+
+/*
+ * Whether ev is a MSG or ME of someone other than self whose text names
+ * self as a whole word (case-insensitive; a word is made of ASCII letters,
+ * digits, "_", "-" and non-ASCII bytes). false if self is NULL.
+ */
+bool display_mentions(const char *self, const struct chat_server_evt *ev);
+
+/*
+ * The column where the text of display line s[0..n) starts: after
+ * "12:34 <alice> ", "12:34 * alice " or "12:34 --- ". Continuation rows
+ * are indented to it (wrap.h). 0 if s is no line of ours.
+ */
+int display_text_col(const char *s, size_t n);
 
 #endif

@@ -26,6 +26,8 @@ const struct grammar_opt grammar_opts[] = {
 	    "print echod's reply as it is: one line of JSON" },
 	{ OPT_COLOR, "color", "colour", "WHEN",
 	    "colours: auto (default: on a terminal), always, never" },
+	{ 'b', "bell", NULL, NULL,
+	    "ring the terminal's bell when a message names you" },
 	{ 'h', "help", NULL, NULL, "print this help and exit" },
 };
 const size_t grammar_nopts = sizeof(grammar_opts) / sizeof(grammar_opts[0]);
@@ -36,7 +38,7 @@ const size_t grammar_nopts = sizeof(grammar_opts) / sizeof(grammar_opts[0]);
 const struct grammar_cmd grammar_cmds[] = {
 	{ "talk", "HOST[:PORT]",
 	    "chat with everyone in a room of HOST's echod", REFUSED,
-	    { 'n', 'r', OPT_COLOR, 'h' }, cmd_talk },
+	    { 'n', 'r', 'b', OPT_COLOR, 'h' }, cmd_talk },
 	{ "who", "HOST[:PORT]", "list the members of a room", REFUSED,
 	    { 'r', 'h' }, cmd_who },
 	{ "ping", "HOST[:PORT]",

@@ -31,9 +31,15 @@ const char slash_help[] =
     "/nick NEW     change your nick\n"
     "/join ROOM    leave this room for ROOM (created if need be)\n"
     "/me TEXT      an action: \"* you TEXT\"\n"
-    "/quit [WHY]   leave (so do Ctrl-D and Ctrl-C)\n"
+    "/quit [WHY]   leave (so does Ctrl-D on an empty line)\n"
     "/help         this list\n"
     "//TEXT        say \"/TEXT\"";
+
+const char *
+slash_command(size_t i)
+{
+	return i < NCOMMANDS ? commands[i].word : NULL;
+}
 
 static enum slash_kind fail(struct slash *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -41,6 +41,9 @@ enum slash_kind slash_parse(const char *line, size_t len, struct slash *out);
  */
 int slash_wire(const struct slash *s, char *buf, size_t cap);
 
+/* The i-th command word ("who", ...), or NULL past the last: for Tab. */
+const char *slash_command(size_t i);
+
 /* Help text: lines separated by LF, no LF at the end. */
 extern const char slash_help[];
 

@@ -141,21 +141,6 @@ struct talk {
 #define DISP_CAP (DISPLAY_MAX(CONN_LINE_MAX) + 1)
 #define CLEAN_CAP (UTF8_SANITIZE_MAX(CONN_INPUT_MAX) + 1)
 
-/*
- * Lines drawn between the scrollback and the input line (tui.c of the
- * "keys" work adds it); until tui.c has it, this stand-in draws nothing.
- * Weak: the real one, when linked, takes its place.
- */
-void tui_set_pending(const char *const *lines, const size_t *lens, size_t n);
-
-__attribute__((weak)) void
-tui_set_pending(const char *const *lines, const size_t *lens, size_t n)
-{
-	(void)lines;
-	(void)lens;
-	(void)n;
-}
-
 static int64_t
 mono_ms(void)
 {
@@ -274,6 +259,17 @@ update_pending(struct talk *t)
 		n++;
 	}
 	tui_set_pending(lines, lens, n);
+}
+
+/* On a terminal, after each OK: the room's members, for Tab (not shown). */
+static void
+ask_who(struct talk *t)
+{
+	char buf[16];
+	int n = chat_fmt_cmd_who(buf, sizeof(buf));
+
+	if (t->tty && n > 0 && conn_queue(&t->c, buf, (size_t)n) == 0)
+		tui_who_asked();
 }
 
 static bool
@@ -488,10 +484,13 @@ link_up(struct talk *t, const struct chat_server_evt *ev)
 	t->d.room = t->c.room;
 	if (first && t->tty)
 		tui_start("> ");
-	if (t->tty)
+	if (t->tty) {
 		set_prompt(t);
+		tui_event(ev);
+	}
 	show(t, t->disp,
 	    display_event(&t->d, ev, now_real_msec(), t->disp, DISP_CAP));
+	ask_who(t);
 	t->await_info = t->greet_opts;
 	if (t->replaying) {
 		t->replay_deadline = now_mono_usec() + HIST_TIMEOUT_MS * 1000LL;
@@ -675,6 +674,7 @@ on_server_line(struct talk *t, const char *line, size_t len)
 		snprintf(t->nick, sizeof(t->nick), "%s", t->c.nick);
 		snprintf(t->room, sizeof(t->room), "%s", t->c.room);
 		set_prompt(t);
+		ask_who(t);
 		break;
 	case CHAT_EVT_INFO:
 		on_info(t, &ev);
@@ -706,6 +706,10 @@ on_server_line(struct talk *t, const char *line, size_t len)
 	default:
 		break;
 	}
+	/* On a terminal tui.c follows the room's members (for Tab) and may
+	 * keep a line to itself (the answer to ask_who). */
+	if (t->tty && !tui_event(&ev))
+		return;
 	if (ev.history)
 		n = display_history(&t->d, &ev, now, t->disp, DISP_CAP);
 	else if (ev.type == CHAT_EVT_PART)
@@ -981,6 +985,15 @@ on_signal(struct talk *t)
 		case SIGCONT:
 			tui_resume();
 			break;
+		case SIGINT:
+			/* Ctrl-C on a terminal clears the line (tui.h). */
+			if (t->tty && !t->quitting) {
+				if (tui_interrupt() == TUI_INTR_EMPTY)
+					note(t, "to leave, type /quit or press "
+						"Ctrl-D");
+				break;
+			}
+			/* FALLTHROUGH */
 		default: /* INT, TERM, HUP, QUIT: leave, cleanly if we can */
 			if (t->quitting)
 				t->done = true; /* asked twice: now */
@@ -1226,6 +1239,8 @@ int
 cmd_talk(int argc, char **argv)
 {
 	struct talk t = { .sigfd = -1 };
+	struct display_colors colors = { .n = 0 };
+	const char *bell = getenv("CHATCTL_BELL");
 	const char *room = NULL;
 	enum colormode color = COLORMODE_AUTO;
 	int c, status;
@@ -1249,6 +1264,9 @@ cmd_talk(int argc, char **argv)
 				return args_error("talk", "--color: \"%.20s\" is "
 				    "not auto, always or never", optarg);
 			break;
+		case 'b':
+			bell = "1";
+			break;
 		case 'h':
 			return args_help("talk");
 		default:
@@ -1265,6 +1283,9 @@ cmd_talk(int argc, char **argv)
 	t.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	t.d.color = colormode_use(color, isatty(STDOUT_FILENO), getenv("TERM"),
 	    getenv("NO_COLOR"));
+	t.d.colors = &colors;
+	t.d.highlight = t.tty || t.d.color; /* pipes: no "!" for scripts */
+	tui_set_bell(bell != NULL && strcmp(bell, "1") == 0);
 	t.disp = malloc(DISP_CAP);
 	t.clean = malloc(CLEAN_CAP);
 	t.wire = malloc(CONN_SEND_MAX);

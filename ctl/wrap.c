@@ -123,6 +123,17 @@ wrap_init(struct wrap *w, const char *s, size_t n, int width, bool utf8)
 		w->mark_cols = 1;
 	}
 	w->width = width > w->mark_cols ? width : 0;
+	w->indent = w->mark_cols;
+}
+
+void
+wrap_indent(struct wrap *w, int col)
+{
+	if (w->mark_cols < 6 || w->width == 0)
+		return;
+	if (col > w->width / 3)
+		col = w->width / 3;
+	w->indent = col > w->mark_cols ? col : w->mark_cols;
 }
 
 static void
@@ -132,20 +143,65 @@ append(char *out, size_t *len, const char *s, size_t n)
 	*len += n;
 }
 
+/* The last place in a row after a space: where a word may go down. */
+struct brk {
+	bool ok;
+	size_t pos, len;
+	int col;
+	char sgr[WRAP_SGR_MAX];
+	size_t sgrlen;
+};
+
+static void
+brk_save(const struct wrap *w, struct brk *b, int col, size_t len)
+{
+	b->ok = true;
+	b->pos = w->pos;
+	b->len = len;
+	b->col = col;
+	memcpy(b->sgr, w->sgr, w->sgrlen);
+	b->sgrlen = w->sgrlen;
+}
+
+/*
+ * A row is full: end it after its last space instead, as irssi does,
+ * when the word cut would take at most half the row; the space stays at
+ * the end of the row, so the rows still join up to the line.
+ */
+static void
+word_break(struct wrap *w, const struct brk *b, int col, int base,
+    size_t *len)
+{
+	if (!b->ok || col - b->col > (w->width - base) / 2)
+		return;
+	w->pos = b->pos;
+	*len = b->len;
+	memcpy(w->sgr, b->sgr, b->sgrlen);
+	w->sgrlen = b->sgrlen;
+}
+
 bool
 wrap_next(struct wrap *w, char *out, size_t cap, size_t *len)
 {
 	size_t tail = sizeof(SGR_RESET); /* a reset and the NUL */
 	int col = 0, base = 0;
+	struct brk b = { .ok = false };
 	bool more;
 
 	*len = 0;
 	if (w->started && w->pos >= w->n)
 		return false;
 	if (w->started) {
+		/* Room left for a unit after the spaces: WRAP_ROW_MIN. */
+		size_t sp = (size_t)(w->indent - w->mark_cols);
+
+		if (sp > cap - WRAP_ROW_MIN)
+			sp = cap - WRAP_ROW_MIN;
 		append(out, len, w->mark, strlen(w->mark));
+		memset(out + *len, ' ', sp);
+		*len += sp;
 		append(out, len, w->sgr, w->sgrlen);
-		col = base = w->mark_cols;
+		col = base = w->mark_cols + (int)sp;
 	}
 	w->started = true;
 	/* Each step takes at least one byte: at most n - pos steps. */
@@ -153,8 +209,10 @@ wrap_next(struct wrap *w, char *out, size_t cap, size_t *len)
 		struct unit t = next_unit(w->s + w->pos, w->n - w->pos);
 
 		if (w->width > 0 && t.cols > 0 && col + t.cols > w->width) {
-			if (col > base)
+			if (col > base) {
+				word_break(w, &b, col, base, len);
 				break;
+			}
 			/* Alone wider than a row: an escape goes byte by
 			 * byte; a wide character at 1 column runs over. */
 			if (!t.sgr && t.bytes == (size_t)t.cols) {
@@ -169,6 +227,8 @@ wrap_next(struct wrap *w, char *out, size_t cap, size_t *len)
 		append(out, len, w->s + w->pos, t.bytes);
 		w->pos += t.bytes;
 		col += t.cols;
+		if (t.bytes == 1 && w->s[w->pos - 1] == ' ')
+			brk_save(w, &b, col, *len);
 	}
 	more = w->pos < w->n;
 	if (more && w->sgrlen > 0)

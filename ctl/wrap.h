@@ -4,7 +4,9 @@
  * terminal rows by chatctl itself, so that the terminal never wraps it:
  * every row after the first starts with a marker ("    ↳ ", or "    | "
  * outside UTF-8), and so can never read like the start of a line
- * ("12:34 <alice> ..."), however the sender padded the text.
+ * ("12:34 <alice> ..."), however the sender padded the text. With an
+ * indent (wrap_indent), spaces follow the marker up to the column where
+ * the message text starts, as irssi lines up its continuation rows.
  *
  * Rows count display columns (wcwidth under the caller's LC_CTYPE; what
  * it cannot measure counts 2, so a row may come out short, never too
@@ -31,6 +33,7 @@ struct wrap {
 	int width; /* columns a row may take; 0: do not cut */
 	const char *mark;
 	int mark_cols;
+	int indent; /* columns before a continuation row's text, marker too */
 	char sgr[WRAP_SGR_MAX]; /* the SGR sequences in force, in order */
 	size_t sgrlen;
 	bool started;
@@ -43,6 +46,13 @@ struct wrap {
  */
 void wrap_init(struct wrap *w, const char *s, size_t n, int width,
     bool utf8);
+
+/*
+ * Continuation rows start their text at column col (display_text_col),
+ * at most a third of the width, never before the marker's end. Call
+ * after wrap_init; a narrow width (short marker) does not indent.
+ */
+void wrap_indent(struct wrap *w, int col);
 
 /*
  * The next row, without LF, NUL-terminated, in out[0..cap) (cap at least

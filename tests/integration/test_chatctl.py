@@ -98,14 +98,22 @@ def test_talk_tty_ctrl_d_leaves_other_sees_part():
 
 
 def test_talk_tty_ctrl_c_leaves_terminal_sane():
+    # Ctrl-C no longer leaves (as in irssi): it clears the line, and on an
+    # empty line says how to leave. The terminal is sane after /quit.
     with Echod() as d, Tmux() as t, Client(d.port, "gina") as gina:
         t.talk(d.port, "-n", "hal")
         t.wait(PROMPT % ("hal", "lobby"))
         t.type("something half typ")
         t.wait(r"^hal@lobby> something half typ$")
         t.keys("C-c")
+        t.wait(PROMPT % ("hal", "lobby"))
+        t.keys("C-c")
+        t.wait(r"--- to leave, type /quit or press Ctrl-D$")
+        gina.send("MSG still here?")
+        t.wait(MSG % ("gina", r"still here\?"))
+        t.run("/quit")
         gina.expect(r"^PART \d+ hal quit$")
-        check(t.wait_exit() == 0, "Ctrl-C: exit status not 0")
+        check(t.wait_exit() == 0, "/quit: exit status not 0")
         # The terminal is as the shell left it: canonical mode, echo on.
         t.wait(r"^icanon echo ?$")
         check("-icanon" not in t.screen() and "-echo" not in t.screen(),
@@ -517,11 +525,14 @@ def test_who_lists_members_not_itself():
         check(out == "amy\nzed\n", "who: %r" % out)
         rc, out, err = run_chatctl("who", addr(d.port), "-r", "dev")
         check(rc == 0 and out == "bo\n", "who -r dev: %r %r" % (out, err))
+        # A room nobody is in does not exist (the probe's no-such-room).
         rc, out, err = run_chatctl("who", addr(d.port), "-r", "empty")
-        check(rc == 0 and out == "", "who -r empty: %r %r" % (out, err))
-        # Its visit is a JOIN and a PART "quit" for the others.
-        zed.expect(r"^JOIN \d+ who-\d+$")
-        zed.expect(r"^PART \d+ who-\d+ quit$")
+        check(rc == 1 and out == "", "who -r empty: %r %r" % (out, err))
+        # The probe is no visit: the room sees nothing of it.
+        zed.expect(r"^JOIN \d+ amy$")
+        zed.send("PING after-who")
+        line = zed.line()
+        check(line == "PONG after-who", "the room saw who: %r" % line)
 
 
 # -- ping ------------------------------------------------------------------

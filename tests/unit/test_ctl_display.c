@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -168,7 +169,7 @@ test_colour(void **state)
 	snprintf(want, sizeof(want), "\033[1;%dmalice\033[0m",
 	    display_nick_color("alice", 5));
 	assert_non_null(strstr(s, want));
-	/* The same nick always gets the same colour, within 31..36. */
+	/* The same nick always gets the same colour, in the palette. */
 	assert_int_equal(display_nick_color("bob", 3),
 	    display_nick_color("bob", 3));
 	for (int i = 0; i < 50; i++) {
@@ -177,8 +178,105 @@ test_colour(void **state)
 
 		snprintf(nick, sizeof(nick), "n%d", i);
 		c = display_nick_color(nick, strlen(nick));
-		assert_true(c >= 31 && c <= 36);
+		assert_true((c >= 31 && c <= 36) || (c >= 91 && c <= 96));
 	}
+}
+
+/* Colours in order of first appearance, kept; the hash when used up. */
+static void
+test_colours_assigned_in_order(void **state)
+{
+	static const int want[DISPLAY_PALETTE] = { 32, 33, 34, 35, 36, 92, 93,
+		94, 95, 96, 91, 31 };
+	struct display_colors c = { .n = 0 };
+	struct display d = { .color = true, .self = "me", .colors = &c };
+	char nick[8], sgr[32];
+	const char *s;
+
+	(void)state;
+	for (int i = 0; i < DISPLAY_PALETTE; i++) {
+		snprintf(nick, sizeof(nick), "n%d", i);
+		assert_int_equal(display_color_of(&c, nick, strlen(nick)),
+		    want[i]);
+	}
+	/* Again: the same, whatever came in between. */
+	for (int i = DISPLAY_PALETTE - 1; i >= 0; i--) {
+		snprintf(nick, sizeof(nick), "n%d", i);
+		assert_int_equal(display_color_of(&c, nick, strlen(nick)),
+		    want[i]);
+	}
+	/* Palette used up: the hash. */
+	assert_int_equal(display_color_of(&c, "late", 4),
+	    display_nick_color("late", 4));
+	/* Through display_event: self bold, in its own colour. */
+	c = (struct display_colors){ .n = 0 };
+	s = render(&d, "MSG 1700000000000 me hi");
+	assert_non_null(strstr(s, "\033[1;32mme\033[0m"));
+	s = render(&d, "MSG 1700000000000 bob hi");
+	assert_non_null(strstr(s, "\033[33mbob\033[0m"));
+	/* A new nick keeps the old one's colour. */
+	s = render(&d, "NICK 1700000000000 bob robert");
+	snprintf(sgr, sizeof(sgr), "\033[33mrobert\033[0m");
+	assert_non_null(strstr(s, sgr));
+	s = render(&d, "JOIN 1700000000000 carol");
+	assert_non_null(strstr(s, "\033[34mcarol\033[0m"));
+}
+
+static void
+test_mentions(void **state)
+{
+	static const struct {
+		const char *line;
+		bool yes;
+	} cases[] = {
+		{ "MSG 1 alice bob: hi", true },
+		{ "MSG 1 alice hi bob", true },
+		{ "MSG 1 alice hi BoB, how are you", true },
+		{ "MSG 1 alice (bob)", true },
+		{ "MSG 1 alice bob.", true },
+		{ "ME 1 alice waves at bob", true },
+		{ "MSG 1 alice bobby", false },
+		{ "MSG 1 alice abob", false },
+		{ "MSG 1 alice bob_x", false },
+		{ "MSG 1 alice bob-x", false },
+		{ "MSG 1 alice \xc3\xa9" "bob", false },
+		{ "MSG 1 bob I am bob", false }, /* our own line */
+		{ "JOIN 1 bob", false },
+	};
+	struct chat_server_evt ev;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(chat_parse_server(cases[i].line,
+				     strlen(cases[i].line), &ev),
+		    0);
+		if (display_mentions("bob", &ev) != cases[i].yes)
+			fail_msg("%s: %d", cases[i].line, !cases[i].yes);
+	}
+	assert_false(display_mentions(NULL, &ev));
+}
+
+static void
+test_highlight(void **state)
+{
+	struct display mono = { .self = "bob", .highlight = true };
+	struct display col = { .color = true, .self = "bob",
+		.highlight = true };
+	struct display off = { .self = "bob" };
+	const char *s;
+
+	(void)state;
+	assert_string_equal(render(&mono, "MSG 1700000000000 alice hi bob!"),
+	    "!22:13 <alice> hi bob!");
+	assert_string_equal(render(&mono, "MSG 1700000000000 alice bobby"),
+	    "22:13 <alice> bobby");
+	assert_string_equal(render(&off, "MSG 1700000000000 alice hi bob!"),
+	    "22:13 <alice> hi bob!");
+	s = render(&col, "MSG 1700000000000 alice Bob, bob and \x1b bob");
+	assert_non_null(strstr(s,
+	    "> \033[1;7mBob\033[0m, \033[1;7mbob\033[0m and ^[ "
+	    "\033[1;7mbob\033[0m"));
+	assert_null(strchr(s, '!'));
 }
 
 /* A short buffer cuts the line cleanly and never leaves colour on. */
@@ -242,6 +340,9 @@ main(void)
 		cmocka_unit_test(test_unknown_line_escaped),
 		cmocka_unit_test(test_no_control_bytes_in_plain_mode),
 		cmocka_unit_test(test_colour),
+		cmocka_unit_test(test_colours_assigned_in_order),
+		cmocka_unit_test(test_mentions),
+		cmocka_unit_test(test_highlight),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_too_long_and_note),
 	};

@@ -109,10 +109,12 @@ test_getopt_tables(void **state)
 	assert_null(lo[3].name);
 	assert_int_equal(grammar_getopt(grammar_command("talk", &n), optstring,
 	    lo), 0);
-	assert_string_equal(optstring, ":n:r:h");
-	assert_string_equal(lo[2].name, "color");
-	assert_string_equal(lo[3].name, "colour");
-	assert_int_equal(lo[2].val, OPT_COLOR);
+	assert_string_equal(optstring, ":n:r:bh");
+	assert_string_equal(lo[2].name, "bell");
+	assert_int_equal(lo[2].val, 'b');
+	assert_string_equal(lo[3].name, "color");
+	assert_string_equal(lo[4].name, "colour");
+	assert_int_equal(lo[3].val, OPT_COLOR);
 	assert_int_equal(lo[3].val, OPT_COLOR);
 }
 
@@ -206,7 +208,7 @@ test_help_fits_80_columns_and_lists_every_option(void **state)
 	free(s);
 	s = printed(help_synopsis, grammar_command("talk", &(size_t){ 0 }));
 	assert_string_equal(s,
-	    "chatctl talk HOST[:PORT] [-n NICK] [-r ROOM] [--color=WHEN]");
+	    "chatctl talk HOST[:PORT] [-n NICK] [-r ROOM] [-b] [--color=WHEN]");
 	free(s);
 }
 

@@ -28,6 +28,8 @@
 static char rows[ROWS_MAX][1024];
 static size_t nrows;
 
+static bool indented; /* wrap_all indents as tui.c does */
+
 static void
 wrap_all(const char *s, size_t n, int width, bool utf8)
 {
@@ -35,6 +37,8 @@ wrap_all(const char *s, size_t n, int width, bool utf8)
 	size_t len;
 
 	wrap_init(&w, s, n, width, utf8);
+	if (indented)
+		wrap_indent(&w, display_text_col(s, n));
 	nrows = 0;
 	while (nrows < ROWS_MAX &&
 	    wrap_next(&w, rows[nrows], sizeof(rows[0]), &len)) {
@@ -191,20 +195,142 @@ test_escapes_not_split(void **state)
 static void
 test_colour_carried_over(void **state)
 {
-	const char *s = "\033[31m!!! abcdefghij\033[0m";
+	const char *s = "\033[31m!!!abcdefghij\033[0m";
 
 	(void)state;
 	wrap_all(s, strlen(s), 8, true);
 	assert_int_equal(nrows, 2);
-	assert_string_equal(rows[0], "\033[31m!!! abcd\033[0m");
-	assert_string_equal(rows[1], "\xe2\x86\xb3\033[31mefghij\033[0m");
+	assert_string_equal(rows[0], "\033[31m!!!abcde\033[0m");
+	assert_string_equal(rows[1], "\xe2\x86\xb3\033[31mfghij\033[0m");
 	/* The nick's colour ends before the cut: nothing to carry. */
-	s = "\033[2m12:34\033[0m <\033[1;33mbob\033[0m> hello world";
+	s = "\033[2m12:34\033[0m <\033[1;33mbob\033[0m> helloworld";
 	wrap_all(s, strlen(s), 16, true);
 	assert_string_equal(rows[0],
-	    "\033[2m12:34\033[0m <\033[1;33mbob\033[0m> hell");
-	assert_string_equal(rows[1], "\xe2\x86\xb3o world");
+	    "\033[2m12:34\033[0m <\033[1;33mbob\033[0m> ");
+	assert_string_equal(rows[1], "\xe2\x86\xb3" "helloworld");
 	assert_rows_fit(16);
+}
+
+/* A row full in a word ends after the last space, if the word is short. */
+static void
+test_word_wrap(void **state)
+{
+	const char *s = "12:34 <bob> hello world again";
+	char longword[64];
+
+	(void)state;
+	wrap_all(s, strlen(s), 16, true);
+	assert_string_equal(rows[0], "12:34 <bob> ");
+	assert_string_equal(rows[1], "\xe2\x86\xb3hello world ");
+	assert_string_equal(rows[2], "\xe2\x86\xb3" "again");
+	assert_rejoins(s, "\xe2\x86\xb3");
+	/* A word longer than half a row is cut where the row ends. */
+	snprintf(longword, sizeof(longword), "ab %s", "0123456789abcdefghij");
+	wrap_all(longword, strlen(longword), 12, true);
+	assert_string_equal(rows[0], "ab 012345678");
+	/* The space that ends a row exactly: the next starts a word. */
+	wrap_all("aaa bbb ccc", 11, 8, true);
+	assert_string_equal(rows[0], "aaa bbb ");
+	assert_string_equal(rows[1], "\xe2\x86\xb3" "ccc");
+	/* Colour in force at a word break is carried as at any cut. */
+	s = "\033[31mab cd efgh\033[0m";
+	wrap_all(s, strlen(s), 8, true);
+	assert_string_equal(rows[0], "\033[31mab cd \033[0m");
+	assert_string_equal(rows[1], "\xe2\x86\xb3\033[31mefgh\033[0m");
+}
+
+/* Continuation rows line up with the message text, capped at width/3. */
+static void
+test_indent(void **state)
+{
+	static char line[400], disp[DISPLAY_MAX(400) + 1];
+	struct chat_server_evt ev;
+	struct display d = { .color = true };
+	size_t dn;
+	struct wrap w;
+	size_t len;
+	int n;
+
+	(void)state;
+	n = snprintf(line, sizeof(line), "MSG 1700000000000 alice %0200d", 0);
+	assert_int_equal(chat_parse_server(line, (size_t)n, &ev), 0);
+	dn = display_event(&d, &ev, 0, disp, sizeof(disp));
+	assert_int_equal(display_text_col(disp, dn), 14);
+	wrap_init(&w, disp, dn, 80, true);
+	wrap_indent(&w, display_text_col(disp, dn));
+	assert_true(wrap_next(&w, rows[0], sizeof(rows[0]), &len));
+	assert_true(wrap_next(&w, rows[1], sizeof(rows[1]), &len));
+	/* The marker, 8 spaces to column 14, then the text. */
+	assert_memory_equal(rows[1] + strlen(ARROW), "        0", 9);
+	assert_int_equal(cols(rows[1]), 80);
+	/* Capped: at 30 columns the text starts at 10. */
+	wrap_init(&w, disp, dn, 30, true);
+	wrap_indent(&w, 14);
+	assert_true(wrap_next(&w, rows[0], sizeof(rows[0]), &len));
+	assert_true(wrap_next(&w, rows[1], sizeof(rows[1]), &len));
+	assert_memory_equal(rows[1], ARROW "    0", strlen(ARROW) + 5);
+	/* Narrow: the short marker, no indent. */
+	wrap_init(&w, disp, dn, 20, true);
+	wrap_indent(&w, 14);
+	assert_true(wrap_next(&w, rows[0], sizeof(rows[0]), &len));
+	assert_true(wrap_next(&w, rows[1], sizeof(rows[1]), &len));
+	assert_memory_equal(rows[1], "\xe2\x86\xb3" "0", 4);
+	/* A small row buffer still takes input on every row. */
+	{
+		char small[WRAP_ROW_MIN];
+		size_t k = 0;
+
+		wrap_init(&w, disp, dn, 300, true);
+		wrap_indent(&w, 100);
+		while (wrap_next(&w, small, sizeof(small), &len))
+			assert_true(++k < 1000);
+	}
+}
+
+/* The text column of each kind of line display.c makes. */
+static void
+test_text_col(void **state)
+{
+	static const struct {
+		const char *line;
+		int col;
+	} cases[] = {
+		{ "MSG 1700000000000 alice hi", 14 },
+		{ "ME 1700000000000 alice waves", 14 },
+		{ "JOIN 1700000000000 carol", 10 },
+		{ "PART 1700000000000 carol quit", 10 },
+		{ "NICK 1700000000000 carol caz", 10 },
+		{ "ERR bad-utf8 x", 10 },
+		{ "WHO a b", 10 },
+	};
+	static char disp[DISPLAY_MAX(100) + 1];
+	struct chat_server_evt ev;
+
+	(void)state;
+	for (int color = 0; color <= 1; color++) {
+		struct display d = { .color = color, .self = "bob",
+			.highlight = true };
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			size_t dn;
+
+			assert_int_equal(chat_parse_server(cases[i].line,
+					     strlen(cases[i].line), &ev),
+			    0);
+			dn = display_event(&d, &ev, 0, disp, sizeof(disp));
+			assert_int_equal(display_text_col(disp, dn),
+			    cases[i].col);
+		}
+		/* A highlighted line without colour starts with "!". */
+		assert_int_equal(chat_parse_server("MSG 1 alice bob: hi", 19,
+				     &ev),
+		    0);
+		display_event(&d, &ev, 0, disp, sizeof(disp));
+		assert_int_equal(display_text_col(disp, strlen(disp)),
+		    color ? 14 : 15);
+	}
+	assert_int_equal(display_text_col("", 0), 0);
+	assert_int_equal(display_text_col("hello world, no line", 20), 0);
 }
 
 static void
@@ -257,7 +383,11 @@ test_padding_cannot_fake_a_line(void **state)
 	struct chat_server_evt ev;
 
 	(void)state;
-	for (size_t k = 0; k < sizeof(widths) / sizeof(widths[0]); k++) {
+	for (int k2 = 0; k2 < 2 * (int)(sizeof(widths) / sizeof(widths[0]));
+	     k2++) {
+		size_t k = (size_t)k2 / 2;
+
+		indented = k2 % 2 == 1; /* as tui.c shows it, and bare */
 		for (int pad = 0; pad <= 300; pad++) {
 			for (int color = 0; color <= 1; color++) {
 				struct display d = { .color = color };
@@ -280,6 +410,7 @@ test_padding_cannot_fake_a_line(void **state)
 			}
 		}
 	}
+	indented = false;
 	/* Without wrapping at 100, pad 85 puts the fake at column 100. */
 	wrap_all("22:13 <alice> x", 15, 100, true);
 	assert_int_equal(nrows, 1);
@@ -330,6 +461,9 @@ main(void)
 		cmocka_unit_test(test_wide_and_combining),
 		cmocka_unit_test(test_escapes_not_split),
 		cmocka_unit_test(test_colour_carried_over),
+		cmocka_unit_test(test_word_wrap),
+		cmocka_unit_test(test_indent),
+		cmocka_unit_test(test_text_col),
 		cmocka_unit_test(test_no_width_no_cut),
 		cmocka_unit_test(test_padding_cannot_fake_a_line),
 		cmocka_unit_test(test_property_random),
