@@ -15,7 +15,7 @@ import signal
 from ctltest import Client, Piped, Tmux, run_chatctl
 from echodtest import Echod, TestFailure, check, pids_children, wait_for
 
-TIMEOUTS = {"test_pipe_paste_of_100_lines_in_order_without_err": 90,
+TIMEOUTS = {"test_pipe_paste_of_100_lines_in_order_without_err": 120,
             "test_pipe_lines_written_during_a_restart_arrive_once": 60}
 
 # The pane's line for a message: "HH:MM <nick> text", maybe replayed.
@@ -236,9 +236,9 @@ def test_pipe_lines_written_during_a_restart_arrive_once():
             check(n == 1, "%s shown %d times in %r" % (w, n, text))
 
 
-def test_pipe_paste_of_100_lines_in_order_without_err():
+def paste_100(ini):
     lines = ["line %03d of the paste" % i for i in range(100)]
-    with Echod() as d, Client(d.port, "bob", room="den") as bob, \
+    with Echod(ini=ini) as d, Client(d.port, "bob", room="den") as bob, \
             Piped("talk", addr(d.port), "-n", "alice", "-r", "den") as p:
         bob.expect(r"^JOIN \d+ alice$")
         p.send("".join(x + "\n" for x in lines))
@@ -248,3 +248,13 @@ def test_pipe_paste_of_100_lines_in_order_without_err():
         rc, out, err = p.wait(timeout=60)
         check(rc == 0, "exit %d, %r" % (rc, err))
         check(b"!!!" not in out, "an ERR: %r" % [l for l in out.split(b"\n") if b"!!!" in l])
+        # Paced under the server's rate: its limiter never had to hold
+        # alice back (echod logs it when it does).
+        check("alice in den held back by the rate limit" not in d.log(),
+              "the server's rate limit held the paste back")
+
+
+def test_pipe_paste_of_100_lines_in_order_without_err():
+    # The default limits, and a burst (20 lines) smaller than the paste.
+    paste_100(None)
+    paste_100({"chat": {"rate_burst_lines": "20"}})
