@@ -11,11 +11,14 @@ asserts on speed: every wait is for something to appear.
 import os
 import re
 import signal
+import socket
+import threading
 
 from ctltest import Client, Piped, Tmux, run_chatctl
 from echodtest import Echod, TestFailure, check, pids_children, wait_for
 
-TIMEOUTS = {"test_pipe_paste_of_100_lines_in_order_without_err": 120,
+TIMEOUTS = {"test_silent_server_reported_after_the_timeout": 40,
+            "test_pipe_paste_of_100_lines_in_order_without_err": 120,
             "test_pipe_lines_written_during_a_restart_arrive_once": 60}
 
 # The pane's line for a message: "HH:MM <nick> text", maybe replayed.
@@ -258,3 +261,50 @@ def test_pipe_paste_of_100_lines_in_order_without_err():
     # The default limits, and a burst (20 lines) smaller than the paste.
     paste_100(None)
     paste_100({"chat": {"rate_burst_lines": "20"}})
+
+
+def one_shot_server(reply):
+    """Accepts one connection, reads the greeting, answers reply (bytes,
+    or None: nothing), and keeps the connection open until closed."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    held = []
+
+    def serve():
+        s, _ = ls.accept()
+        held.append(s)
+        s.recv(4096)
+        if reply is not None:
+            s.sendall(reply)
+    threading.Thread(target=serve, daemon=True).start()
+    return ls, held
+
+
+def test_server_not_speaking_chat_is_named():
+    ls, held = one_shot_server(b"HTTP/1.1 400 Bad Request\r\n\x1b[2J\r\n")
+    try:
+        port = ls.getsockname()[1]
+        rc, out, err = run_chatctl("talk", addr(port), "-n", "x", input_bytes=b"")
+        check(rc == 1, "exit %d" % rc)
+        check(err == "chatctl: talk: %s does not speak CHAT/1 (first line: "
+              "HTTP/1.1 400 Bad Request)\n" % addr(port), "stderr %r" % err)
+    finally:
+        ls.close()
+        for s in held:
+            s.close()
+
+
+def test_silent_server_reported_after_the_timeout():
+    ls, held = one_shot_server(None)
+    try:
+        port = ls.getsockname()[1]
+        rc, out, err = run_chatctl("talk", addr(port), "-n", "x", input_bytes=b"")
+        check(rc == 1, "exit %d" % rc)
+        check(err == "chatctl: talk: connecting to %s...\n"
+              "chatctl: talk: %s: no answer to the greeting in 10 s (connected; "
+              "waited for OK)\n" % (addr(port), addr(port)), "stderr %r" % err)
+    finally:
+        ls.close()
+        for s in held:
+            s.close()
