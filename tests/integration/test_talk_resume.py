@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 
+from chatmock import ChatMock
 from ctltest import Client, Piped, Tmux, run_chatctl
 from echodtest import Echod, TestFailure, check, pids_children, wait_for
 
@@ -240,6 +241,51 @@ def test_pending_own_line_while_the_hub_is_stopped():
         wait_for(lambda: count_lines(a, r"\(sending\)") == 0, 10, what="pending line gone")
         check(count_lines(a, r"are you there") == 1, "shown %d times:\n%s"
               % (count_lines(a, "are you there"), a.screen()))
+
+
+def test_pending_line_lost_with_the_hub_is_sent_again_once():
+    # The hub stops, alice's line waits in front of it; then the hub is
+    # killed, so the line is lost: after the rejoin (whose replay does
+    # not have it) alice sends it again, and it is shown once.
+    with Echod() as d, Tmux() as a, Client(d.port, "bob", room="den"):
+        a.talk(d.port, "-n", "alice", "-r", "den")
+        a.wait(r"you are alice in den \(2 members\)")
+        hub = hub_pid(d)
+        os.kill(hub, signal.SIGSTOP)
+        a.type("lost with the hub")
+        a.keys("Enter")
+        a.wait(r"<alice> lost with the hub \(sending\)$")
+        os.kill(hub, signal.SIGKILL)
+        a.wait(r"reconnecting to 127\.0\.0\.1:%d" % d.port)
+        a.wait(MSG % ("alice", "lost with the hub"), timeout=20)
+        with replay_client(d.port, "carol", "den") as carol:
+            got = texts_until(carol, "alice", "lost with the hub")
+        check(got == ["lost with the hub"], "carol got %r" % got)
+        wait_for(lambda: count_lines(a, r"\(sending\)") == 0, 10, what="pending line gone")
+        check(count_lines(a, r"lost with the hub") == 1, "shown %d times:\n%s"
+              % (count_lines(a, "lost with the hub"), a.screen()))
+
+
+def test_old_server_gets_the_plain_greeting_and_a_reconnect():
+    # chatmock is an older server: "CHAT/1 x dev ids" is bad-greeting.
+    # talk falls back to the plain greeting, and keeps to it when the
+    # connection is lost and it reconnects.
+    with ChatMock() as m, Piped("talk", addr(m.port), "-n", "x", "-r", "dev") as p:
+        p.send("before\n")
+        p.expect(r"<x> before$")
+        first = m.client("x")
+        check(first.received[:2] == [b"CHAT/1 x dev ids", b"CHAT/1 x dev"],
+              "greetings %r" % first.received[:2])
+        first.sock.shutdown(socket.SHUT_RDWR)
+        second = wait_for(lambda: next((c for c in list(m.clients)
+                                        if c is not first and c.nick == "x"), None),
+                          10, what="x back")
+        check(second.received[0] == b"CHAT/1 x dev", "rejoin greeting %r" % second.received[:1])
+        p.send("after\n")
+        p.expect(r"<x> after$")
+        p.close_stdin()
+        rc, out, err = p.wait()
+        check(rc == 0, "exit %d, %r" % (rc, err))
 
 
 def test_long_cjk_message_arrives_split_in_valid_pieces():
