@@ -224,6 +224,42 @@ def test_lost_connection_without_room_option_replays_only_the_missed_lines():
     lost_connection("lobby")
 
 
+def rejoin_with_ghost(ghost_leaves):
+    """alice rejoins after an echod restart while another holds her nick
+    (as her old session would, not yet gone)."""
+    with Echod() as d, Tmux() as a:
+        a.run("set +m")
+        a.talk(d.port, "-n", "alice", "-r", "den")
+        a.wait(r"you are alice in den \(1 member\)")
+        pid = chatctl_pid(a)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            d.stop()
+            d.restart()
+            ghost = Client(d.port, "alice", room="den")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        a.wait(r"reconnecting to 127\.0\.0\.1:%d \(attempt 2\)" % d.port)
+        if ghost_leaves:
+            ghost.close()
+            wait_for(lambda: count_lines(a, r"you are alice in den \(1 member\)$") == 2, 20,
+                     what="alice back as alice")
+            check(count_lines(a, r"alice\d") == 0, a.screen())
+        else:
+            a.wait(r"you are alice2 in den \(2 members\)$", timeout=20)
+            ghost.expect(r"^JOIN \d+ alice2$")
+            ghost.close()
+            check(count_lines(a, r"you are alice2") == 1, a.screen())
+
+
+def test_rejoin_waits_for_its_old_nick_to_be_free():
+    rejoin_with_ghost(True)
+
+
+def test_rejoin_takes_another_nick_when_the_old_stays_taken():
+    rejoin_with_ghost(False)
+
+
 def test_pending_own_line_while_the_hub_is_stopped():
     with Echod() as d, Tmux() as a, Client(d.port, "bob", room="den") as bob:
         a.talk(d.port, "-n", "alice", "-r", "den")
