@@ -984,6 +984,11 @@ maybe_quit_at_eof(struct talk *t)
 {
 	int64_t now = now_mono_usec();
 
+	/* Disconnected with nothing left to deliver: no need to wait. */
+	if (t->link != LINK_UP && outbox_count(&t->ob) == 0) {
+		start_quit(t, NULL);
+		return;
+	}
 	if (t->link != LINK_UP || t->replaying)
 		return;
 	if (outbox_count(&t->ob) == 0) {
