@@ -312,8 +312,7 @@ conn_greet_answer(struct conn *c, const char *greeting, size_t n,
 	case CHAT_EVT_BYE:
 		escape(&ev->text, CHAT_NAME_MAX, why, sizeof(why));
 		snprintf(err, errlen,
-		    "%s: the server closed the connection (%s)", c->label,
-		    why);
+		    "%s: the server closed the connection (%s)", c->label, why);
 		return GREET_FAILED;
 	default:
 		return GREET_MORE; /* room traffic before our OK: not ours */

@@ -65,8 +65,7 @@ void conn_close(struct conn *c);
  * address), -1 all failed; timed_out gives up on the current address.
  */
 int conn_init(struct conn *c, const char *label);
-int conn_dial(struct conn *c, const struct target *t, char *err,
-    size_t errlen);
+int conn_dial(struct conn *c, const struct target *t, char *err, size_t errlen);
 int conn_dial_step(struct conn *c, const struct target *t, bool timed_out,
     char *err, size_t errlen);
 /* Close the socket and drop what is buffered both ways; keep the buffers. */

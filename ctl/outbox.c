@@ -141,7 +141,8 @@ undo:
 static void
 refill(struct outbox *o, int64_t now_us)
 {
-	double dt = now_us > o->last_us ? (double)(now_us - o->last_us) / 1e6 : 0;
+	double dt =
+	    now_us > o->last_us ? (double)(now_us - o->last_us) / 1e6 : 0;
 
 	o->last_us = now_us;
 	o->tok_l += dt * o->lines_s;

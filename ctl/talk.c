@@ -427,7 +427,8 @@ link_connected(struct talk *t, bool timed_out)
 	int r = conn_dial_step(&t->c, &t->target, timed_out, err, sizeof(err));
 
 	if (r == 0) { /* the next address */
-		t->phase_deadline = now_mono_usec() + CONNECT_TIMEOUT_MS * 1000LL;
+		t->phase_deadline =
+		    now_mono_usec() + CONNECT_TIMEOUT_MS * 1000LL;
 		return;
 	}
 	if (r == -1) {
@@ -473,7 +474,8 @@ link_lost(struct talk *t, const char *why)
 	if (was_up)
 		progress(t, "%s", why);
 	if (backoff_give_up(t->outage_start, now, t->limit_ms)) {
-		fail(t, EXIT_FAIL, "%s: gave up reconnecting after %lld s (last: %s)",
+		fail(t, EXIT_FAIL,
+		    "%s: gave up reconnecting after %lld s (last: %s)",
 		    t->c.label, (long long)(t->limit_ms / 1000), why);
 		return;
 	}
@@ -508,7 +510,8 @@ link_up(struct talk *t, const struct chat_server_evt *ev)
 	if (t->replaying) {
 		t->replay_deadline = now_mono_usec() + HIST_TIMEOUT_MS * 1000LL;
 	} else {
-		/* No replay to learn from: what was not confirmed goes again. */
+		/* No replay to learn from: what was not confirmed goes again.
+		 */
 		outbox_unsend(&t->ob);
 	}
 	sent_something(t);
@@ -521,8 +524,9 @@ replay_done(struct talk *t, bool gap)
 {
 	t->replaying = false;
 	if (gap && t->asked_since)
-		note(t, "some lines may be missing: the server's history does "
-			"not reach back to the last line shown");
+		note(t,
+		    "some lines may be missing: the server's history does "
+		    "not reach back to the last line shown");
 	outbox_unsend(&t->ob);
 	update_pending(t);
 }
@@ -565,8 +569,8 @@ on_greet_line(struct talk *t, const char *line, size_t len)
 	struct chat_server_evt ev;
 	char err[512];
 
-	switch (conn_greet_answer(&t->c, t->greeting, (size_t)t->greetlen,
-	    line, len, &ev, err, sizeof(err))) {
+	switch (conn_greet_answer(&t->c, t->greeting, (size_t)t->greetlen, line,
+	    len, &ev, err, sizeof(err))) {
 	case GREET_OK:
 		link_up(t, &ev);
 		break;
@@ -584,7 +588,8 @@ on_greet_line(struct talk *t, const char *line, size_t len)
 		fail(t, EXIT_FAIL, "%s", err);
 		break;
 	case GREET_FAILED:
-		/* At a rejoin only a server gone away again is worth a retry. */
+		/* At a rejoin only a server gone away again is worth a retry.
+		 */
 		if (t->ever_up && ev.type == CHAT_EVT_BYE)
 			link_lost(t, err);
 		else
@@ -622,8 +627,9 @@ refuses_a_message(const struct talk *t, const struct chat_server_evt *ev)
 {
 	if (!t->tty)
 		return true; /* in a pipe we only send MSG */
-	return ev->err == CHAT_ERR_LINE_TOO_LONG || ev->err == CHAT_ERR_BAD_UTF8 ||
-	    ev->err == CHAT_ERR_BAD_SYNTAX || ev->err == CHAT_ERR_UNKNOWN_COMMAND;
+	return ev->err == CHAT_ERR_LINE_TOO_LONG ||
+	    ev->err == CHAT_ERR_BAD_UTF8 || ev->err == CHAT_ERR_BAD_SYNTAX ||
+	    ev->err == CHAT_ERR_UNKNOWN_COMMAND;
 }
 
 static bool
@@ -641,9 +647,10 @@ on_bye(struct talk *t, const struct chat_server_evt *ev)
 	/* restart and shutdown: the server is coming back (or another
 	 * takes its place): ride through it. */
 	if (!t->quitting && (bye_is(ev, "restart") || bye_is(ev, "shutdown"))) {
-		snprintf(why, sizeof(why), "%s: the server closed the "
-		    "connection (%.*s)", t->c.label, (int)ev->text.n,
-		    ev->text.p);
+		snprintf(why, sizeof(why),
+		    "%s: the server closed the "
+		    "connection (%.*s)",
+		    t->c.label, (int)ev->text.n, ev->text.p);
 		link_lost(t, why);
 		return;
 	}
@@ -781,8 +788,7 @@ drain_server(struct talk *t)
 	enum lb_status st;
 	char why[300];
 
-	while (!t->done &&
-	    (t->link == LINK_GREETING || t->link == LINK_UP) &&
+	while (!t->done && (t->link == LINK_GREETING || t->link == LINK_UP) &&
 	    (st = conn_next(&t->c, &line, &len)) != LB_NONE) {
 		if (st != LB_LINE)
 			show(t, t->disp,
@@ -795,8 +801,8 @@ drain_server(struct talk *t)
 	}
 	if (!t->done && t->c.eof &&
 	    (t->link == LINK_GREETING || t->link == LINK_UP)) {
-		snprintf(why, sizeof(why), "%s: connection closed by the server",
-		    t->c.label);
+		snprintf(why, sizeof(why),
+		    "%s: connection closed by the server", t->c.label);
 		attempt_failed(t, EXIT_FAIL, why);
 	}
 }
@@ -846,8 +852,8 @@ start_quit(struct talk *t, const char *reason)
 /* ---- what we send ---- */
 
 static void
-queue_line(struct talk *t, enum outbox_kind kind, const char *text,
-    size_t len, bool typed)
+queue_line(struct talk *t, enum outbox_kind kind, const char *text, size_t len,
+    bool typed)
 {
 	if (outbox_add(&t->ob, kind, text, len, typed) < 0) {
 		note(t, "not sent: too much is waiting to be sent already");
@@ -960,7 +966,8 @@ drain_stdin(struct talk *t)
 		}
 		if (st == LB_TOO_LONG) {
 			errmsg("stdin: a line of more than %d bytes was not "
-			    "sent", CONN_INPUT_MAX);
+			       "sent",
+			    CONN_INPUT_MAX);
 			continue;
 		}
 		if (len == 0)
@@ -1048,8 +1055,9 @@ on_signal(struct talk *t)
 			/* Ctrl-C on a terminal clears the line (tui.h). */
 			if (t->tty && !t->quitting) {
 				if (tui_interrupt() == TUI_INTR_EMPTY)
-					note(t, "to leave, type /quit or press "
-						"Ctrl-D");
+					note(t,
+					    "to leave, type /quit or press "
+					    "Ctrl-D");
 				break;
 			}
 			/* FALLTHROUGH */
@@ -1125,7 +1133,8 @@ timers(struct talk *t)
 		return;
 	}
 	if ((t->link == LINK_CONNECTING || t->link == LINK_GREETING) &&
-	    !t->progress_shown && now >= t->phase_start + PROGRESS_MS * 1000LL) {
+	    !t->progress_shown &&
+	    now >= t->phase_start + PROGRESS_MS * 1000LL) {
 		t->progress_shown = true;
 		if (!t->ever_up)
 			progress(t, "connecting to %s...", t->c.label);
@@ -1191,13 +1200,13 @@ talk_loop(struct talk *t)
 			continue;
 		}
 
-		pfd[nfd++] = (struct pollfd){ .fd = t->sigfd, .events = POLLIN };
+		pfd[nfd++] =
+		    (struct pollfd){ .fd = t->sigfd, .events = POLLIN };
 		if (t->link != LINK_DOWN) {
 			isock = nfd;
 			pfd[nfd++] = (struct pollfd){ .fd = t->c.fd,
-				.events = t->link == LINK_CONNECTING ?
-				    POLLOUT :
-				    POLLIN |
+				.events = t->link == LINK_CONNECTING ? POLLOUT :
+								       POLLIN |
 					(conn_pending(&t->c) ? POLLOUT : 0) };
 		}
 		if (t->ever_up && !t->quitting && !t->stdin_eof &&
@@ -1310,7 +1319,8 @@ cmd_talk(int argc, char **argv)
 		case 'n':
 			if (args_name("talk", 'n', "nick", optarg) != 0)
 				return EXIT_USAGE;
-			snprintf(t.base_nick, sizeof(t.base_nick), "%s", optarg);
+			snprintf(t.base_nick, sizeof(t.base_nick), "%s",
+			    optarg);
 			t.chosen = true;
 			break;
 		case 'r':
@@ -1320,8 +1330,10 @@ cmd_talk(int argc, char **argv)
 			break;
 		case OPT_COLOR:
 			if (colormode_parse(optarg, &color) == -1)
-				return args_error("talk", "--color: \"%.20s\" is "
-				    "not auto, always or never", optarg);
+				return args_error("talk",
+				    "--color: \"%.20s\" is "
+				    "not auto, always or never",
+				    optarg);
 			break;
 		case 'b':
 			bell = "1";

@@ -139,7 +139,8 @@ who_probe(struct conn *c, const char *room)
 			continue;
 		if (r == GREET_OK)
 			return PROBE_JOINED;
-		if (ev.type == CHAT_EVT_ERR && ev.err == CHAT_ERR_NO_SUCH_ROOM) {
+		if (ev.type == CHAT_EVT_ERR &&
+		    ev.err == CHAT_ERR_NO_SUCH_ROOM) {
 			errmsg("no room %s on %s", room ? room : "(default)",
 			    c->label);
 			return PROBE_FAILED;

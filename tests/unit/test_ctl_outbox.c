@@ -92,8 +92,8 @@ test_long_cjk_cut_to_max_line(void **state)
 		assert_true(n > 0);
 		assert_true((size_t)n - 1 <= 512); /* LF not counted */
 		assert_memory_equal(wire, "MSG ", 4);
-		assert_true(utf8_valid((const unsigned char *)wire + 4,
-		    (size_t)n - 5));
+		assert_true(
+		    utf8_valid((const unsigned char *)wire + 4, (size_t)n - 5));
 		total += (size_t)n - 5;
 	}
 	assert_int_equal(total, len);
