@@ -119,7 +119,7 @@ LIBCTL      = $(B)/libctl.a
 
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
-FUZZ_TARGETS = config classify chatproto termesc rooms logrec
+FUZZ_TARGETS = config classify chatproto termesc rooms logrec history
 REPLAY_BINS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
 PROGRAMS = daemon/echod daemon/echod-engine ctl/chatctl
@@ -232,6 +232,7 @@ fuzz_srcs_termesc   = common/chatproto.c common/utf8.c common/uniformat.c
 fuzz_srcs_rooms     = daemon/rooms.c common/nickfold.c common/chatproto.c \
                       common/utf8.c common/uniformat.c
 fuzz_srcs_logrec    = daemon/logrec.c
+fuzz_srcs_history   = daemon/history.c
 fuzz_libs_config    = $(INIH_LIBS)
 
 .SECONDEXPANSION:

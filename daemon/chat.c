@@ -26,6 +26,9 @@
  *   have left the client inside a line: then nothing more is written.
  * Why the hub writes: so a line said in a room wakes no worker (hub.c).
  * The worker only wakes for its client's input.
+ * A probe (CHAT/1 *, PROTOCOL.md section 6) is handed over as a greeting
+ * is, as LINK_PROBE; the hub answers the client and lets go at once, so
+ * its LINK_DONE ends the session.
  *
  * One poll loop, non-blocking on both sockets. Everything is bounded:
  * - client input: one linebuf of max_line plus some slack; a line is only

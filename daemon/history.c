@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The header and malloc's own (16 bytes on glibc) within the overhead. */
+_Static_assert(sizeof(struct history_line) + 16 <= HISTORY_LINE_OVERHEAD,
+    "HISTORY_LINE_OVERHEAD does not cover a line's header");
+
 void
 history_init(struct history *h)
 {
@@ -73,20 +77,24 @@ history_append(struct history *h, struct history_room *hr,
     size_t len)
 {
 	struct history_line *l;
+	bool keep = lim->lines > 0 && len <= lim->bytes && len <= UINT32_MAX &&
+	    line_cost(len) <= lim->total;
+	size_t need = keep ? len : 0, cost = keep ? line_cost(len) : 0;
 
-	if (lim->lines == 0)
-		history_room_free(h, hr); /* off now: nothing kept */
-	if (lim->lines == 0 || len > lim->bytes || len > UINT32_MAX ||
-	    line_cost(len) > lim->total) {
+	/*
+	 * Within the bounds in force (a reload may have lowered them), with
+	 * room for the line if it is kept. Each turn drops one stored line:
+	 * bounded by the lines stored.
+	 */
+	while (hr->first != NULL && (hr->nlines + keep > lim->lines ||
+		hr->nbytes + need > lim->bytes))
+		drop_first(h, hr);
+	while (h->oldest != NULL && h->total + cost > lim->total)
+		drop_first(h, h->oldest->room);
+	if (!keep) {
 		lose(hr, id);
 		return 0;
 	}
-	/* Each loop drops one stored line: bounded by the lines stored. */
-	while (hr->first != NULL &&
-	    (hr->nlines + 1 > lim->lines || hr->nbytes + len > lim->bytes))
-		drop_first(h, hr);
-	while (h->oldest != NULL && h->total + line_cost(len) > lim->total)
-		drop_first(h, h->oldest->room);
 	if ((l = malloc(sizeof(*l) + len)) == NULL) {
 		lose(hr, id);
 		return -1;

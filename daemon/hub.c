@@ -570,7 +570,7 @@ with_id(int64_t id, const char *base, size_t n)
 static void
 room_line(const struct room *room, size_t n, uint32_t except)
 {
-	size_t xn = with_id(next_id(), OUT, n);
+	size_t xn = room->nids > 0 ? with_id(next_id(), OUT, n) : 0;
 
 	if (xn == 0)
 		fanout(room, OUT, n, except);

@@ -160,10 +160,12 @@ server_props(const char *line, size_t n)
 		k = chat_fmt_part_detail(again, sizeof(again), e.unix_ms, nick,
 		    word, e.detail.p, e.detail.n);
 		/* Only a clean detail no longer than the cut comes back. */
-		if (e.detail.n > CHAT_PART_DETAIL_MAX ||
-		    utf8_sanitize((const unsigned char *)e.detail.p,
-			e.detail.n, clean, sizeof(clean)) != e.detail.n ||
-		    memcmp(clean, e.detail.p, e.detail.n) != 0)
+		if (e.detail.n > CHAT_PART_DETAIL_MAX)
+			k = -1;
+		else if (e.detail.n > 0 &&
+		    (utf8_sanitize((const unsigned char *)e.detail.p,
+			 e.detail.n, clean, sizeof(clean)) != e.detail.n ||
+			memcmp(clean, e.detail.p, e.detail.n) != 0))
 			k = -1;
 		break;
 	case CHAT_EVT_NICK:

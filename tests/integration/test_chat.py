@@ -515,7 +515,7 @@ def test_errors_before_the_greeting_count_too():
     with Echod() as d:
         c = Chat(d.port)
         c.nick = "?"
-        c.send("CHAT/1 bad nick with spaces")
+        c.send("CHAT/1 bad nick With Spaces")  # upper case: no option word
         for _ in range(8):
             c.send("CHAT/1 !")
         c.send("CHAT/1 " + "n" * 33)

@@ -321,3 +321,27 @@ def test_join_with_last_replays_the_new_room():
         c.expect("OK c dev 3")
         c.expect("INFO ")
         check(c.sync() == [], "ids alone replays nothing")
+
+
+def test_a_replay_is_held_to_max_backlog():
+    # A replay goes through the member's own queue: one that cannot take
+    # it is dropped as slow, in whole lines, and the room goes on.
+    with Echod(ini=ini(max_backlog="64K", history=1000, history_bytes="1M")) as d:
+        a = Chat(d.port, "a")
+        words = ["%03d%s" % (i, "z" * 900) for i in range(1000)]
+        for i in range(0, len(words), 10):
+            say(a, *words[i:i + 10])
+        b = Chat(d.port, rcvbuf=4096)
+        b.nick = "b"
+        # The hub writes the whole replay in the turn that takes the
+        # greeting: 900K for a socket that holds far less, read or not.
+        b.send("CHAT/1 b lobby last=1000")
+        rest = b.rest_until_eof(timeout=10)
+        check(rest[-2:] == [b"BYE slow", b""], "end of a replay too big: %r" % rest[-3:])
+        hist = [x for x in rest if b" HIST " in x]
+        check(hist and len(hist) < len(words), "%d of %d lines replayed" % (len(hist), len(words)))
+        check(all(re.match(rb"^@\d+ HIST MSG \d+ a \d{3}z{900}$", x) for x in hist),
+              "a replayed line cut or mixed")
+        check(b"HIST END" not in b"".join(rest), "HIST END after the drop")
+        a.send("MSG still here")
+        check(any(x.endswith(b" a still here") for x in a.sync()), "the room goes on")

@@ -271,14 +271,27 @@ test_off_and_lowered_bounds(void **state)
 	add(&h, &hr, &two, 6);
 	assert_int_equal(hr.nlines, 2);
 	assert_string_equal(sel(&hr, 100, 0, &gap), "5 6");
+	/* A line that is not kept trims to the new bounds all the same. */
+	{
+		const struct history_limits one = { 1, 16, 1 << 24 };
+		char big[64];
+
+		memset(big, 'x', sizeof(big));
+		big[sizeof(big) - 1] = '\n';
+		assert_int_equal(
+		    history_append(&h, &hr, &one, 7, big, sizeof(big)), 0);
+		assert_string_equal(sel(&hr, 100, 0, &gap), "6");
+	}
+	add(&h, &hr, &two, 8);
+	add(&h, &hr, &two, 9);
 	/* Off: nothing kept, what was is freed, a since gets gap. */
-	add(&h, &hr, &off, 7);
+	add(&h, &hr, &off, 10);
 	assert_int_equal(hr.nlines, 0);
 	assert_int_equal(h.nlines, 0);
 	assert_int_equal(h.total, 0);
-	assert_string_equal(sel(&hr, -1, 6, &gap), "");
+	assert_string_equal(sel(&hr, -1, 9, &gap), "");
 	assert_true(gap);
-	assert_string_equal(sel(&hr, -1, 7, &gap), "");
+	assert_string_equal(sel(&hr, -1, 10, &gap), "");
 	assert_false(gap);
 	history_room_free(&h, &hr);
 }
