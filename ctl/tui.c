@@ -137,6 +137,23 @@ tui_accept(int count, int key)
 }
 
 /* Readline owns the terminal: not before start, after EOF or the end. */
+/*
+ * Keys as readline reads them. While a paste waits, the terminal's EOF
+ * key (Ctrl-D) must not end the chat: readline takes it for EOF on an
+ * empty line before any keymap sees it, so here it becomes a key the
+ * paste's keymap ignores.
+ */
+static int
+tui_getc(FILE *f)
+{
+	int c = rl_getc(f);
+
+	if (pasting && saved_ok && c != EOF && c != 0 &&
+	    c == (unsigned char)saved.c_cc[VEOF])
+		return 0;
+	return c;
+}
+
 static bool
 editing(void)
 {
@@ -270,7 +287,7 @@ tui_ignore(int count, int key)
 static void
 set_line(const char *text, int point)
 {
-	rl_replace_line(text, 0);
+	rl_replace_line(text, 1); /* the undo list would not fit it */
 	rl_point = point < 0 || point > rl_end ? rl_end : point;
 	rl_mark = 0;
 }
@@ -287,16 +304,45 @@ reprompt(const char *p)
 	fflush(rl_outstream);
 }
 
-/* Lines in s: LF-separated, a last one without LF counting too. */
+/* Lines in s to send: LF-separated, not empty (talk sends no empty
+ * line). */
 static size_t
 count_lines(const char *s)
 {
 	size_t n = 0;
 
-	for (; *s != '\0'; s++)
-		if (*s == '\n' && s[1] != '\0')
-			n++;
-	return n + 1;
+	/* One step a byte: bounded by the string. */
+	for (bool text = false;; s++) {
+		if (*s == '\n' || *s == '\0') {
+			n += text;
+			text = false;
+			if (*s == '\0')
+				return n;
+		} else {
+			text = true;
+		}
+	}
+}
+
+/* A pasted line break is CR (most terminals), CR LF or LF: each one LF. */
+static void
+paste_breaks(int from, int to)
+{
+	int w = from, r;
+
+	for (r = from; r < rl_end; r++) {
+		char c = rl_line_buffer[r];
+
+		if (r < to && c == '\r') {
+			if (r + 1 < to && rl_line_buffer[r + 1] == '\n')
+				continue;
+			c = '\n';
+		}
+		rl_line_buffer[w++] = c;
+	}
+	rl_point = to - (r - w);
+	rl_end = w;
+	rl_line_buffer[rl_end] = '\0';
 }
 
 /* Up to TUI_PASTE_ASK lines: the complete ones go as typed, the rest
@@ -339,8 +385,8 @@ paste_ask(char *draft, int point)
 		return;
 	}
 	n = strlen(paste_text);
-	if (n > 0 && paste_text[n - 1] == '\n')
-		paste_text[n - 1] = '\0';
+	while (n > 0 && paste_text[n - 1] == '\n')
+		paste_text[--n] = '\0';
 	paste_draft = draft;
 	paste_point = point;
 	pasting = true;
@@ -386,10 +432,7 @@ tui_paste(int count, int key)
 		set_line("", 0);
 		return 0;
 	}
-	/* Terminals send CR for a pasted line break. */
-	for (int i = p0; i < rl_point && i < rl_end; i++)
-		if (rl_line_buffer[i] == '\r')
-			rl_line_buffer[i] = '\n';
+	paste_breaks(p0, rl_point);
 	if (strchr(rl_line_buffer, '\n') == NULL) {
 		free(draft); /* one line: edit it */
 		return 0;
@@ -445,6 +488,7 @@ tui_start(const char *first_prompt)
 	rl_readline_name = "chatctl";
 	rl_instream = stdin;
 	rl_outstream = stdout;
+	rl_getc_function = tui_getc;
 	rl_initialize();
 	/* A paste arrives whole (tui_paste); readline's own CR when it
 	 * hands the terminal back comes only after an erase of ours. */

@@ -6,7 +6,9 @@
  * garbling it.
  *
  * Signals stay with the caller (signalfd): readline is told to catch none,
- * and the caller calls tui_resize, tui_suspend/tui_resume and tui_end.
+ * and the caller calls tui_resize, tui_suspend/tui_resume, tui_interrupt
+ * (SIGINT) and tui_end. Keys: Tab completes (complete.h), Ctrl-C clears
+ * the line, a paste of more than TUI_PASTE_ASK lines waits for Enter.
  */
 #ifndef CHATCTL_TUI_H
 #define CHATCTL_TUI_H
@@ -68,7 +70,8 @@ void tui_set_bell(bool on);
 void tui_set_pending(const char *const *lines, const size_t *lens, size_t n);
 
 /* Print a line (no LF) above the input line, cut into rows at the
- * terminal's width (wrap.h), then redraw the input. */
+ * terminal's width (wrap.h), continuation rows indented to the text
+ * (display_text_col), then redraw the pending area and the input. */
 void tui_print(const char *s, size_t n);
 void tui_set_prompt(const char *prompt);
 /* The window changed size (SIGWINCH). */

@@ -6,7 +6,10 @@
  * outside UTF-8), and so can never read like the start of a line
  * ("12:34 <alice> ..."), however the sender padded the text. With an
  * indent (wrap_indent), spaces follow the marker up to the column where
- * the message text starts, as irssi lines up its continuation rows.
+ * the message text starts, as irssi lines up its continuation rows. A
+ * row that fills up inside a word ends after the row's last space instead
+ * when that moves at most half a row down (the space stays at the row's
+ * end, so the rows still join up to the line).
  *
  * Rows count display columns (wcwidth under the caller's LC_CTYPE; what
  * it cannot measure counts 2, so a row may come out short, never too

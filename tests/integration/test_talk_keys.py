@@ -258,6 +258,19 @@ def test_keys_own_nick_highlighted():
                   "bobby marked:\n%s" % t.screen())
 
 
+def test_keys_pipe_output_has_no_mark():
+    # Scripts read "HH:MM <nick> text": a mention changes nothing there.
+    with Echod() as d, Client(d.port, "sam") as sam, \
+            Piped("talk", "127.0.0.1:%d" % d.port, "-n", "bot") as p:
+        p.expect(r"you are bot in lobby")
+        sam.expect(r"^JOIN \d+ bot$")
+        sam.send("MSG bot: status?")
+        p.expect(r"^\d\d:\d\d <sam> bot: status\?$")
+        p.close_stdin()
+        rc, out, err = p.wait()
+        check(rc == 0 and b"!" not in out and b"\x07" not in out, "%d %r %r" % (rc, out, err))
+
+
 def bells(t, port, args, env, al):
     """How many BEL bytes chatctl wrote for: one mention, one not."""
     with tempfile.NamedTemporaryFile(prefix="chatctl-bell-") as f:
