@@ -510,7 +510,8 @@ handle_line(struct chat *c, const char *line, size_t len)
 	case CHAT_CMD_GREETING:
 		if (cmd.probe) {
 			/* "CHAT/1 * [room]": the room alone; no member. */
-			memcpy(body, cmd.room.p, cmd.room.n);
+			if (cmd.room.n > 0) /* else room.p is NULL */
+				memcpy(body, cmd.room.p, cmd.room.n);
 			c->pkt_type = LINK_PROBE;
 			c->npkt = cmd.room.n;
 		} else {

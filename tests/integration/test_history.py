@@ -256,6 +256,9 @@ def test_probe_lists_the_room_and_the_room_sees_nothing():
         a = Chat(d.port, "a", "dev")
         b = Chat(d.port, "b", "dev")
         a.expect("JOIN ")
+        # The members' own lines are logged first (the log is not in step).
+        d.wait_log(r"chat join [^\n]*: a in dev")
+        d.wait_log(r"chat join [^\n]*: b in dev")
         since = d.log_size()
         p = Chat(d.port)
         p.send("CHAT/1 * dev")
@@ -269,6 +272,9 @@ def test_probe_lists_the_room_and_the_room_sees_nothing():
         check(p.rest_until_eof() == [b"ERR no-such-room lobby has nobody in it",
                                      b"BYE quit", b""], "probe of the default room")
         check(a.sync() == [] and b.sync() == [], "the room saw something")
+        # Each probe's close is logged after anything about it as a member.
+        wait_for(lambda: len(re.findall(r"close [^\n]* chat: [^\n]*quit", d.log(since))) == 3,
+                 what="the probes' close lines")
         log = d.log(since)
         check("chat join" not in log and "chat part" not in log, "a probe logged as a member: %s" % log)
         # The room stays as it was.
