@@ -283,6 +283,8 @@ conn_greet_answer(struct conn *c, const char *greeting, size_t n,
 {
 	char why[TERM_ESCAPE_MAX(CHAT_NAME_MAX) + 1];
 
+	memset(ev, 0, sizeof(*ev));
+	ev->err = -1;
 	/* Our own greeting back: an echo server, not CHAT/1. */
 	if (len + 1 == n && memcmp(line, greeting, len) == 0) {
 		snprintf(err, errlen,

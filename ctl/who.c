@@ -26,7 +26,6 @@
 enum probe_result {
 	PROBE_LISTED,
 	PROBE_OLD_SERVER, /* ERR bad-nick: greet and ask WHO */
-	PROBE_JOINED, /* a lax server let "*" in: ask WHO, then leave */
 	PROBE_FAILED
 };
 
@@ -137,8 +136,11 @@ who_probe(struct conn *c, const char *room)
 							     PROBE_FAILED;
 		if (r == GREET_MORE)
 			continue;
-		if (r == GREET_OK)
-			return PROBE_JOINED;
+		if (r == GREET_OK) { /* no nick "*" parses: never, but */
+			errmsg("%s: the server took the probe for a member",
+			    c->label);
+			return PROBE_FAILED;
+		}
 		if (ev.type == CHAT_EVT_ERR &&
 		    ev.err == CHAT_ERR_NO_SUCH_ROOM) {
 			errmsg("no room %s on %s", room ? room : "(default)",
@@ -208,11 +210,6 @@ cmd_who(int argc, char **argv)
 				status = EXIT_OK;
 			conn_quit(&c, QUIT_TIMEOUT_MS);
 		}
-		break;
-	case PROBE_JOINED:
-		if (who_list(&c) == 0)
-			status = EXIT_OK;
-		conn_quit(&c, QUIT_TIMEOUT_MS);
 		break;
 	case PROBE_FAILED:
 		break;
