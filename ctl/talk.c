@@ -510,8 +510,7 @@ link_up(struct talk *t, const struct chat_server_evt *ev)
 	if (t->replaying) {
 		t->replay_deadline = now_mono_usec() + HIST_TIMEOUT_MS * 1000LL;
 	} else {
-		/* No replay to learn from: what was not confirmed goes again.
-		 */
+		/* No replay to learn from: the unconfirmed go again. */
 		outbox_unsend(&t->ob);
 	}
 	sent_something(t);
