@@ -105,7 +105,8 @@ DAEMON_SRCS = $(ENGINE_SRCS) $(CTLPLANE_SRCS)
 CTL_SRCS    = ctl/chatctl.c ctl/errmsg.c ctl/grammar.c ctl/help.c ctl/args.c \
               ctl/colormode.c ctl/net.c ctl/target.c ctl/conn.c \
               ctl/display.c ctl/wrap.c ctl/slash.c ctl/complete.c ctl/tui.c ctl/talk.c ctl/who.c \
-              ctl/pingstat.c ctl/ping.c ctl/status.c ctl/statusreply.c
+              ctl/pingstat.c ctl/ping.c ctl/status.c ctl/statusreply.c \
+              ctl/backoff.c ctl/split.c ctl/outbox.c
 CTL_OBJS    = $(CTL_SRCS:%.c=$(B)/%.o)
 # Everything but main(), for unit tests.
 LIBCTL_OBJS = $(filter-out $(B)/ctl/chatctl.o,$(CTL_OBJS))

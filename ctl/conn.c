@@ -14,22 +14,33 @@
 #include "util.h"
 
 int
-conn_open(struct conn *c, const struct target *t, int timeout_ms)
+conn_init(struct conn *c, const char *label)
 {
-	int e;
-
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	snprintf(c->label, sizeof(c->label), "%s", t->label);
+	c->dial.fd = -1;
+	snprintf(c->label, sizeof(c->label), "%s", label);
 	c->lbstore = malloc(LB_MIN_CAP(CONN_LINE_MAX));
 	c->out = malloc(CONN_OUTQ);
 	if (c->lbstore == NULL || c->out == NULL) {
-		errmsg("out of memory");
 		conn_close(c);
 		errno = ENOMEM;
 		return -1;
 	}
 	lb_init(&c->lb, c->lbstore, LB_MIN_CAP(CONN_LINE_MAX), CONN_LINE_MAX);
+	return 0;
+}
+
+int
+conn_open(struct conn *c, const struct target *t, int timeout_ms)
+{
+	int e;
+
+	if (conn_init(c, t->label) == -1) {
+		errmsg("out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
 	c->fd = net_connect(t, timeout_ms);
 	if (c->fd != -1 && fd_set_nonblock(c->fd, true) == 0)
 		return 0;
@@ -42,11 +53,51 @@ conn_open(struct conn *c, const struct target *t, int timeout_ms)
 }
 
 void
-conn_close(struct conn *c)
+conn_reset(struct conn *c)
 {
-	if (c->fd != -1)
+	net_dial_end(&c->dial);
+	if (c->fd != -1 && !c->connecting)
 		close(c->fd);
 	c->fd = -1;
+	c->connecting = false;
+	c->eof = false;
+	c->off = c->len = 0;
+	c->lines = 0;
+	if (c->lbstore != NULL)
+		lb_init(&c->lb, c->lbstore, LB_MIN_CAP(CONN_LINE_MAX),
+		    CONN_LINE_MAX);
+}
+
+int
+conn_dial(struct conn *c, const struct target *t, char *err, size_t errlen)
+{
+	conn_reset(c);
+	if (net_dial_start(&c->dial, t, err, errlen) == -1)
+		return -1;
+	c->fd = c->dial.fd;
+	c->connecting = true;
+	return 0;
+}
+
+int
+conn_dial_step(struct conn *c, const struct target *t, bool timed_out,
+    char *err, size_t errlen)
+{
+	int fd = net_dial_step(&c->dial, t, timed_out, err, errlen);
+
+	if (fd == -2) {
+		c->fd = c->dial.fd;
+		return 0;
+	}
+	c->connecting = false;
+	c->fd = fd;
+	return fd == -1 ? -1 : 1;
+}
+
+void
+conn_close(struct conn *c)
+{
+	conn_reset(c);
 	free(c->lbstore);
 	free(c->out);
 	c->lbstore = c->out = NULL;
@@ -130,7 +181,11 @@ conn_fill(struct conn *c, char *err, size_t errlen)
 enum lb_status
 conn_next(struct conn *c, const char **line, size_t *len)
 {
-	return lb_next(&c->lb, line, len);
+	enum lb_status st = lb_next(&c->lb, line, len);
+
+	if (st != LB_NONE)
+		c->lines++;
+	return st;
 }
 
 int
@@ -207,15 +262,74 @@ copy_name(char *dst, const struct chat_str *s)
 	dst[n] = '\0';
 }
 
+/* A line that is no CHAT/1, for the error: escaped, at most 80 bytes. */
+static void
+not_chat(const struct conn *c, const char *line, size_t len, char *err,
+    size_t errlen)
+{
+	char first[TERM_ESCAPE_MAX(80) + 1];
+
+	term_escape((const unsigned char *)line,
+	    utf8_trim_partial((const unsigned char *)line, len > 80 ? 80 : len),
+	    first, sizeof(first));
+	snprintf(err, errlen, "%s does not speak CHAT/1 (first line: %s%s)",
+	    c->label, first, len > 80 ? "..." : "");
+}
+
+enum greet_result
+conn_greet_answer(struct conn *c, const char *greeting, size_t n,
+    const char *line, size_t len, struct chat_server_evt *ev, char *err,
+    size_t errlen)
+{
+	char why[TERM_ESCAPE_MAX(CHAT_NAME_MAX) + 1];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->err = -1;
+	/* Our own greeting back: an echo server, not CHAT/1. */
+	if (len + 1 == n && memcmp(line, greeting, len) == 0) {
+		snprintf(err, errlen,
+		    "%s: the server echoes instead of chatting (chat "
+		    "disabled there?)",
+		    c->label);
+		return GREET_FAILED;
+	}
+	if (chat_parse_server(line, len, ev) != 0) {
+		if (c->lines > 1)
+			return GREET_MORE; /* a newer server's line */
+		not_chat(c, line, len, err, errlen);
+		return GREET_FAILED;
+	}
+	switch (ev->type) {
+	case CHAT_EVT_OK:
+		copy_name(c->nick, &ev->nick);
+		copy_name(c->room, &ev->room);
+		c->members = ev->members;
+		return GREET_OK;
+	case CHAT_EVT_ERR:
+		if (ev->err == CHAT_ERR_NICK_TAKEN)
+			return GREET_NICK_TAKEN;
+		describe_err(c, ev, err, errlen);
+		return ev->err == CHAT_ERR_BAD_GREETING ? GREET_BAD_GREETING :
+							  GREET_FAILED;
+	case CHAT_EVT_BYE:
+		escape(&ev->text, CHAT_NAME_MAX, why, sizeof(why));
+		snprintf(err, errlen,
+		    "%s: the server closed the connection (%s)", c->label, why);
+		return GREET_FAILED;
+	default:
+		return GREET_MORE; /* room traffic before our OK: not ours */
+	}
+}
+
 enum greet_result
 conn_greet(struct conn *c, const char *nick, const char *room, int timeout_ms,
     char *err, size_t errlen)
 {
 	char greeting[CHAT_GREETING_LEN + 2 * (CHAT_NAME_MAX + 1) + 2];
-	char why[TERM_ESCAPE_MAX(CHAT_NAME_MAX) + 1];
 	int n = chat_fmt_greeting(greeting, sizeof(greeting), nick, room);
 	int64_t deadline = now_mono_usec() + (int64_t)timeout_ms * 1000;
 	struct chat_server_evt ev;
+	enum greet_result r;
 	const char *line;
 	size_t len;
 	int st;
@@ -233,36 +347,12 @@ conn_greet(struct conn *c, const char *nick, const char *room, int timeout_ms,
 			return GREET_FAILED;
 		if (st == LB_TOO_LONG)
 			continue;
-		/* Our own greeting back: an echo server, not CHAT/1. */
-		if (len + 1 == (size_t)n && memcmp(line, greeting, len) == 0) {
-			snprintf(err, errlen,
-			    "%s: the server echoes instead "
-			    "of chatting (chat disabled there?)",
-			    c->label);
+		r = conn_greet_answer(c, greeting, (size_t)n, line, len, &ev,
+		    err, errlen);
+		if (r == GREET_BAD_GREETING)
 			return GREET_FAILED;
-		}
-		if (chat_parse_server(line, len, &ev) != 0)
-			continue; /* a newer server's line: not for us yet */
-		switch (ev.type) {
-		case CHAT_EVT_OK:
-			copy_name(c->nick, &ev.nick);
-			copy_name(c->room, &ev.room);
-			c->members = ev.members;
-			return GREET_OK;
-		case CHAT_EVT_ERR:
-			if (ev.err == CHAT_ERR_NICK_TAKEN)
-				return GREET_NICK_TAKEN;
-			describe_err(c, &ev, err, errlen);
-			return GREET_FAILED;
-		case CHAT_EVT_BYE:
-			escape(&ev.text, CHAT_NAME_MAX, why, sizeof(why));
-			snprintf(err, errlen,
-			    "%s: the server closed the connection (%s)",
-			    c->label, why);
-			return GREET_FAILED;
-		default:
-			continue; /* room traffic before our OK: not ours */
-		}
+		if (r != GREET_MORE)
+			return r;
 	}
 }
 

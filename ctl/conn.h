@@ -15,6 +15,7 @@
 
 #include "chatproto.h"
 #include "linebuf.h"
+#include "net.h"
 #include "target.h"
 #include "utf8.h"
 
@@ -39,6 +40,9 @@ struct conn {
 	char *out; /* CONN_OUTQ bytes; out[off..len) not yet sent */
 	size_t off, len;
 	bool eof; /* the server closed its side */
+	bool connecting; /* fd is a connect in progress (conn_dial) */
+	struct net_dial dial;
+	uint64_t lines; /* lines conn_next gave since the connect */
 	/* After a greeting: what the server's OK said. */
 	char nick[CHAT_NAME_MAX + 1];
 	char room[CHAT_NAME_MAX + 1];
@@ -51,6 +55,21 @@ struct conn {
  */
 int conn_open(struct conn *c, const struct target *t, int timeout_ms);
 void conn_close(struct conn *c);
+
+/*
+ * The same, for a poll loop (chatctl talk), and again after each
+ * conn_reset: conn_init allocates the buffers once; conn_dial resolves
+ * and starts connecting (c->connecting: poll fd for POLLOUT, then
+ * conn_dial_step). Both return 0 or -1 (err filled, errno set); they
+ * never print. conn_dial_step: 1 connected, 0 still connecting (another
+ * address), -1 all failed; timed_out gives up on the current address.
+ */
+int conn_init(struct conn *c, const char *label);
+int conn_dial(struct conn *c, const struct target *t, char *err, size_t errlen);
+int conn_dial_step(struct conn *c, const struct target *t, bool timed_out,
+    char *err, size_t errlen);
+/* Close the socket and drop what is buffered both ways; keep the buffers. */
+void conn_reset(struct conn *c);
 
 /* Queue one whole line; -1 if the queue has no room for it. */
 int conn_queue(struct conn *c, const char *line, size_t n);
@@ -80,8 +99,21 @@ int conn_wait_line(struct conn *c, int64_t deadline, const char **line,
 enum greet_result {
 	GREET_OK, /* c->nick, c->room, c->members are set */
 	GREET_NICK_TAKEN, /* try another nick */
-	GREET_FAILED /* err says why */
+	GREET_FAILED, /* err says why */
+	GREET_BAD_GREETING, /* ERR bad-greeting (err says it): an older
+			     * server refusing options may take a plain one */
+	GREET_MORE /* not the answer yet: wait for the next line */
 };
+
+/*
+ * One server line after our greeting (greeting[0..n) as sent, LF
+ * included): what it means for the greeting. Recognises our greeting
+ * echoed back (an echo server) and a first line that is no CHAT/1 at all
+ * ("does not speak CHAT/1 (first line: ...)"); *ev is the parsed line.
+ */
+enum greet_result conn_greet_answer(struct conn *c, const char *greeting,
+    size_t n, const char *line, size_t len, struct chat_server_evt *ev,
+    char *err, size_t errlen);
 
 /*
  * Send the greeting and wait (until timeout_ms) for its answer. Echo

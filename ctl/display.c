@@ -455,3 +455,64 @@ display_note(const struct display *d, const char *text, int64_t now_ms,
 	put_esc(&o, text, strlen(text));
 	return out_end(&o, d);
 }
+
+size_t
+display_history(const struct display *d, const struct chat_server_evt *ev,
+    int64_t now_ms, char *out, size_t cap)
+{
+	struct out o;
+	size_t n;
+
+	out_init(&o, out, cap);
+	put_sgr(&o, d, SGR_DIM);
+	put(&o, "[history]");
+	put_sgr(&o, d, SGR_RESET);
+	put(&o, " ");
+	if (o.full)
+		return out_end(&o, d);
+	n = display_event(d, ev, now_ms, out + o.len, cap - o.len);
+	return n == 0 ? 0 : o.len + n;
+}
+
+size_t
+display_part(const struct display *d, const struct chat_server_evt *ev,
+    int64_t now_ms, char *out, size_t cap)
+{
+	struct out o;
+	bool moved = ev->text.n == 5 && memcmp(ev->text.p, "moved", 5) == 0;
+
+	if (ev->type != CHAT_EVT_PART || ev->detail.n == 0)
+		return display_event(d, ev, now_ms, out, cap);
+	out_init(&o, out, cap);
+	put_time(&o, d, ev->unix_ms);
+	put(&o, "<-- ");
+	put_nick(&o, d, &ev->nick);
+	if (moved) {
+		put(&o, " left for ");
+		put_room(&o, &ev->detail);
+	} else {
+		put(&o, " left (");
+		put_str(&o, &ev->text);
+		put(&o, ": ");
+		put_str(&o, &ev->detail);
+		put(&o, ")");
+	}
+	return out_end(&o, d);
+}
+
+size_t
+display_pending(const struct display *d, bool me, const char *text,
+    size_t len, char *out, size_t cap)
+{
+	struct out o;
+
+	out_init(&o, out, cap);
+	put_sgr(&o, d, SGR_DIM);
+	put(&o, me ? "--:-- * " : "--:-- <");
+	put_esc(&o, d->self ? d->self : "", d->self ? strlen(d->self) : 0);
+	put(&o, me ? " " : "> ");
+	put_esc(&o, text, len);
+	put(&o, " (sending)");
+	put_sgr(&o, d, SGR_RESET);
+	return out_end(&o, d);
+}

@@ -69,6 +69,24 @@ size_t display_too_long(const struct display *d, size_t max, int64_t now_ms,
 size_t display_note(const struct display *d, const char *text, int64_t now_ms,
     char *out, size_t cap);
 
+/*
+ * chatctl talk's extensions (CHAT/1 ids, history, PART details), kept
+ * apart from display_event:
+ * - display_history: a replayed line (ev->history), after a leading
+ *   "[history] " (dim): "[history] 12:34 <bob> hi".
+ * - display_part: a PART with a detail: "<-- bob left (quit: gone
+ *   fishing)", "<-- bob left for kitchen"; without one as display_event.
+ * - display_pending: our own line not yet echoed by the server, as it
+ *   will look but with "--:--" for the time and " (sending)" after it,
+ *   all dim.
+ */
+size_t display_history(const struct display *d,
+    const struct chat_server_evt *ev, int64_t now_ms, char *out, size_t cap);
+size_t display_part(const struct display *d, const struct chat_server_evt *ev,
+    int64_t now_ms, char *out, size_t cap);
+size_t display_pending(const struct display *d, bool me, const char *text,
+    size_t len, char *out, size_t cap);
+
 /* The ANSI colour a nick gets by hash (31..36, 91..96): always the same. */
 int display_nick_color(const char *nick, size_t n);
 

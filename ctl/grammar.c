@@ -39,7 +39,7 @@ const struct grammar_cmd grammar_cmds[] = {
 	{ "talk", "HOST[:PORT]",
 	    "chat with everyone in a room of HOST's echod", REFUSED,
 	    { 'n', 'r', 'b', OPT_COLOR, 'h' }, cmd_talk },
-	{ "who", "HOST[:PORT]", "list the members of a room", REFUSED,
+	{ "who", "HOST[:PORT] [ROOM]", "list the members of a room", REFUSED,
 	    { 'r', 'h' }, cmd_who },
 	{ "ping", "HOST[:PORT]",
 	    "round-trip times through echo, every byte verified", REFUSED,

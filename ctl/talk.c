@@ -9,6 +9,20 @@
  * the server has relayed our own messages back (so a script sees them
  * delivered), then QUIT, and exit 0 after BYE. Colours as --color says
  * (colormode.h): by default, when stdout is a terminal.
+ *
+ * The session rides through restarts: after BYE restart, BYE shutdown or
+ * a connection lost without BYE, talk keeps the screen and the line being
+ * typed and reconnects (backoff.h) with the same nick and room, asking
+ * for the lines after the last one it showed (CHAT/1 ids, since=), and
+ * shows each of those once (lines with an id not above the last shown
+ * are skipped). It gives up after BACKOFF_LIMIT_SEC without a session.
+ * Every line to send goes through the outbox (outbox.h): cut to the
+ * server's max_line, paced under its rate, kept until the server echoes
+ * it (shown meanwhile as pending: tui_set_pending) and sent again after
+ * a reconnect unless the replay shows the server had it.
+ *
+ * Connecting never blocks the loop: link goes DOWN -> CONNECTING ->
+ * GREETING -> UP, and back to DOWN when the connection is lost.
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,18 +38,23 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "backoff.h"
 #include "chatctl.h"
 #include "colormode.h"
 #include "conn.h"
 #include "display.h"
 #include "errmsg.h"
 #include "grammar.h"
+#include "net.h"
+#include "outbox.h"
 #include "slash.h"
 #include "tui.h"
 #include "util.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 #define GREET_TIMEOUT_MS 10000
+/* Connecting or greeting for longer than this: say what we wait for. */
+#define PROGRESS_MS 1000
 /* After QUIT, how long to wait for BYE before leaving anyway. */
 #define QUIT_TIMEOUT_MS 5000
 /* Seconds of silence before a keepalive PING; CHATCTL_KEEPALIVE overrides
@@ -45,38 +64,97 @@
 #define CONFIRM_TIMEOUT_MS 5000
 /* Other nicks tried when the login name is taken: "bob2" ... "bob9". */
 #define NICK_TRIES 9
+/* Rejoining, our nick still taken (the old session not yet gone): tries
+ * with the same nick, on the backoff's schedule, before another. */
+#define REJOIN_TAKEN_TRIES 5
+/* History asked for on a terminal's first join (CHAT/1 last=). */
+#define FIRST_LAST 20
+/* A replay whose HIST END never comes: go on after this. */
+#define HIST_TIMEOUT_MS 3000
+/* Pending lines drawn at most (then "N more waiting"), bytes of each. */
+#define PENDING_SHOWN 8
+#define PENDING_CAP 1024
+#define PENDING_TEXT 300
+/* Lines of the same millisecond told apart after a rejoin without ids. */
+#define SEEN_MAX 16
+
+enum link { LINK_DOWN, LINK_CONNECTING, LINK_GREETING, LINK_UP };
 
 struct talk {
 	struct conn c;
+	struct target target;
 	bool tty;
 	struct display d;
 	int sigfd;
 	sigset_t oldmask;
+	struct outbox ob;
+
+	/* The session and its greeting. */
+	enum link link;
+	bool ever_up; /* a greeting was accepted once: now failures reconnect */
+	int64_t phase_start, phase_deadline; /* CONNECTING, GREETING */
+	bool progress_shown;
+	char greeting[CHAT_GREETING_LEN + 2 * (CHAT_NAME_MAX + 1) + 64];
+	int greetlen;
+	bool greet_opts; /* the greeting carried options */
+	bool old_server; /* it refused them: greet plainly from now on */
+	char base_nick[CHAT_NAME_MAX + 1]; /* as asked (-n or the login) */
+	char nick[CHAT_NAME_MAX + 1]; /* to greet with */
+	char room[CHAT_NAME_MAX + 1]; /* to greet with; "" default */
+	bool chosen; /* -n given */
+	int suffix; /* next "nickN" to try */
+	unsigned taken_tries;
+	int64_t last_id; /* the highest id shown */
+	bool asked_since, replaying;
+	/* A replay asked with last= at a rejoin, with no id to go by (the
+	 * first session had none, e.g. without -r): lines are matched to
+	 * those shown by time, and by nick and text within the last ms. */
+	bool by_time;
+	int64_t last_ms; /* the latest MSG/ME time shown */
+	uint32_t seen[SEEN_MAX]; /* keys of those shown at last_ms */
+	size_t nseen;
+	bool await_info; /* greeted with options: INFO should come first */
+	int64_t replay_deadline;
+
+	/* Reconnecting. */
+	unsigned attempt;
+	int64_t outage_start; /* ms, monotonic; 0: none */
+	int64_t up_since; /* ms, monotonic, of the last OK; 0: down */
+	int64_t next_try; /* usec, monotonic; -1: none */
+	int64_t limit_ms;
+	char why[512]; /* why the last session or attempt ended */
 
 	/* Non-terminal mode: stdin as lines. */
 	struct linebuf in;
 	char *instore;
 	bool stdin_eof;
-	unsigned unconfirmed; /* our MSGs not yet relayed back to us */
-	int64_t confirm_deadline; /* 0 until stdin is done */
+	int64_t confirm_deadline; /* 0 until stdin is done and all sent */
 
 	/* echod ends a chat after [server] idle_timeout (default 300 s) with
 	 * no byte from the client; someone who only reads must not be cut
 	 * off, so a quiet session sends PING now and then. */
 	int64_t next_keepalive;
+	int64_t send_wake; /* when the outbox may send again; -1: never */
 
 	bool quitting;
 	int64_t quit_deadline;
 	bool done;
 	int status;
 
-	char *disp; /* DISPLAY_MAX(CONN_LINE_MAX) + 1 */
+	char *disp; /* DISP_CAP */
 	char *clean; /* UTF8_SANITIZE_MAX(CONN_INPUT_MAX) + 1 */
 	char *wire; /* CONN_SEND_MAX */
+	char *pend; /* (PENDING_SHOWN + 1) * PENDING_CAP */
 };
 
 #define DISP_CAP (DISPLAY_MAX(CONN_LINE_MAX) + 1)
 #define CLEAN_CAP (UTF8_SANITIZE_MAX(CONN_INPUT_MAX) + 1)
+
+static int64_t
+mono_ms(void)
+{
+	return now_mono_usec() / 1000;
+}
 
 /* Show a line: above the input on a terminal, else one line on stdout. */
 static void
@@ -100,12 +178,32 @@ note(struct talk *t, const char *text)
 	    display_note(&t->d, text, now_real_msec(), t->disp, DISP_CAP));
 }
 
-/* End with an error: terminal first, so the message is not garbled. */
-static void fail(struct talk *t, const char *fmt, ...)
+/* About the connection: a note on a terminal; on stderr in a pipe, so
+ * that a script's stdout holds only the chat. */
+static void progress(struct talk *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-fail(struct talk *t, const char *fmt, ...)
+progress(struct talk *t, const char *fmt, ...)
+{
+	char text[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (t->tty)
+		note(t, text);
+	else
+		errmsg("%s", text);
+}
+
+/* End with an error: terminal first, so the message is not garbled. */
+static void fail(struct talk *t, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fail(struct talk *t, int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -114,7 +212,7 @@ fail(struct talk *t, const char *fmt, ...)
 	errmsg_v(fmt, ap);
 	va_end(ap);
 	t->done = true;
-	t->status = EXIT_FAIL;
+	t->status = status;
 }
 
 static void
@@ -132,21 +230,44 @@ set_prompt(struct talk *t)
 	tui_set_prompt(prompt);
 }
 
+/* Our MSG/ME lines not yet echoed, drawn as pending (terminal only). */
 static void
-start_quit(struct talk *t, const char *reason)
+update_pending(struct talk *t)
 {
-	char buf[300];
-	int n = chat_fmt_cmd_quit(buf, sizeof(buf), reason);
+	const char *lines[PENDING_SHOWN + 1];
+	size_t lens[PENDING_SHOWN + 1], n = 0, more = 0, len;
+	const struct outbox_entry *e;
 
-	if (t->quitting)
+	if (!t->tty)
 		return;
-	t->quitting = true;
-	t->quit_deadline = now_mono_usec() + QUIT_TIMEOUT_MS * 1000LL;
-	tui_end();
-	/* A queue full because the server stopped reading: leave without
-	 * the courtesy. */
-	if (n < 0 || conn_queue(&t->c, buf, (size_t)n) == -1)
-		t->done = true;
+	for (size_t i = 0; i < outbox_count(&t->ob); i++) {
+		e = outbox_at(&t->ob, i);
+		if (e->kind == OUTBOX_OTHER)
+			continue;
+		if (n == PENDING_SHOWN) {
+			more++;
+			continue;
+		}
+		len = e->len > PENDING_TEXT ?
+		    utf8_trim_partial((const unsigned char *)e->text,
+			PENDING_TEXT) :
+		    e->len;
+		lines[n] = t->pend + n * PENDING_CAP;
+		lens[n] = display_pending(&t->d, e->kind == OUTBOX_ME, e->text,
+		    len, t->pend + n * PENDING_CAP, PENDING_CAP);
+		n++;
+	}
+	if (more > 0) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "and %zu more waiting to be sent",
+		    more);
+		lines[n] = t->pend + n * PENDING_CAP;
+		lens[n] = display_note(&t->d, text, now_real_msec(),
+		    t->pend + n * PENDING_CAP, PENDING_CAP);
+		n++;
+	}
+	tui_set_pending(lines, lens, n);
 }
 
 /* On a terminal, after each OK: the room's members, for Tab (not shown). */
@@ -176,76 +297,6 @@ copy_name(char *dst, const struct chat_str *s)
 	dst[n] = '\0';
 }
 
-static void
-on_server_line(struct talk *t, const char *line, size_t len)
-{
-	struct chat_server_evt ev;
-	int64_t now = now_real_msec();
-
-	if (chat_parse_server(line, len, &ev) != 0) {
-		show(t, t->disp,
-		    display_unknown(&t->d, line, len, now, t->disp, DISP_CAP));
-		return;
-	}
-	switch (ev.type) {
-	case CHAT_EVT_OK:
-		/* Our NICK or JOIN was accepted: the prompt follows. */
-		copy_name(t->c.nick, &ev.nick);
-		copy_name(t->c.room, &ev.room);
-		set_prompt(t);
-		ask_who(t);
-		break;
-	case CHAT_EVT_MSG:
-	case CHAT_EVT_ME:
-		if (t->unconfirmed > 0 && is_self(t, &ev.nick))
-			t->unconfirmed--;
-		break;
-	case CHAT_EVT_ERR:
-		/* In a pipe we only send MSG: an ERR refused one of them. */
-		if (!t->tty && t->unconfirmed > 0)
-			t->unconfirmed--;
-		break;
-	default:
-		break;
-	}
-	if (!t->tty || tui_event(&ev))
-		show(t, t->disp,
-		    display_event(&t->d, &ev, now, t->disp, DISP_CAP));
-	if (ev.type == CHAT_EVT_BYE) {
-		/* BYE quit after our QUIT is the clean end; any other BYE
-		 * (slow, idle, shutdown) ended the chat against our will. */
-		t->done = true;
-		t->status = t->quitting && ev.text.n == 4 &&
-			memcmp(ev.text.p, "quit", 4) == 0 ?
-		    EXIT_OK :
-		    EXIT_FAIL;
-	}
-}
-
-static void
-drain_server(struct talk *t)
-{
-	const char *line;
-	size_t len;
-	enum lb_status st;
-
-	while (!t->done && (st = conn_next(&t->c, &line, &len)) != LB_NONE) {
-		if (st == LB_LINE)
-			on_server_line(t, line, len);
-		else
-			show(t, t->disp,
-			    display_too_long(&t->d, CONN_LINE_MAX,
-				now_real_msec(), t->disp, DISP_CAP));
-	}
-	if (!t->done && t->c.eof) {
-		if (t->quitting) {
-			t->done = true; /* gone without BYE: still our end */
-			return;
-		}
-		fail(t, "%s: connection closed by the server", t->c.label);
-	}
-}
-
 static int64_t
 keepalive_usec(void)
 {
@@ -259,6 +310,23 @@ keepalive_usec(void)
 	if (*end != '\0' || v < 0 || v > 86400)
 		return KEEPALIVE_DEFAULT_SEC * 1000000LL;
 	return v * 1000000LL;
+}
+
+/* The give-up limit: BACKOFF_LIMIT_SEC, or CHATCTL_RECONNECT_LIMIT
+ * seconds (0: never give up). */
+static int64_t
+limit_ms(void)
+{
+	const char *e = getenv("CHATCTL_RECONNECT_LIMIT");
+	char *end;
+	long v;
+
+	if (e == NULL || *e == '\0')
+		return BACKOFF_LIMIT_SEC * 1000LL;
+	v = strtol(e, &end, 10);
+	if (*end != '\0' || v < 0 || v > 7 * 86400)
+		return BACKOFF_LIMIT_SEC * 1000LL;
+	return v * 1000LL;
 }
 
 /* Every queued line pushes the keepalive back. */
@@ -282,16 +350,516 @@ keepalive(struct talk *t)
 	sent_something(t);
 }
 
+/* ---- connecting, greeting, reconnecting ---- */
+
 static void
-send_line(struct talk *t, const char *wire, int n)
+greet_send(struct talk *t)
 {
-	sent_something(t);
-	if (n < 0 || conn_queue(&t->c, wire, (size_t)n) == -1) {
-		note(t, "not sent: the server is not reading what we send");
+	char opts[64];
+	bool want_last;
+
+	t->greet_opts = !t->old_server && t->room[0] != '\0';
+	t->asked_since = t->greet_opts && t->last_id > 0;
+	/* last=: a terminal's first join, or a rejoin with no id to ask
+	 * since (then matched by time: by_time). */
+	want_last = t->greet_opts && !t->asked_since && (t->tty || t->ever_up);
+	t->by_time = want_last && t->ever_up;
+	if (t->asked_since)
+		snprintf(opts, sizeof(opts), "ids since=%lld",
+		    (long long)t->last_id);
+	else if (want_last)
+		snprintf(opts, sizeof(opts), "ids last=%d", FIRST_LAST);
+	else
+		snprintf(opts, sizeof(opts), "ids");
+	t->replaying = t->asked_since || want_last;
+	t->greetlen = t->greet_opts ?
+	    chat_fmt_greeting_opts(t->greeting, sizeof(t->greeting), t->nick,
+		t->room, opts) :
+	    chat_fmt_greeting(t->greeting, sizeof(t->greeting), t->nick,
+		t->room[0] ? t->room : NULL);
+	if (t->greetlen < 0 ||
+	    conn_queue(&t->c, t->greeting, (size_t)t->greetlen) == -1) {
+		fail(t, EXIT_FAIL, "cannot greet as \"%s\"", t->nick);
 		return;
 	}
+	t->link = LINK_GREETING;
+	t->phase_deadline = now_mono_usec() + GREET_TIMEOUT_MS * 1000LL;
+}
+
+static void link_lost(struct talk *t, const char *why);
+
+/* An attempt failed: the end at the first connect, else try again. */
+static void
+attempt_failed(struct talk *t, int status, const char *why)
+{
+	if (!t->ever_up) {
+		conn_reset(&t->c);
+		t->link = LINK_DOWN;
+		fail(t, status, "%s", why);
+		return;
+	}
+	link_lost(t, why);
+}
+
+static void
+link_start(struct talk *t)
+{
+	char err[512];
+
+	t->next_try = -1;
+	t->progress_shown = false;
+	t->phase_start = now_mono_usec();
+	if (t->ever_up)
+		progress(t, "reconnecting to %s (attempt %u)...", t->c.label,
+		    t->attempt);
+	if (conn_dial(&t->c, &t->target, err, sizeof(err)) == -1) {
+		attempt_failed(t, net_exit_status(errno), err);
+		return;
+	}
+	t->link = LINK_CONNECTING;
+	t->phase_deadline = t->phase_start + CONNECT_TIMEOUT_MS * 1000LL;
+}
+
+static void
+link_connected(struct talk *t, bool timed_out)
+{
+	char err[512];
+	int r = conn_dial_step(&t->c, &t->target, timed_out, err, sizeof(err));
+
+	if (r == 0) { /* the next address */
+		t->phase_deadline =
+		    now_mono_usec() + CONNECT_TIMEOUT_MS * 1000LL;
+		return;
+	}
+	if (r == -1) {
+		int e = errno;
+
+		if (timed_out && e == ETIMEDOUT)
+			snprintf(err + strlen(err), sizeof(err) - strlen(err),
+			    " (no answer to the TCP connect in %d s)",
+			    CONNECT_TIMEOUT_MS / 1000);
+		attempt_failed(t, net_exit_status(e), err);
+		return;
+	}
+	greet_send(t);
+}
+
+/*
+ * The session ended against our will (BYE restart or shutdown, EOF,
+ * a socket error, a failed rejoin): schedule the next attempt, or give up.
+ */
+static void
+link_lost(struct talk *t, const char *why)
+{
+	int64_t now = mono_ms();
+	bool was_up = t->link == LINK_UP;
+
+	conn_reset(&t->c);
+	t->link = LINK_DOWN;
+	t->replaying = false;
+	t->confirm_deadline = 0;
+	snprintf(t->why, sizeof(t->why), "%s", why);
+	if (t->quitting) {
+		t->done = true; /* gone while we were leaving: still our end */
+		return;
+	}
+	/* A session that lasted starts a new outage; one that failed at
+	 * once (a flapping server) goes on with the old one's count. */
+	if (t->outage_start == 0 ||
+	    (t->up_since != 0 && now - t->up_since >= BACKOFF_STABLE_MSEC)) {
+		t->outage_start = now;
+		t->attempt = 0;
+	}
+	t->up_since = 0;
+	if (was_up)
+		progress(t, "%s", why);
+	if (backoff_give_up(t->outage_start, now, t->limit_ms)) {
+		fail(t, EXIT_FAIL,
+		    "%s: gave up reconnecting after %lld s (last: %s)",
+		    t->c.label, (long long)(t->limit_ms / 1000), why);
+		return;
+	}
+	t->attempt++;
+	t->next_try = now_mono_usec() + backoff_delay_ms(t->attempt) * 1000;
+}
+
+/* The greeting was accepted. */
+static void
+link_up(struct talk *t, const struct chat_server_evt *ev)
+{
+	bool first = !t->ever_up;
+
+	t->link = LINK_UP;
+	t->ever_up = true;
+	t->up_since = mono_ms();
+	t->taken_tries = 0;
+	snprintf(t->nick, sizeof(t->nick), "%s", t->c.nick);
+	snprintf(t->room, sizeof(t->room), "%s", t->c.room);
+	t->d.self = t->c.nick;
+	t->d.room = t->c.room;
+	if (first && t->tty)
+		tui_start("> ");
+	if (t->tty) {
+		set_prompt(t);
+		tui_event(ev);
+	}
+	show(t, t->disp,
+	    display_event(&t->d, ev, now_real_msec(), t->disp, DISP_CAP));
+	ask_who(t);
+	t->await_info = t->greet_opts;
+	if (t->replaying) {
+		t->replay_deadline = now_mono_usec() + HIST_TIMEOUT_MS * 1000LL;
+	} else {
+		/* No replay to learn from: the unconfirmed go again. */
+		outbox_unsend(&t->ob);
+	}
+	sent_something(t);
+	update_pending(t);
+}
+
+/* The replay is over (HIST END, or it never came). */
+static void
+replay_done(struct talk *t, bool gap)
+{
+	t->replaying = false;
+	if (gap && t->asked_since)
+		note(t,
+		    "some lines may be missing: the server's history does "
+		    "not reach back to the last line shown");
+	outbox_unsend(&t->ob);
+	update_pending(t);
+}
+
+static void
+next_nick(struct talk *t)
+{
+	/* Keep the suffix within CHAT_NAME_MAX. */
+	snprintf(t->nick, sizeof(t->nick), "%.*s%c", CHAT_NAME_MAX - 1,
+	    t->base_nick, (char)('0' + t->suffix % 10));
+	t->suffix++;
+}
+
+static void
+on_nick_taken(struct talk *t)
+{
+	char why[512];
+
+	if (t->ever_up && ++t->taken_tries < REJOIN_TAKEN_TRIES) {
+		/* Likely our old session, not yet gone: wait for it. */
+		snprintf(why, sizeof(why),
+		    "%s: the nick \"%s\" is still taken (the old session?)",
+		    t->c.label, t->nick);
+		link_lost(t, why);
+		return;
+	}
+	if ((t->chosen && !t->ever_up) || t->suffix > NICK_TRIES) {
+		fail(t, EXIT_FAIL,
+		    "%s: the nick \"%s\" is taken; choose another with -n",
+		    t->c.label, t->nick);
+		return;
+	}
+	next_nick(t);
+	greet_send(t);
+}
+
+static void
+on_greet_line(struct talk *t, const char *line, size_t len)
+{
+	struct chat_server_evt ev;
+	char err[512];
+
+	switch (conn_greet_answer(&t->c, t->greeting, (size_t)t->greetlen, line,
+	    len, &ev, err, sizeof(err))) {
+	case GREET_OK:
+		link_up(t, &ev);
+		break;
+	case GREET_NICK_TAKEN:
+		on_nick_taken(t);
+		break;
+	case GREET_BAD_GREETING:
+		if (t->greet_opts) {
+			/* An older server: no options, no ids. */
+			t->old_server = true;
+			t->replaying = false;
+			greet_send(t);
+			break;
+		}
+		fail(t, EXIT_FAIL, "%s", err);
+		break;
+	case GREET_FAILED:
+		/* At a rejoin only a server gone away again is worth a retry.
+		 */
+		if (t->ever_up && ev.type == CHAT_EVT_BYE)
+			link_lost(t, err);
+		else
+			fail(t, EXIT_FAIL, "%s", err);
+		break;
+	case GREET_MORE:
+		break;
+	}
+}
+
+/* ---- the session ---- */
+
+/* The server's INFO: its limits, for the outbox. */
+static void
+on_info(struct talk *t, const struct chat_server_evt *ev)
+{
+	struct outbox_limits l = { -1, -1, -1, -1, -1 };
+
+	if (!chat_info_get(ev, "max_line", &l.max_line))
+		l.max_line = -1;
+	if (!chat_info_get(ev, "rate_lines", &l.rate_lines))
+		l.rate_lines = -1;
+	if (!chat_info_get(ev, "rate_bytes", &l.rate_bytes))
+		l.rate_bytes = -1;
+	if (!chat_info_get(ev, "rate_burst_lines", &l.burst_lines))
+		l.burst_lines = -1;
+	if (!chat_info_get(ev, "rate_burst_bytes", &l.burst_bytes))
+		l.burst_bytes = -1;
+	outbox_set_limits(&t->ob, &l);
+}
+
+/* An ERR that refused one of our MSG/ME lines (not a NICK or JOIN). */
+static bool
+refuses_a_message(const struct talk *t, const struct chat_server_evt *ev)
+{
 	if (!t->tty)
-		t->unconfirmed++;
+		return true; /* in a pipe we only send MSG */
+	return ev->err == CHAT_ERR_LINE_TOO_LONG ||
+	    ev->err == CHAT_ERR_BAD_UTF8 || ev->err == CHAT_ERR_BAD_SYNTAX ||
+	    ev->err == CHAT_ERR_UNKNOWN_COMMAND;
+}
+
+static bool
+bye_is(const struct chat_server_evt *ev, const char *reason)
+{
+	return ev->text.n == strlen(reason) &&
+	    memcmp(ev->text.p, reason, ev->text.n) == 0;
+}
+
+static void
+on_bye(struct talk *t, const struct chat_server_evt *ev)
+{
+	char why[600];
+
+	/* restart and shutdown: the server is coming back (or another
+	 * takes its place): ride through it. */
+	if (!t->quitting && (bye_is(ev, "restart") || bye_is(ev, "shutdown"))) {
+		snprintf(why, sizeof(why),
+		    "%s: the server closed the "
+		    "connection (%.*s)",
+		    t->c.label, (int)ev->text.n, ev->text.p);
+		link_lost(t, why);
+		return;
+	}
+	/* BYE quit after our QUIT is the clean end; any other BYE (slow,
+	 * idle, too-many-errors) ended the chat against our will. */
+	t->done = true;
+	t->status = t->quitting && bye_is(ev, "quit") ? EXIT_OK : EXIT_FAIL;
+}
+
+static uint32_t
+line_key(const struct chat_server_evt *ev)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)ev->type; /* FNV-1a */
+
+	for (size_t i = 0; i < ev->nick.n; i++)
+		h = (h ^ (unsigned char)ev->nick.p[i]) * 16777619u;
+	h = (h ^ 0xffu) * 16777619u;
+	for (size_t i = 0; i < ev->text.n; i++)
+		h = (h ^ (unsigned char)ev->text.p[i]) * 16777619u;
+	return h;
+}
+
+/* A MSG/ME of a replay without ids that we had shown already. */
+static bool
+shown_before(const struct talk *t, const struct chat_server_evt *ev)
+{
+	uint32_t k = line_key(ev);
+
+	if (ev->unix_ms != t->last_ms)
+		return ev->unix_ms < t->last_ms;
+	for (size_t i = 0; i < t->nseen; i++)
+		if (t->seen[i] == k)
+			return true;
+	return false;
+}
+
+static void
+remember_shown(struct talk *t, const struct chat_server_evt *ev)
+{
+	if (ev->unix_ms > t->last_ms) {
+		t->last_ms = ev->unix_ms;
+		t->nseen = 0;
+	}
+	if (ev->unix_ms == t->last_ms && t->nseen < SEEN_MAX)
+		t->seen[t->nseen++] = line_key(ev);
+}
+
+static void
+on_server_line(struct talk *t, const char *line, size_t len)
+{
+	struct chat_server_evt ev;
+	int64_t now = now_real_msec();
+	size_t n;
+
+	if (chat_parse_server(line, len, &ev) != 0) {
+		show(t, t->disp,
+		    display_unknown(&t->d, line, len, now, t->disp, DISP_CAP));
+		return;
+	}
+	/* A server that took our options but sends no INFO has no ids:
+	 * no replay is coming either. */
+	if (t->await_info) {
+		t->await_info = false;
+		if (ev.type != CHAT_EVT_INFO && t->replaying)
+			replay_done(t, false);
+	}
+	/* A room line we have shown already (a replay after a reconnect
+	 * overlapping what we saw): once is enough. */
+	if (ev.id != 0) {
+		if (ev.id <= t->last_id)
+			return;
+		t->last_id = ev.id;
+	}
+	switch (ev.type) {
+	case CHAT_EVT_OK:
+		/* Our NICK or JOIN was accepted: the prompt follows. */
+		copy_name(t->c.nick, &ev.nick);
+		copy_name(t->c.room, &ev.room);
+		snprintf(t->nick, sizeof(t->nick), "%s", t->c.nick);
+		snprintf(t->room, sizeof(t->room), "%s", t->c.room);
+		set_prompt(t);
+		ask_who(t);
+		break;
+	case CHAT_EVT_INFO:
+		on_info(t, &ev);
+		return;
+	case CHAT_EVT_HIST_END:
+		if (t->replaying)
+			replay_done(t, ev.gap);
+		return;
+	case CHAT_EVT_MSG:
+	case CHAT_EVT_ME:
+		if (ev.history && t->by_time && shown_before(t, &ev))
+			return;
+		remember_shown(t, &ev);
+		if (is_self(t, &ev.nick) &&
+		    outbox_confirm(&t->ob,
+			ev.type == CHAT_EVT_MSG ? OUTBOX_MSG : OUTBOX_ME,
+			ev.text.p, ev.text.n))
+			update_pending(t);
+		break;
+	case CHAT_EVT_ERR:
+		if (refuses_a_message(t, &ev) && outbox_refused(&t->ob))
+			update_pending(t);
+		break;
+	case CHAT_EVT_BYE:
+		/* restart and shutdown get link_lost's note instead. */
+		if (t->quitting ||
+		    !(bye_is(&ev, "restart") || bye_is(&ev, "shutdown")))
+			show(t, t->disp,
+			    display_event(&t->d, &ev, now, t->disp, DISP_CAP));
+		on_bye(t, &ev);
+		return;
+	default:
+		break;
+	}
+	/* On a terminal tui.c follows the room's members (for Tab) and may
+	 * keep a line to itself (the answer to ask_who). */
+	if (t->tty && !tui_event(&ev))
+		return;
+	if (ev.history)
+		n = display_history(&t->d, &ev, now, t->disp, DISP_CAP);
+	else if (ev.type == CHAT_EVT_PART)
+		n = display_part(&t->d, &ev, now, t->disp, DISP_CAP);
+	else
+		n = display_event(&t->d, &ev, now, t->disp, DISP_CAP);
+	show(t, t->disp, n);
+}
+
+static void
+drain_server(struct talk *t)
+{
+	const char *line;
+	size_t len;
+	enum lb_status st;
+	char why[300];
+
+	while (!t->done && (t->link == LINK_GREETING || t->link == LINK_UP) &&
+	    (st = conn_next(&t->c, &line, &len)) != LB_NONE) {
+		if (st != LB_LINE)
+			show(t, t->disp,
+			    display_too_long(&t->d, CONN_LINE_MAX,
+				now_real_msec(), t->disp, DISP_CAP));
+		else if (t->link == LINK_GREETING)
+			on_greet_line(t, line, len);
+		else
+			on_server_line(t, line, len);
+	}
+	if (!t->done && t->c.eof &&
+	    (t->link == LINK_GREETING || t->link == LINK_UP)) {
+		snprintf(why, sizeof(why),
+		    "%s: connection closed by the server", t->c.label);
+		attempt_failed(t, EXIT_FAIL, why);
+	}
+}
+
+/* Hand the outbox's lines to the connection as the pace allows. */
+static void
+pump_outbox(struct talk *t)
+{
+	int64_t now = now_mono_usec();
+	bool any = false;
+	int n;
+
+	t->send_wake = -1;
+	if (t->link != LINK_UP || t->replaying || t->quitting)
+		return;
+	/* Bounded: each round takes one entry of the outbox. */
+	while (conn_room(&t->c) >= CONN_SEND_MAX) {
+		n = outbox_next(&t->ob, now, t->wire, CONN_SEND_MAX,
+		    &t->send_wake);
+		if (n <= 0)
+			break;
+		(void)conn_queue(&t->c, t->wire, (size_t)n);
+		any = true;
+	}
+	if (any)
+		sent_something(t);
+}
+
+static void
+start_quit(struct talk *t, const char *reason)
+{
+	char buf[300];
+	int n = chat_fmt_cmd_quit(buf, sizeof(buf), reason);
+
+	if (t->quitting)
+		return;
+	t->quitting = true;
+	t->quit_deadline = now_mono_usec() + QUIT_TIMEOUT_MS * 1000LL;
+	tui_end();
+	/* Not connected, or a queue full because the server stopped
+	 * reading: leave without the courtesy. */
+	if (t->link != LINK_UP || n < 0 ||
+	    conn_queue(&t->c, buf, (size_t)n) == -1)
+		t->done = true;
+}
+
+/* ---- what we send ---- */
+
+static void
+queue_line(struct talk *t, enum outbox_kind kind, const char *text, size_t len,
+    bool typed)
+{
+	if (outbox_add(&t->ob, kind, text, len, typed) < 0) {
+		note(t, "not sent: too much is waiting to be sent already");
+		return;
+	}
+	pump_outbox(t);
+	update_pending(t);
 }
 
 /* A line typed on the terminal: a message or a slash command. */
@@ -300,6 +868,7 @@ on_typed_line(struct talk *t, const char *line, size_t len)
 {
 	struct slash s;
 	size_t n;
+	int w;
 
 	if (len > CONN_INPUT_MAX) {
 		note(t, "not sent: that line is too long");
@@ -334,15 +903,18 @@ on_typed_line(struct talk *t, const char *line, size_t len)
 		start_quit(t, reason);
 		break;
 	}
-	default: {
-		int w = slash_wire(&s, t->wire, CONN_SEND_MAX);
-
+	case SLASH_MSG:
+	case SLASH_ME:
+		queue_line(t, s.kind == SLASH_MSG ? OUTBOX_MSG : OUTBOX_ME,
+		    s.arg, s.arglen, true);
+		break;
+	default:
+		w = slash_wire(&s, t->wire, CONN_SEND_MAX);
 		if (w < 0)
 			note(t, "not sent: cannot make a CHAT/1 line of that");
 		else
-			send_line(t, t->wire, w);
+			queue_line(t, OUTBOX_OTHER, t->wire, (size_t)w, true);
 		break;
-	}
 	}
 }
 
@@ -370,8 +942,9 @@ on_tty_input(struct talk *t)
 }
 
 /*
- * Pipe mode: every stdin line is a MSG, sent as is (cleaned). Returns
- * whether every complete line was taken (false: the queue is full).
+ * Pipe mode: every stdin line is a MSG, sent as is (cleaned), through
+ * the outbox, connected or not. Returns whether every complete line was
+ * taken (false: the outbox is full).
  */
 static bool
 drain_stdin(struct talk *t)
@@ -379,40 +952,60 @@ drain_stdin(struct talk *t)
 	const char *line;
 	size_t len, n;
 	enum lb_status st;
+	bool any = false;
 
 	while (!t->quitting) {
-		if (conn_room(&t->c) < CONN_SEND_MAX)
-			return false;
+		if (!outbox_has_room(&t->ob, UTF8_SANITIZE_MAX(CONN_INPUT_MAX)))
+			break;
 		st = lb_next(&t->in, &line, &len);
-		if (st == LB_NONE)
+		if (st == LB_NONE) {
+			if (any)
+				pump_outbox(t);
 			return true;
+		}
 		if (st == LB_TOO_LONG) {
 			errmsg("stdin: a line of more than %d bytes was not "
-			    "sent", CONN_INPUT_MAX);
+			       "sent",
+			    CONN_INPUT_MAX);
 			continue;
 		}
 		if (len == 0)
 			continue; /* MSG needs text */
 		n = input_clean(line, len, t->clean, CLEAN_CAP);
-		send_line(t, t->wire,
-		    chat_fmt_cmd_msg(t->wire, CONN_SEND_MAX, t->clean, n));
+		if (outbox_add(&t->ob, OUTBOX_MSG, t->clean, n, false) > 0)
+			any = true;
 	}
-	return true;
+	if (any)
+		pump_outbox(t);
+	return false;
 }
 
 /*
- * Pipe mode after stdin EOF, every line sent: QUIT once the server has
- * relayed our messages back (or CONFIRM_TIMEOUT_MS passed), so that a
- * script's output shows them delivered.
+ * Pipe mode after stdin EOF, every line taken: QUIT once the server has
+ * relayed our messages back (or CONFIRM_TIMEOUT_MS after the last was
+ * sent), so that a script's output shows them delivered.
  */
 static void
 maybe_quit_at_eof(struct talk *t)
 {
 	int64_t now = now_mono_usec();
 
+	/* Disconnected with nothing left to deliver: no need to wait. */
+	if (t->link != LINK_UP && outbox_count(&t->ob) == 0) {
+		start_quit(t, NULL);
+		return;
+	}
+	if (t->link != LINK_UP || t->replaying)
+		return;
+	if (outbox_count(&t->ob) == 0) {
+		start_quit(t, NULL);
+		return;
+	}
+	if (outbox_unsent(&t->ob))
+		return;
 	if (t->confirm_deadline == 0)
 		t->confirm_deadline = now + CONFIRM_TIMEOUT_MS * 1000LL;
-	if (t->unconfirmed == 0 || now >= t->confirm_deadline)
+	if (now >= t->confirm_deadline)
 		start_quit(t, NULL);
 }
 
@@ -461,8 +1054,9 @@ on_signal(struct talk *t)
 			/* Ctrl-C on a terminal clears the line (tui.h). */
 			if (t->tty && !t->quitting) {
 				if (tui_interrupt() == TUI_INTR_EMPTY)
-					note(t, "to leave, type /quit or press "
-						"Ctrl-D");
+					note(t,
+					    "to leave, type /quit or press "
+					    "Ctrl-D");
 				break;
 			}
 			/* FALLTHROUGH */
@@ -476,6 +1070,18 @@ on_signal(struct talk *t)
 	}
 }
 
+/* ---- the loop ---- */
+
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
 /* Milliseconds until wake (-1: no wake-up), for poll. */
 static int
 poll_timeout(int64_t wake, int64_t now)
@@ -487,74 +1093,140 @@ poll_timeout(int64_t wake, int64_t now)
 	return (int)((wake - now + 999) / 1000);
 }
 
+static int64_t
+next_wake(const struct talk *t)
+{
+	int64_t wake = -1;
+
+	if (t->quitting)
+		return t->quit_deadline;
+	if (t->confirm_deadline != 0)
+		wake = t->confirm_deadline;
+	if (t->link == LINK_UP) {
+		wake = earliest(wake, t->next_keepalive);
+		wake = earliest(wake, t->send_wake);
+		if (t->replaying)
+			wake = earliest(wake, t->replay_deadline);
+	}
+	if (t->link == LINK_DOWN)
+		wake = earliest(wake, t->next_try);
+	if (t->link == LINK_CONNECTING || t->link == LINK_GREETING) {
+		wake = earliest(wake, t->phase_deadline);
+		if (!t->progress_shown)
+			wake = earliest(wake,
+			    t->phase_start + PROGRESS_MS * 1000LL);
+	}
+	return wake;
+}
+
+/* Deadlines and timers after poll. */
+static void
+timers(struct talk *t)
+{
+	int64_t now = now_mono_usec();
+	char why[600];
+
+	if (t->quitting) {
+		if (now >= t->quit_deadline)
+			t->done = true; /* no BYE in time: leave anyway */
+		return;
+	}
+	if ((t->link == LINK_CONNECTING || t->link == LINK_GREETING) &&
+	    !t->progress_shown &&
+	    now >= t->phase_start + PROGRESS_MS * 1000LL) {
+		t->progress_shown = true;
+		if (!t->ever_up)
+			progress(t, "connecting to %s...", t->c.label);
+	}
+	if (t->link == LINK_CONNECTING && now >= t->phase_deadline)
+		link_connected(t, true);
+	else if (t->link == LINK_GREETING && now >= t->phase_deadline) {
+		snprintf(why, sizeof(why),
+		    "%s: no answer to the greeting in %d s (connected; "
+		    "waited for OK)",
+		    t->c.label, GREET_TIMEOUT_MS / 1000);
+		attempt_failed(t, EXIT_FAIL, why);
+	} else if (t->link == LINK_DOWN && t->next_try >= 0 &&
+	    now >= t->next_try)
+		link_start(t);
+	if (t->link == LINK_UP && t->replaying && now >= t->replay_deadline)
+		replay_done(t, false);
+	if (t->link == LINK_UP && t->next_keepalive >= 0 &&
+	    now >= t->next_keepalive)
+		keepalive(t);
+}
+
+static void
+on_socket(struct talk *t, short revents)
+{
+	char err[512];
+
+	if (t->link == LINK_CONNECTING) {
+		if (revents & (POLLOUT | POLLERR | POLLHUP))
+			link_connected(t, false);
+		return;
+	}
+	if (revents & POLLOUT && conn_flush(&t->c, err, sizeof(err)) == -1) {
+		attempt_failed(t, EXIT_FAIL, err);
+		return;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR) &&
+	    conn_fill(&t->c, err, sizeof(err)) == -1)
+		attempt_failed(t, EXIT_FAIL, err);
+}
+
 static int
 talk_loop(struct talk *t)
 {
 	char err[512];
 
-	sent_something(t);
+	link_start(t);
 	while (!t->done) {
 		struct pollfd pfd[3];
-		int64_t now, wake = -1;
-		int nfd = 0, r, isock, iin = -1;
+		int64_t now;
+		int nfd = 0, r, isock = -1, iin = -1;
 
 		drain_server(t);
-		if (!t->tty && drain_stdin(t) && t->stdin_eof && !t->quitting)
+		pump_outbox(t);
+		if (!t->tty && t->ever_up && drain_stdin(t) && t->stdin_eof &&
+		    !t->quitting)
 			maybe_quit_at_eof(t);
 		if (t->done)
 			break;
-		if (conn_pending(&t->c) &&
+		if (t->link >= LINK_GREETING && conn_pending(&t->c) &&
 		    conn_flush(&t->c, err, sizeof(err)) == -1) {
-			fail(t, "%s", err);
-			break;
+			attempt_failed(t, EXIT_FAIL, err);
+			continue;
 		}
 
-		pfd[nfd] = (struct pollfd){ .fd = t->sigfd, .events = POLLIN };
-		nfd++;
-		isock = nfd;
-		pfd[nfd++] = (struct pollfd){ .fd = t->c.fd,
-			.events =
-			    POLLIN | (conn_pending(&t->c) ? POLLOUT : 0) };
-		if (!t->quitting && !t->stdin_eof &&
-		    (t->tty || conn_room(&t->c) >= CONN_SEND_MAX)) {
+		pfd[nfd++] =
+		    (struct pollfd){ .fd = t->sigfd, .events = POLLIN };
+		if (t->link != LINK_DOWN) {
+			isock = nfd;
+			pfd[nfd++] = (struct pollfd){ .fd = t->c.fd,
+				.events = t->link == LINK_CONNECTING ? POLLOUT :
+								       POLLIN |
+					(conn_pending(&t->c) ? POLLOUT : 0) };
+		}
+		if (t->ever_up && !t->quitting && !t->stdin_eof &&
+		    (t->tty ||
+			outbox_has_room(&t->ob,
+			    UTF8_SANITIZE_MAX(CONN_INPUT_MAX)))) {
 			iin = nfd;
 			pfd[nfd++] = (struct pollfd){ .fd = STDIN_FILENO,
 				.events = POLLIN };
 		}
 		now = now_mono_usec();
-		if (t->quitting)
-			wake = t->quit_deadline;
-		else if (t->confirm_deadline != 0)
-			wake = t->confirm_deadline;
-		else
-			wake = t->next_keepalive;
-		r = poll(pfd, (nfds_t)nfd, poll_timeout(wake, now));
+		r = poll(pfd, (nfds_t)nfd, poll_timeout(next_wake(t), now));
 		if (r < 0 && errno != EINTR) {
-			fail(t, "poll: %s", strerror(errno));
+			fail(t, EXIT_FAIL, "poll: %s", strerror(errno));
 			break;
 		}
-		if (t->quitting && now_mono_usec() >= t->quit_deadline) {
-			t->done = true; /* no BYE in time: leave anyway */
-			break;
-		}
-		if (!t->quitting && t->next_keepalive >= 0 &&
-		    now_mono_usec() >= t->next_keepalive)
-			keepalive(t);
-		if (r <= 0)
-			continue;
-		if (pfd[0].revents & POLLIN)
+		if (r > 0 && pfd[0].revents & POLLIN)
 			on_signal(t);
-		if (pfd[isock].revents & POLLOUT &&
-		    conn_flush(&t->c, err, sizeof(err)) == -1) {
-			fail(t, "%s", err);
-			break;
-		}
-		if (pfd[isock].revents & (POLLIN | POLLHUP | POLLERR) &&
-		    conn_fill(&t->c, err, sizeof(err)) == -1) {
-			fail(t, "%s", err);
-			break;
-		}
-		if (iin >= 0 &&
+		if (r > 0 && isock >= 0 && pfd[isock].revents && !t->done)
+			on_socket(t, pfd[isock].revents);
+		if (r > 0 && iin >= 0 && !t->done &&
 		    pfd[iin].revents &
 			(POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
 			if (t->tty)
@@ -562,6 +1234,8 @@ talk_loop(struct talk *t)
 			else
 				read_stdin(t);
 		}
+		if (!t->done)
+			timers(t);
 	}
 	return t->status;
 }
@@ -588,35 +1262,6 @@ default_nick(char *nick, size_t cap)
 	nick[n] = '\0';
 }
 
-/* Greet, trying nick2 .. nick9 if the login name is taken. */
-static int
-greet(struct talk *t, const char *nick, bool chosen, const char *room)
-{
-	char err[512], try[CHAT_NAME_MAX + 1];
-
-	snprintf(try, sizeof(try), "%s", nick);
-	for (int i = 2;; i++) {
-		switch (conn_greet(&t->c, try, room, GREET_TIMEOUT_MS, err,
-		    sizeof(err))) {
-		case GREET_OK:
-			return 0;
-		case GREET_FAILED:
-			errmsg("%s", err);
-			return -1;
-		case GREET_NICK_TAKEN:
-			break;
-		}
-		if (chosen || i > NICK_TRIES) {
-			errmsg("%s: the nick \"%s\" is taken; choose another "
-			    "with -n", t->c.label, try);
-			return -1;
-		}
-		/* Keep the suffix within CHAT_NAME_MAX. */
-		snprintf(try, sizeof(try), "%.*s%d", CHAT_NAME_MAX - 1, nick,
-		    i);
-	}
-}
-
 static int
 setup_signals(struct talk *t)
 {
@@ -639,34 +1284,21 @@ setup_signals(struct talk *t)
 }
 
 static int
-talk_run(struct talk *t, const char *nick, bool chosen, const char *room)
+talk_run(struct talk *t)
 {
-	struct chat_server_evt ok = { .type = CHAT_EVT_OK };
-
-	if (greet(t, nick, chosen, room) == -1)
-		return EXIT_FAIL;
+	net_take_std_fds(); /* before the signalfd takes a free 0 */
 	if (setup_signals(t) == -1) {
 		errmsg("signalfd: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
-	t->d.self = t->c.nick;
-	t->d.room = t->c.room;
-	if (t->tty) {
-		tui_start("> ");
-		set_prompt(t);
-	} else {
+	if (!t->tty)
 		lb_init(&t->in, t->instore, LB_MIN_CAP(CONN_INPUT_MAX),
 		    CONN_INPUT_MAX);
-	}
-	/* conn_greet took the OK: show it as any other. */
-	ok.nick = (struct chat_str){ t->c.nick, strlen(t->c.nick) };
-	ok.room = (struct chat_str){ t->c.room, strlen(t->c.room) };
-	ok.members = t->c.members;
-	if (t->tty)
-		tui_event(&ok);
-	show(t, t->disp,
-	    display_event(&t->d, &ok, now_real_msec(), t->disp, DISP_CAP));
-	ask_who(t);
+	t->limit_ms = limit_ms();
+	t->next_try = -1;
+	t->send_wake = -1;
+	t->next_keepalive = -1;
+	t->suffix = 2;
 	return talk_loop(t);
 }
 
@@ -676,21 +1308,19 @@ cmd_talk(int argc, char **argv)
 	struct talk t = { .sigfd = -1 };
 	struct display_colors colors = { .n = 0 };
 	const char *bell = getenv("CHATCTL_BELL");
-	struct target target;
-	char nick[CHAT_NAME_MAX + 1];
 	const char *room = NULL;
 	enum colormode color = COLORMODE_AUTO;
-	bool chosen = false;
 	int c, status;
 
-	default_nick(nick, sizeof(nick));
+	default_nick(t.base_nick, sizeof(t.base_nick));
 	while ((c = args_next("talk", argc, argv)) != -1) {
 		switch (c) {
 		case 'n':
 			if (args_name("talk", 'n', "nick", optarg) != 0)
 				return EXIT_USAGE;
-			snprintf(nick, sizeof(nick), "%s", optarg);
-			chosen = true;
+			snprintf(t.base_nick, sizeof(t.base_nick), "%s",
+			    optarg);
+			t.chosen = true;
 			break;
 		case 'r':
 			if (args_name("talk", 'r', "room", optarg) != 0)
@@ -699,8 +1329,10 @@ cmd_talk(int argc, char **argv)
 			break;
 		case OPT_COLOR:
 			if (colormode_parse(optarg, &color) == -1)
-				return args_error("talk", "--color: \"%.20s\" is "
-				    "not auto, always or never", optarg);
+				return args_error("talk",
+				    "--color: \"%.20s\" is "
+				    "not auto, always or never",
+				    optarg);
 			break;
 		case 'b':
 			bell = "1";
@@ -711,8 +1343,10 @@ cmd_talk(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (args_target("talk", argc, argv, &target) == -1)
+	if (args_target("talk", argc, argv, &t.target) == -1)
 		return EXIT_USAGE;
+	snprintf(t.nick, sizeof(t.nick), "%s", t.base_nick);
+	snprintf(t.room, sizeof(t.room), "%s", room ? room : "");
 
 	/* Readline needs the locale's character set for UTF-8 input. */
 	setlocale(LC_CTYPE, "");
@@ -726,16 +1360,21 @@ cmd_talk(int argc, char **argv)
 	t.clean = malloc(CLEAN_CAP);
 	t.wire = malloc(CONN_SEND_MAX);
 	t.instore = malloc(LB_MIN_CAP(CONN_INPUT_MAX));
+	t.pend = malloc((PENDING_SHOWN + 1) * PENDING_CAP);
 	if (t.disp == NULL || t.clean == NULL || t.wire == NULL ||
-	    t.instore == NULL) {
+	    t.instore == NULL || t.pend == NULL ||
+	    conn_init(&t.c, t.target.label) == -1) {
 		errmsg("out of memory");
 		status = EXIT_FAIL;
-	} else if (conn_open(&t.c, &target, CONNECT_TIMEOUT_MS) == -1) {
-		status = net_exit_status(errno);
+	} else if (outbox_init(&t.ob) == -1) {
+		errmsg("out of memory");
+		conn_close(&t.c);
+		status = EXIT_FAIL;
 	} else {
-		status = talk_run(&t, nick, chosen, room);
+		status = talk_run(&t);
 		tui_end();
 		conn_close(&t.c);
+		outbox_free(&t.ob);
 	}
 	if (t.sigfd != -1) {
 		close(t.sigfd);
@@ -745,5 +1384,6 @@ cmd_talk(int argc, char **argv)
 	free(t.clean);
 	free(t.wire);
 	free(t.instore);
+	free(t.pend);
 	return status;
 }

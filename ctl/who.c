@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * chatctl who: the members of a room, one per line, then exit.
+ * chatctl who HOST [ROOM]: the members of a room, one per line, then exit.
  *
- * CHAT/1 answers WHO only to a member, so who joins the room for a moment
- * under a nick of its own ("who-PID") and leaves it out of the list.
+ * It asks with the probe "CHAT/1 * [room]", which the room does not see:
+ * the answer is WHO (the names), or ERR no-such-room when nobody is in
+ * it. An older server answers the probe with ERR bad-nick: then who joins
+ * the room for a moment under a nick of its own ("who-PID"), as before,
+ * and leaves it out of the list (the room sees it come and go).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +23,12 @@
 #define QUIT_TIMEOUT_MS 2000
 #define NICK_TRIES 5
 
+enum probe_result {
+	PROBE_LISTED,
+	PROBE_OLD_SERVER, /* ERR bad-nick: greet and ask WHO */
+	PROBE_FAILED
+};
+
 static int
 who_greet(struct conn *c, const char *room)
 {
@@ -35,27 +44,46 @@ who_greet(struct conn *c, const char *room)
 		    sizeof(err))) {
 		case GREET_OK:
 			return 0;
-		case GREET_FAILED:
-			errmsg("%s", err);
-			return -1;
 		case GREET_NICK_TAKEN:
 			break;
+		default:
+			errmsg("%s", err);
+			return -1;
 		}
 	}
 	errmsg("%s: no free nick to ask with", c->label);
 	return -1;
 }
 
+/* Print the names of a WHO event, but skip (NULL: none). */
+static int
+print_names(const struct chat_server_evt *ev, const char *skip)
+{
+	char name[TERM_ESCAPE_MAX(CHAT_NAME_MAX) + 1];
+	struct chat_str s;
+	size_t pos = 0;
+
+	while (chat_who_next(ev, &pos, &s)) {
+		if (skip != NULL && s.n == strlen(skip) &&
+		    memcmp(s.p, skip, s.n) == 0)
+			continue;
+		term_escape((const unsigned char *)s.p,
+		    s.n > CHAT_NAME_MAX ? CHAT_NAME_MAX : s.n, name,
+		    sizeof(name));
+		printf("%s\n", name);
+	}
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
 /* Wait for the WHO line; print every name but ours. */
 static int
 who_list(struct conn *c)
 {
-	char buf[16], err[512], name[TERM_ESCAPE_MAX(CHAT_NAME_MAX) + 1];
+	char buf[16], err[512];
 	int64_t deadline = now_mono_usec() + WHO_TIMEOUT_MS * 1000LL;
 	struct chat_server_evt ev;
-	struct chat_str s;
 	const char *line;
-	size_t len, pos = 0;
+	size_t len;
 	int n = chat_fmt_cmd_who(buf, sizeof(buf)), st;
 
 	if (n < 0 || conn_queue(c, buf, (size_t)n) == -1)
@@ -75,15 +103,70 @@ who_list(struct conn *c)
 			return -1;
 		}
 	}
-	while (chat_who_next(&ev, &pos, &s)) {
-		if (s.n == strlen(c->nick) && memcmp(s.p, c->nick, s.n) == 0)
+	return print_names(&ev, c->nick);
+}
+
+/* The probe's answer: the names, "no such room", or an older server. */
+static enum probe_result
+who_probe(struct conn *c, const char *room)
+{
+	char probe[CHAT_GREETING_LEN + CHAT_NAME_MAX + 8], err[512];
+	int n = chat_fmt_probe(probe, sizeof(probe), room);
+	int64_t deadline = now_mono_usec() + WHO_TIMEOUT_MS * 1000LL;
+	struct chat_server_evt ev;
+	enum greet_result r;
+	const char *line;
+	size_t len;
+	int st;
+
+	if (n < 0 || conn_queue(c, probe, (size_t)n) == -1)
+		return PROBE_FAILED;
+	for (;;) {
+		st = conn_wait_line(c, deadline, &line, &len, err, sizeof(err));
+		if (st == -1) {
+			errmsg("%s", err);
+			return PROBE_FAILED;
+		}
+		if (st != LB_LINE)
 			continue;
-		term_escape((const unsigned char *)s.p,
-		    s.n > CHAT_NAME_MAX ? CHAT_NAME_MAX : s.n, name,
-		    sizeof(name));
-		printf("%s\n", name);
+		r = conn_greet_answer(c, probe, (size_t)n, line, len, &ev, err,
+		    sizeof(err));
+		if (ev.type == CHAT_EVT_WHO && r == GREET_MORE)
+			return print_names(&ev, NULL) == 0 ? PROBE_LISTED :
+							     PROBE_FAILED;
+		if (r == GREET_MORE)
+			continue;
+		if (r == GREET_OK) { /* no nick "*" parses: never, but */
+			errmsg("%s: the server took the probe for a member",
+			    c->label);
+			return PROBE_FAILED;
+		}
+		if (ev.type == CHAT_EVT_ERR &&
+		    ev.err == CHAT_ERR_NO_SUCH_ROOM) {
+			errmsg("no room %s on %s", room ? room : "(default)",
+			    c->label);
+			return PROBE_FAILED;
+		}
+		if (ev.type == CHAT_EVT_ERR && ev.err == CHAT_ERR_BAD_NICK)
+			return PROBE_OLD_SERVER;
+		errmsg("%s", err);
+		return PROBE_FAILED;
 	}
-	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* ROOM as the operand after HOST, or -r ROOM: 0, or a usage error. */
+static int
+room_operand(int *argc, char **argv, const char **room)
+{
+	if (optind + 2 != *argc)
+		return 0;
+	if (*room != NULL)
+		return args_error("who", "a room both with -r and as ROOM");
+	if (args_name("who", 'r', "room", argv[optind + 1]) != 0)
+		return EXIT_USAGE;
+	*room = argv[optind + 1];
+	(*argc)--;
+	return 0;
 }
 
 int
@@ -107,15 +190,29 @@ cmd_who(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (room_operand(&argc, argv, &room) != 0)
+		return EXIT_USAGE;
 	if (args_target("who", argc, argv, &target) == -1)
 		return EXIT_USAGE;
 	if (conn_open(&c, &target, WHO_TIMEOUT_MS) == -1)
 		return net_exit_status(errno);
 	status = EXIT_FAIL;
-	if (who_greet(&c, room) == 0) {
-		if (who_list(&c) == 0)
-			status = EXIT_OK;
-		conn_quit(&c, QUIT_TIMEOUT_MS);
+	switch (who_probe(&c, room)) {
+	case PROBE_LISTED:
+		status = EXIT_OK;
+		break;
+	case PROBE_OLD_SERVER:
+		errmsg("note: %s does not know the probe (an older echod): "
+		       "joining the room for a moment to ask",
+		    c.label);
+		if (who_greet(&c, room) == 0) {
+			if (who_list(&c) == 0)
+				status = EXIT_OK;
+			conn_quit(&c, QUIT_TIMEOUT_MS);
+		}
+		break;
+	case PROBE_FAILED:
+		break;
 	}
 	conn_close(&c);
 	return status;

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * How long chatctl talk waits between reconnect attempts, and when it
+ * stops trying. Pure: the caller passes the clock.
+ *
+ * Delays: 0.1 s, 0.25, 0.5, 1, 2, 5, then 10 s for every later attempt,
+ * so a restart of echod (about a second) is ridden through at once and a
+ * long outage costs the server one connection every 10 s per client.
+ */
+#ifndef CHATCTL_BACKOFF_H
+#define CHATCTL_BACKOFF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Give up after this long without a working session (CHATCTL_RECONNECT_LIMIT
+ * overrides it, in seconds). */
+#define BACKOFF_LIMIT_SEC 600
+/* A session that lasted this long resets the attempt count and the limit. */
+#define BACKOFF_STABLE_MSEC 10000
+
+/* The wait before attempt n (1 is the first reconnect), in milliseconds. */
+int64_t backoff_delay_ms(unsigned attempt);
+
+/* Whether an outage that began at since_ms (any clock, ms) is over the
+ * limit at now_ms. limit_ms <= 0: never give up. */
+bool backoff_give_up(int64_t since_ms, int64_t now_ms, int64_t limit_ms);
+
+#endif
