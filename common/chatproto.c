@@ -308,7 +308,11 @@ chat_parse_greeting(const char *line, size_t len, struct chat_client_cmd *out)
 	/* An empty room between two spaces is a missing field. */
 	if (!chat_cur_field(&c, &out->room))
 		return c.more ? CHAT_ERR_BAD_GREETING : CHAT_ERR_BAD_ROOM;
-	if (!chat_valid_name(out->room.p, out->room.n))
+	/* "*": the default room, for a client that gives options before it
+	 * knows the room's name (PROTOCOL.md 6). */
+	if (out->room.n == 1 && out->room.p[0] == '*')
+		out->room.n = 0;
+	else if (!chat_valid_name(out->room.p, out->room.n))
 		return CHAT_ERR_BAD_ROOM;
 	/* Each option takes at least two bytes of the line: bounded by len. */
 	while (!chat_cur_done(&c)) {
@@ -1123,7 +1127,10 @@ chat_fmt_greeting_opts(char *buf, size_t cap, const char *nick,
 	chat_line_init(&l, buf, cap);
 	chat_line_str(&l, "CHAT/1");
 	chat_line_name(&l, nick);
-	chat_line_name(&l, room);
+	if (room != NULL && room[0] != '\0')
+		chat_line_name(&l, room);
+	else
+		chat_line_str(&l, " *"); /* the default room */
 	/* Bounded by the buffer: every word is put or the line is bad. */
 	for (p = opts; !l.bad;) {
 		left = strnlen(p, cap);

@@ -142,7 +142,8 @@ struct chat_client_cmd {
  * - not greeted: only "CHAT/1 <nick>", "CHAT/1 <nick> <room>" or
  *   "CHAT/1 <nick> <room> <opt> ..."; anything else, or an empty field
  *   between or after, is bad-greeting; a bad nick (also "CHAT/1 ")
- *   bad-nick; a bad or empty room ("CHAT/1 bob ") bad-room. Options: ids,
+ *   bad-nick; a bad or empty room ("CHAT/1 bob ") bad-room; the room "*"
+ *   is the default room (room.n == 0). Options: ids,
  *   last=<n>, since=<id> (each at most once, values canonical decimal in
  *   range, else bad-greeting); any other word of 1 to CHAT_OPT_MAX bytes of
  *   a-z 0-9 _ . = - is ignored, other bytes are bad-greeting. "CHAT/1 *"
@@ -323,7 +324,8 @@ int chat_fmt_greeting(
 /*
  * "CHAT/1 <nick> <room> <opts>": opts the option words separated by one
  * space ("ids since=123"), each 1 to CHAT_OPT_MAX bytes of a-z 0-9 _ . = -;
- * the room is then required. opts NULL or "": as chat_fmt_greeting.
+ * room NULL or "": "*", the server's default room. opts NULL or "": as
+ * chat_fmt_greeting.
  */
 int chat_fmt_greeting_opts(char *buf, size_t cap, const char *nick,
     const char *room, const char *opts);

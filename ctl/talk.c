@@ -75,8 +75,6 @@
 #define PENDING_SHOWN 8
 #define PENDING_CAP 1024
 #define PENDING_TEXT 300
-/* Lines of the same millisecond told apart after a rejoin without ids. */
-#define SEEN_MAX 16
 
 enum link { LINK_DOWN, LINK_CONNECTING, LINK_GREETING, LINK_UP };
 
@@ -106,13 +104,6 @@ struct talk {
 	unsigned taken_tries;
 	int64_t last_id; /* the highest id shown */
 	bool asked_since, replaying;
-	/* A replay asked with last= at a rejoin, with no id to go by (the
-	 * first session had none, e.g. without -r): lines are matched to
-	 * those shown by time, and by nick and text within the last ms. */
-	bool by_time;
-	int64_t last_ms; /* the latest MSG/ME time shown */
-	uint32_t seen[SEEN_MAX]; /* keys of those shown at last_ms */
-	size_t nseen;
 	bool await_info; /* greeted with options: INFO should come first */
 	int64_t replay_deadline;
 
@@ -358,12 +349,12 @@ greet_send(struct talk *t)
 	char opts[64];
 	bool want_last;
 
-	t->greet_opts = !t->old_server && t->room[0] != '\0';
+	/* Options go with the room's name or "*", the default room. */
+	t->greet_opts = !t->old_server;
 	t->asked_since = t->greet_opts && t->last_id > 0;
 	/* last=: a terminal's first join, or a rejoin with no id to ask
-	 * since (then matched by time: by_time). */
+	 * since (nothing was said in the room while we were in it). */
 	want_last = t->greet_opts && !t->asked_since && (t->tty || t->ever_up);
-	t->by_time = want_last && t->ever_up;
 	if (t->asked_since)
 		snprintf(opts, sizeof(opts), "ids since=%lld",
 		    (long long)t->last_id);
@@ -606,6 +597,7 @@ static void
 on_info(struct talk *t, const struct chat_server_evt *ev)
 {
 	struct outbox_limits l = { -1, -1, -1, -1, -1 };
+	int64_t id;
 
 	if (!chat_info_get(ev, "max_line", &l.max_line))
 		l.max_line = -1;
@@ -618,6 +610,9 @@ on_info(struct talk *t, const struct chat_server_evt *ev)
 	if (!chat_info_get(ev, "rate_burst_bytes", &l.burst_bytes))
 		l.burst_bytes = -1;
 	outbox_set_limits(&t->ob, &l);
+	/* The newest id at our join: a rejoin asks since= it. */
+	if (chat_info_get(ev, "id", &id) && id > t->last_id)
+		t->last_id = id;
 }
 
 /* An ERR that refused one of our MSG/ME lines (not a NICK or JOIN). */
@@ -659,44 +654,6 @@ on_bye(struct talk *t, const struct chat_server_evt *ev)
 	t->status = t->quitting && bye_is(ev, "quit") ? EXIT_OK : EXIT_FAIL;
 }
 
-static uint32_t
-line_key(const struct chat_server_evt *ev)
-{
-	uint32_t h = 2166136261u ^ (uint32_t)ev->type; /* FNV-1a */
-
-	for (size_t i = 0; i < ev->nick.n; i++)
-		h = (h ^ (unsigned char)ev->nick.p[i]) * 16777619u;
-	h = (h ^ 0xffu) * 16777619u;
-	for (size_t i = 0; i < ev->text.n; i++)
-		h = (h ^ (unsigned char)ev->text.p[i]) * 16777619u;
-	return h;
-}
-
-/* A MSG/ME of a replay without ids that we had shown already. */
-static bool
-shown_before(const struct talk *t, const struct chat_server_evt *ev)
-{
-	uint32_t k = line_key(ev);
-
-	if (ev->unix_ms != t->last_ms)
-		return ev->unix_ms < t->last_ms;
-	for (size_t i = 0; i < t->nseen; i++)
-		if (t->seen[i] == k)
-			return true;
-	return false;
-}
-
-static void
-remember_shown(struct talk *t, const struct chat_server_evt *ev)
-{
-	if (ev->unix_ms > t->last_ms) {
-		t->last_ms = ev->unix_ms;
-		t->nseen = 0;
-	}
-	if (ev->unix_ms == t->last_ms && t->nseen < SEEN_MAX)
-		t->seen[t->nseen++] = line_key(ev);
-}
-
 static void
 on_server_line(struct talk *t, const char *line, size_t len)
 {
@@ -716,12 +673,15 @@ on_server_line(struct talk *t, const char *line, size_t len)
 		if (ev.type != CHAT_EVT_INFO && t->replaying)
 			replay_done(t, false);
 	}
-	/* A room line we have shown already (a replay after a reconnect
-	 * overlapping what we saw): once is enough. */
+	/* A live room line we have shown already (a server repeating
+	 * itself): once is enough. Replayed lines may be older than what we
+	 * saw (the history of a room we /join), and since= asked only for
+	 * newer ones. */
 	if (ev.id != 0) {
-		if (ev.id <= t->last_id)
+		if (ev.id <= t->last_id && !ev.history)
 			return;
-		t->last_id = ev.id;
+		if (ev.id > t->last_id)
+			t->last_id = ev.id;
 	}
 	switch (ev.type) {
 	case CHAT_EVT_OK:
@@ -742,9 +702,6 @@ on_server_line(struct talk *t, const char *line, size_t len)
 		return;
 	case CHAT_EVT_MSG:
 	case CHAT_EVT_ME:
-		if (ev.history && t->by_time && shown_before(t, &ev))
-			return;
-		remember_shown(t, &ev);
 		if (is_self(t, &ev.nick) &&
 		    outbox_confirm(&t->ob,
 			ev.type == CHAT_EVT_MSG ? OUTBOX_MSG : OUTBOX_ME,

@@ -561,7 +561,9 @@ tui_interrupt(void)
 bool
 tui_event(const struct chat_server_evt *ev)
 {
-	if (bell && active && display_mentions(roster.self, ev)) {
+	/* A replayed line is old news: no bell. */
+	if (bell && active && !ev->history &&
+	    display_mentions(roster.self, ev)) {
 		fputc('\a', stdout);
 		fflush(stdout);
 	}

@@ -621,6 +621,9 @@ reply_info(uint32_t id)
 		{ "rate_bytes", c->rate_bytes },
 		{ "rate_burst_lines", c->rate_burst_lines },
 		{ "rate_burst_bytes", c->rate_burst_bytes },
+		/* Where the member came in: a rejoin asks since= this when it
+		 * saw no room line, and gets what was said after it. */
+		{ "id", hub.last_id },
 	};
 	size_t n = line(chat_fmt_info(OUT, OUTCAP, kv, ARRAY_SIZE(kv)));
 

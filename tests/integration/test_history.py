@@ -106,7 +106,7 @@ def test_old_client_bytes_unchanged_beside_an_opted_in_member():
         check(any(re.match(rb"^NICK \d+ b bee$", x) for x in seen), "NICK: %r" % seen)
         check(b"WHO a bee" in seen, "WHO: %r" % seen)
         check(re.match(rb"^INFO max_line=1024 history=100 rate_lines=0 rate_bytes=0 "
-                       rb"rate_burst_lines=\d+ rate_burst_bytes=\d+$", info), "INFO: %r" % info)
+                       rb"rate_burst_lines=\d+ rate_burst_bytes=\d+ id=\d+$", info), "INFO: %r" % info)
 
 
 def test_ids_increase_on_every_room_line():
@@ -351,3 +351,34 @@ def test_a_replay_is_held_to_max_backlog():
         check(b"HIST END" not in b"".join(rest), "HIST END after the drop")
         a.send("MSG still here")
         check(any(x.endswith(b" a still here") for x in a.sync()), "the room goes on")
+
+
+def test_star_is_the_default_room_and_info_id_marks_the_join():
+    """CHAT/1 nick * opts: options before the client knows the room's name;
+    INFO's id: a rejoin since= it gets exactly what was said after."""
+    with Echod(ini=ini()) as d:
+        a = Chat(d.port, "a")
+        a.send("MSG before")
+        a.until_msg(b"before")
+        b = Chat(d.port)
+        b.nick = "b"
+        b.send("CHAT/1 b * ids last=5")
+        b.expect("OK b lobby 2")
+        info = b.expect("INFO ")
+        m = re.search(rb" id=(\d+)$", info)
+        check(m, "INFO without id: %r" % info)
+        join_id = int(m.group(1))
+        lines, count, how = replay(b)
+        check(count == 1 and lines[0].endswith(b" a before"), "replay: %r" % lines)
+        check(id_of(lines[0]) <= join_id, "INFO id %d before the replayed line %r" % (join_id, lines[0]))
+        b.close()
+        a.send("MSG while b was away")
+        a.until_msg(b"while b was away")
+        c = Chat(d.port)
+        c.nick = "c"
+        c.send("CHAT/1 c * since=%d" % join_id)
+        c.expect("OK c lobby ")
+        c.expect("INFO ")
+        lines, count, how = replay(c)
+        check(count == 1 and lines[0].endswith(b" a while b was away") and how == "complete",
+              "since the join: %r %s" % (lines, how))

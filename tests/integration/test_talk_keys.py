@@ -271,16 +271,23 @@ def test_keys_pipe_output_has_no_mark():
         check(rc == 0 and b"!" not in out and b"\x07" not in out, "%d %r %r" % (rc, out, err))
 
 
+BELL_ROUNDS = [0]
+
+
 def bells(t, port, args, env, al):
-    """How many BEL bytes chatctl wrote for: one mention, one not."""
+    """How many BEL bytes chatctl wrote for: one mention, one not. The
+    lines of earlier rounds come back as history (no bell for those): each
+    round's lines are its own."""
+    BELL_ROUNDS[0] += 1
+    n = BELL_ROUNDS[0]
     with tempfile.NamedTemporaryFile(prefix="chatctl-bell-") as f:
         t.tmux("pipe-pane", "-t", "0", "-o", "cat >> %s" % f.name)
         t.talk(port, *args)
         t.wait(PROMPT % ("bob", "lobby"))
-        al.send("MSG bob: ping")
-        al.send("MSG nobody here")
-        t.wait(MSG % ("alice", "nobody here"))
-        wait_for(lambda: b"nobody here" in open(f.name, "rb").read(), 10,
+        al.send("MSG bob: ping %d" % n)
+        al.send("MSG nobody here %d" % n)
+        t.wait(MSG % ("alice", "nobody here %d" % n))
+        wait_for(lambda: b"nobody here %d" % n in open(f.name, "rb").read(), 10,
                  what="the pane's output in the pipe")
         out = open(f.name, "rb").read()
         t.run("/quit")

@@ -1472,6 +1472,16 @@ test_greeting_options(void **state)
 	assert_true(c.ids);
 	assert_true(c.since == 17);
 	assert_int_equal(c.last, 5);
+	/* "*": the default room (room.n == 0), with options or without. */
+	assert_int_equal(cparse("CHAT/1 bob * ids last=3", false, &c), CHAT_OK);
+	assert_true(c.ids);
+	assert_int_equal(c.last, 3);
+	assert_int_equal(c.room.n, 0);
+	assert_int_equal(cparse("CHAT/1 bob *", false, &c), CHAT_OK);
+	assert_int_equal(c.room.n, 0);
+	assert_false(c.ids);
+	assert_int_equal(cparse("CHAT/1 bob ** ids", false, &c), CHAT_ERR_BAD_ROOM);
+	assert_int_equal(cparse("CHAT/1 bob *x", false, &c), CHAT_ERR_BAD_ROOM);
 }
 
 static void
@@ -1886,11 +1896,15 @@ test_fmt_greeting_opts_probe(void **state)
 	assert_string_equal(buf, "CHAT/1 bob dev\n");
 	chat_fmt_greeting_opts(buf, sizeof(buf), "bob", NULL, NULL);
 	assert_string_equal(buf, "CHAT/1 bob\n");
-	/* Options need a room; words as the server accepts them. */
-	assert_int_equal(
-	    chat_fmt_greeting_opts(buf, sizeof(buf), "bob", NULL, "ids"), -1);
-	assert_int_equal(
-	    chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "", "ids"), -1);
+	/* Options without a room name go with "*", the default room. */
+	n = chat_fmt_greeting_opts(buf, sizeof(buf), "bob", NULL, "ids");
+	assert_string_equal(buf, "CHAT/1 bob * ids\n");
+	parse_formatted_client(buf, n, &c, false);
+	assert_true(c.ids);
+	assert_int_equal(c.room.n, 0);
+	chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "", "ids last=2");
+	assert_string_equal(buf, "CHAT/1 bob * ids last=2\n");
+	/* Words as the server accepts them. */
 	assert_int_equal(
 	    chat_fmt_greeting_opts(buf, sizeof(buf), "bob", "dev", "ids "), -1);
 	assert_int_equal(
