@@ -479,3 +479,19 @@ def test_silent_server_reported_after_the_timeout():
         ls.close()
         for s in held:
             s.close()
+
+
+def test_join_shows_the_new_rooms_history_older_than_lines_seen():
+    # Ids are one sequence for all rooms: the kitchen's history is older
+    # than the den's line alice saw, and is shown all the same.
+    with Echod() as d, Tmux() as a, Client(d.port, "bob", room="kitchen") as bob, \
+            Client(d.port, "carol", room="den") as carol:
+        bob.send("MSG kitchen news")
+        bob.expect(r"^MSG \d+ bob kitchen news$")
+        a.talk(d.port, "-n", "alice", "-r", "den")
+        a.wait(PROMPT % ("alice", "den", ""))
+        carol.send("MSG den news")
+        a.wait(MSG % ("carol", "den news"))
+        a.run("/join kitchen")
+        a.wait(PROMPT % ("alice", "kitchen", ""))
+        a.wait(r"^\[history\] \d\d:\d\d <bob> kitchen news$")
