@@ -8,13 +8,14 @@ static const int64_t delays_ms[] = { 100, 250, 500, 1000, 2000, 5000, 10000 };
 #define NDELAYS (sizeof(delays_ms) / sizeof(delays_ms[0]))
 
 int64_t
-backoff_delay_ms(unsigned attempt)
+backoff_delay_ms(unsigned attempt, uint32_t r)
 {
+	int64_t d;
+
 	if (attempt == 0)
 		return 0;
-	if (attempt > NDELAYS)
-		return delays_ms[NDELAYS - 1];
-	return delays_ms[attempt - 1];
+	d = attempt > NDELAYS ? delays_ms[NDELAYS - 1] : delays_ms[attempt - 1];
+	return d / 2 + (int64_t)(((uint64_t)(d - d / 2) * r) / UINT32_MAX);
 }
 
 bool

@@ -6,6 +6,8 @@
  * Delays: 0.1 s, 0.25, 0.5, 1, 2, 5, then 10 s for every later attempt,
  * so a restart of echod (about a second) is ridden through at once and a
  * long outage costs the server one connection every 10 s per client.
+ * Each is jittered down to half, so that the thousands of clients one
+ * restart disconnects at the same instant do not come back at one.
  */
 #ifndef CHATCTL_BACKOFF_H
 #define CHATCTL_BACKOFF_H
@@ -19,8 +21,10 @@
 /* A session that lasted this long resets the attempt count and the limit. */
 #define BACKOFF_STABLE_MSEC 10000
 
-/* The wait before attempt n (1 is the first reconnect), in milliseconds. */
-int64_t backoff_delay_ms(unsigned attempt);
+/* The wait before attempt n (1 is the first reconnect), in milliseconds:
+ * the delay d of that attempt scaled into [d/2, d] by r (0: d/2,
+ * UINT32_MAX: d), a random number the caller draws. */
+int64_t backoff_delay_ms(unsigned attempt, uint32_t r);
 
 /* Whether an outage that began at since_ms (any clock, ms) is over the
  * limit at now_ms. limit_ms <= 0: never give up. */

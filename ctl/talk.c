@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -379,6 +380,18 @@ greet_send(struct talk *t)
 
 static void link_lost(struct talk *t, const char *why);
 
+/* A random number for the backoff's jitter; any will do if the kernel
+ * has none to give at once. */
+static uint32_t
+jitter(void)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)getpid() * 2654435761u ^ (uint32_t)now_mono_usec();
+	return r;
+}
+
 /* An attempt failed: the end at the first connect, else try again. */
 static void
 attempt_failed(struct talk *t, int status, const char *why)
@@ -471,7 +484,8 @@ link_lost(struct talk *t, const char *why)
 		return;
 	}
 	t->attempt++;
-	t->next_try = now_mono_usec() + backoff_delay_ms(t->attempt) * 1000;
+	t->next_try = now_mono_usec() +
+	    backoff_delay_ms(t->attempt, jitter()) * 1000;
 }
 
 /* The greeting was accepted. */

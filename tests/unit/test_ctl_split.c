@@ -169,9 +169,16 @@ test_backoff_delays(void **state)
 		10000, 10000 };
 
 	(void)state;
-	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		assert_int_equal(backoff_delay_ms(i + 1), want[i]);
-	assert_int_equal(backoff_delay_ms(1000000), 10000);
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		/* r spans [d/2, d], both ends included, and stays inside. */
+		assert_int_equal(backoff_delay_ms(i + 1, UINT32_MAX), want[i]);
+		assert_int_equal(backoff_delay_ms(i + 1, 0), want[i] / 2);
+		assert_in_range(backoff_delay_ms(i + 1, 0x9e3779b9u),
+		    want[i] / 2, want[i]);
+	}
+	assert_int_equal(backoff_delay_ms(1000000, UINT32_MAX), 10000);
+	assert_int_equal(backoff_delay_ms(1000000, 0x80000000u), 7500);
+	assert_int_equal(backoff_delay_ms(0, 12345), 0);
 	assert_false(backoff_give_up(1000, 1000 + 599999, 600000));
 	assert_true(backoff_give_up(1000, 1000 + 600000, 600000));
 	assert_false(backoff_give_up(0, INT64_MAX / 2, 0));
