@@ -464,6 +464,33 @@ chat_parse_info(struct chat_cur *c, struct chat_server_evt *out)
 	return true;
 }
 
+/* JOINS and PARTS: "<ms> <count>" and up to count names. */
+static bool
+chat_parse_crowd(struct chat_cur *c, struct chat_server_evt *out)
+{
+	struct chat_str f, name;
+	uint64_t v;
+	size_t pos = 0;
+
+	if (!chat_field_ms(c, &out->unix_ms) || !chat_cur_field(c, &f) ||
+	    !chat_parse_dec(f, 1, UINT32_MAX, &v))
+		return false;
+	out->count = (size_t)v;
+	if (chat_cur_done(c))
+		return true; /* none listed */
+	if (!chat_cur_rest(c, &out->names) ||
+	    out->names.n > CHAT_CROWD_NAMES_MAX)
+		return false;
+	/* Each name is at least one byte plus a space: bounded by names.n. */
+	while (chat_who_next(out, &pos, &name)) {
+		if (!chat_valid_name(name.p, name.n))
+			return false;
+		out->listed++;
+	}
+	return out->listed <= out->count &&
+	    out->names.p[out->names.n - 1] != ' ';
+}
+
 /* After "HIST": "END <count> complete|gap". */
 static bool
 chat_parse_hist_end(struct chat_cur *c, struct chat_server_evt *out)
@@ -531,6 +558,9 @@ chat_parse_evt(struct chat_cur *c, struct chat_server_evt *out)
 		return chat_parse_info(c, out);
 	case CHAT_EVT_HIST_END:
 		return chat_parse_hist_end(c, out);
+	case CHAT_EVT_JOINS:
+	case CHAT_EVT_PARTS:
+		return chat_parse_crowd(c, out);
 	}
 	return false;
 }
@@ -551,6 +581,8 @@ static const struct {
     {"BYE", CHAT_EVT_BYE},
     {"INFO", CHAT_EVT_INFO},
     {"HIST", CHAT_EVT_HIST_END},
+    {"JOINS", CHAT_EVT_JOINS},
+    {"PARTS", CHAT_EVT_PARTS},
 };
 
 /* Events that may carry an id: the room lines. */
@@ -558,7 +590,8 @@ static bool
 chat_evt_has_id(enum chat_evt t)
 {
 	return t == CHAT_EVT_MSG || t == CHAT_EVT_ME || t == CHAT_EVT_JOIN ||
-	       t == CHAT_EVT_PART || t == CHAT_EVT_NICK;
+	       t == CHAT_EVT_PART || t == CHAT_EVT_NICK ||
+	       t == CHAT_EVT_JOINS || t == CHAT_EVT_PARTS;
 }
 
 /*
@@ -627,7 +660,9 @@ chat_who_next(
 	const char *p, *sp;
 	size_t left;
 
-	if (evt->type != CHAT_EVT_WHO || *pos >= evt->names.n)
+	if ((evt->type != CHAT_EVT_WHO && evt->type != CHAT_EVT_JOINS &&
+		evt->type != CHAT_EVT_PARTS) ||
+	    *pos >= evt->names.n)
 		return false;
 	p = evt->names.p + *pos;
 	left = evt->names.n - *pos;
@@ -1011,6 +1046,39 @@ chat_fmt_hist_end(char *buf, size_t cap, uint32_t count, bool gap)
 	chat_line_str(&l, "HIST END");
 	chat_line_dec(&l, count);
 	chat_line_str(&l, gap ? " gap" : " complete");
+	return chat_line_end(&l);
+}
+
+int
+chat_fmt_crowd(char *buf, size_t cap, bool parts, int64_t unix_ms,
+    uint32_t count, const char *names, size_t len)
+{
+	struct chat_line l;
+	const char *p = names, *end, *sp;
+	uint32_t listed = 0;
+
+	if (count == 0 || len > CHAT_CROWD_NAMES_MAX ||
+	    (len > 0 && names == NULL))
+		return -1;
+	end = len > 0 ? names + len : names; /* no arithmetic on NULL */
+	/* Each name takes at least one byte: bounded by len. */
+	while (p < end) {
+		sp = memchr(p, ' ', (size_t)(end - p));
+		if (sp == NULL)
+			sp = end;
+		if (!chat_valid_name(p, (size_t)(sp - p)) || ++listed > count ||
+		    (sp < end && sp + 1 == end))
+			return -1;
+		p = sp < end ? sp + 1 : end;
+	}
+	chat_line_init(&l, buf, cap);
+	chat_line_str(&l, parts ? "PARTS" : "JOINS");
+	chat_line_ms(&l, unix_ms);
+	chat_line_dec(&l, count);
+	if (len > 0) {
+		chat_line_put(&l, " ", 1);
+		chat_line_put(&l, names, len);
+	}
 	return chat_line_end(&l);
 }
 

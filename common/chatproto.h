@@ -69,6 +69,14 @@
 		    : (CHAT_ERR_LINE_MAX > CHAT_PART_LINE_MAX                  \
 			      ? (size_t)CHAT_ERR_LINE_MAX                      \
 			      : (size_t)CHAT_PART_LINE_MAX)))
+/*
+ * JOINS and PARTS (PROTOCOL.md section 6, crowds): the nicks they list
+ * take at most this many bytes, spaces between included, so a whole line
+ * with its id is at most CHAT_CROWD_LINE_MAX bytes, NUL included.
+ */
+#define CHAT_CROWD_NAMES_MAX 4096
+#define CHAT_CROWD_LINE_MAX (CHAT_ID_PREFIX_MAX + 6 + 20 + 11 + 2 + \
+	CHAT_CROWD_NAMES_MAX + 2)
 /* A WHO line for n members: "WHO", n times " <nick>", "\n", NUL. */
 #define CHAT_WHO_LINE_MAX(n) (5 + (size_t)(n) * (1 + CHAT_NAME_MAX))
 
@@ -176,7 +184,9 @@ enum chat_evt {
 	CHAT_EVT_ERR,  /* code, err, text (may be empty) */
 	CHAT_EVT_BYE,  /* text: reason */
 	CHAT_EVT_INFO, /* text: the key=value words (see chat_info_get) */
-	CHAT_EVT_HIST_END /* count, gap */
+	CHAT_EVT_HIST_END, /* count, gap */
+	CHAT_EVT_JOINS, /* unix_ms, count, names (listed of them) */
+	CHAT_EVT_PARTS	/* unix_ms, count, names (listed of them) */
 };
 
 struct chat_server_evt {
@@ -190,7 +200,9 @@ struct chat_server_evt {
 	struct chat_str code;  /* ERR code as sent */
 	int err;	       /* chat_err_lookup(code): -1 if unknown */
 	struct chat_str names; /* WHO: "a b c" */
-	size_t count;	       /* WHO: number of names; HIST END: lines */
+	size_t count;	       /* WHO: number of names; HIST END: lines;
+				  JOINS, PARTS: members who came or left */
+	size_t listed;	       /* JOINS, PARTS: names in the line, <= count */
 	int64_t id;	       /* the line's "@<id> " prefix; 0: none */
 	bool history;	       /* "@<id> HIST ...": a replayed MSG or ME */
 	struct chat_str detail; /* PART: quit reason or moved-to room; n=0 none */
@@ -215,13 +227,16 @@ struct chat_server_evt {
  * complete|gap" (count 0..UINT32_MAX); "INFO" and "INFO <word> ...", words
  * non-empty; "PART <ms> <nick> quit <text>" (detail: the text, the rest of
  * the line), "PART <ms> <nick> moved <room>" (detail: a valid room); no
- * other reason has a detail.
+ * other reason has a detail. "JOINS <ms> <count>" and "PARTS <ms>
+ * <count>", each optionally followed by " <nick> ..." (count 1 to
+ * UINT32_MAX, at most count names, all valid, names.n at most
+ * CHAT_CROWD_NAMES_MAX), with or without an id.
  */
 int chat_parse_server(
     const char *line, size_t len, struct chat_server_evt *out);
 
 /*
- * Iterate the names of a WHO event: start with *pos = 0; each call stores
+ * Iterate the names of a WHO, JOINS or PARTS event: start with *pos = 0; each call stores
  * the next name in *name and returns true, then false at the end.
  */
 bool chat_who_next(
@@ -293,6 +308,14 @@ int chat_fmt_info(
     char *buf, size_t cap, const struct chat_info_kv *kv, size_t n);
 /* "HIST END <count> complete" or "HIST END <count> gap". */
 int chat_fmt_hist_end(char *buf, size_t cap, uint32_t count, bool gap);
+/*
+ * "JOINS <unix-ms> <count> <nick> ..." (PARTS if parts): names[0..len)
+ * the nicks separated by one space ("a b c"), len 0 for none, at most
+ * CHAT_CROWD_NAMES_MAX bytes; each a valid name, no more than count
+ * of them; count >= 1.
+ */
+int chat_fmt_crowd(char *buf, size_t cap, bool parts, int64_t unix_ms,
+    uint32_t count, const char *names, size_t len);
 
 /*
  * WHO builder: names are added in any order and kept sorted (byte order,

@@ -87,6 +87,15 @@ complete_event(struct complete_roster *r, const struct chat_server_evt *ev)
 	case CHAT_EVT_PART:
 		del(r, &ev->nick);
 		break;
+	case CHAT_EVT_JOINS:
+		/* Each name advances pos: at most listed names. */
+		while (chat_who_next(ev, &pos, &name))
+			add(r, &name);
+		break;
+	case CHAT_EVT_PARTS:
+		while (chat_who_next(ev, &pos, &name))
+			del(r, &name);
+		break;
 	case CHAT_EVT_NICK:
 		if ((m = find(r, &ev->nick)) != NULL &&
 		    find(r, &ev->nick2) == NULL)

@@ -43,7 +43,9 @@ void complete_init(struct complete_roster *r);
 
 /*
  * Follow one server event: OK (self; the list starts again with just
- * self), WHO (the list is replaced), JOIN, PART, NICK, MSG and ME (the
+ * self), WHO (the list is replaced), JOIN, PART, JOINS and PARTS (the
+ * names they list; a crowd's unlisted names stay unknown until a WHO),
+ * NICK, MSG and ME (the
  * speaker moves to the front of the candidates). Returns whether the
  * event is to be shown: false only for a WHO answering complete_who_asked.
  */

@@ -310,6 +310,8 @@ display_event(const struct display *d, const struct chat_server_evt *ev,
 	bool first = true;
 	bool mark = d->highlight && display_mentions(d->self, ev);
 
+	if (ev->type == CHAT_EVT_JOINS || ev->type == CHAT_EVT_PARTS)
+		return display_crowd(d, ev, out, cap);
 	out_init(&o, out, cap);
 	if (mark && !d->color)
 		put(&o, "!");
@@ -411,6 +413,8 @@ display_event(const struct display *d, const struct chat_server_evt *ev,
 	case CHAT_EVT_PONG:
 	case CHAT_EVT_INFO:
 	case CHAT_EVT_HIST_END:
+	case CHAT_EVT_JOINS:
+	case CHAT_EVT_PARTS:
 		break;
 	}
 	return out_end(&o, d);
@@ -496,6 +500,47 @@ display_part(const struct display *d, const struct chat_server_evt *ev,
 		put(&o, ": ");
 		put_str(&o, &ev->detail);
 		put(&o, ")");
+	}
+	return out_end(&o, d);
+}
+
+size_t
+display_crowd(const struct display *d, const struct chat_server_evt *ev,
+    char *out, size_t cap)
+{
+	struct out o;
+	struct chat_str room = { d->room, d->room ? strlen(d->room) : 0 };
+	struct chat_str name;
+	bool joins = ev->type == CHAT_EVT_JOINS;
+	size_t pos = 0, shown = 0;
+
+	out_init(&o, out, cap);
+	put_time(&o, d, ev->unix_ms);
+	put(&o, joins ? "--> " : "<-- ");
+	if (ev->count == 1 && ev->listed == 1) {
+		/* One: as a JOIN or PART would look. */
+		(void)chat_who_next(ev, &pos, &name);
+		put_nick(&o, d, &name);
+	} else {
+		put_u(&o, ev->count);
+	}
+	put(&o, joins ? " joined" : " left");
+	if (joins && room.n > 0) {
+		put(&o, " ");
+		put_room(&o, &room);
+	}
+	if (ev->count == 1 && ev->listed == 1)
+		return out_end(&o, d);
+	/* At most DISPLAY_CROWD_NAMES names: the line stays one line. */
+	while (shown < DISPLAY_CROWD_NAMES && chat_who_next(ev, &pos, &name)) {
+		put(&o, shown == 0 ? ": " : ", ");
+		put_nick(&o, d, &name);
+		shown++;
+	}
+	if (shown > 0 && ev->count > shown) {
+		put(&o, ", ... and ");
+		put_u(&o, ev->count - shown);
+		put(&o, " more");
 	}
 	return out_end(&o, d);
 }

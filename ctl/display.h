@@ -24,7 +24,8 @@
 
 /* Colours given so far, in order of first appearance (display_nick_sgr). */
 #define DISPLAY_PALETTE 12 /* 32..36, 92..96, then 91 and 31 */
-#define DISPLAY_COLORS_MAX 32 /* nicks remembered: palette and renames */
+#define DISPLAY_COLORS_MAX 32
+#define DISPLAY_CROWD_NAMES 10 /* names a JOINS or PARTS line shows */ /* nicks remembered: palette and renames */
 
 struct display_colors {
 	char nick[DISPLAY_COLORS_MAX][CHAT_NAME_MAX + 1];
@@ -76,6 +77,10 @@ size_t display_note(const struct display *d, const char *text, int64_t now_ms,
  *   "[history] " (dim): "[history] 12:34 <bob> hi".
  * - display_part: a PART with a detail: "<-- bob left (quit: gone
  *   fishing)", "<-- bob left for kitchen"; without one as display_event.
+ * - display_crowd: a JOINS or PARTS (a crowd's notices), on one line:
+ *   "--> 12 joined lobby: alice, bob, carol, ... and 9 more", "<-- 3
+ *   left: dave, erin, frank"; at most DISPLAY_CROWD_NAMES names; a
+ *   count of one as a JOIN or PART looks. display_event calls it.
  * - display_pending: our own line not yet echoed by the server, as it
  *   will look but with "--:--" for the time and " (sending)" after it,
  *   all dim.
@@ -84,6 +89,8 @@ size_t display_history(const struct display *d,
     const struct chat_server_evt *ev, int64_t now_ms, char *out, size_t cap);
 size_t display_part(const struct display *d, const struct chat_server_evt *ev,
     int64_t now_ms, char *out, size_t cap);
+size_t display_crowd(const struct display *d,
+    const struct chat_server_evt *ev, char *out, size_t cap);
 size_t display_pending(const struct display *d, bool me, const char *text,
     size_t len, char *out, size_t cap);
 

@@ -193,6 +193,18 @@ server_props(const char *line, size_t n)
 	case CHAT_EVT_INFO:
 		FUZZ_ASSERT(e.id == 0);
 		break;
+	case CHAT_EVT_JOINS:
+	case CHAT_EVT_PARTS:
+		while (chat_who_next(&e, &pos, &name)) {
+			FUZZ_ASSERT(chat_valid_name(name.p, name.n));
+			count++;
+		}
+		FUZZ_ASSERT(count == e.listed && count <= e.count);
+		FUZZ_ASSERT(e.count >= 1 && e.count <= UINT32_MAX);
+		k = chat_fmt_crowd(again, sizeof(again),
+		    e.type == CHAT_EVT_PARTS, e.unix_ms, (uint32_t)e.count,
+		    e.names.p, e.names.n);
+		break;
 	case CHAT_EVT_HIST_END:
 		FUZZ_ASSERT(e.id == 0 && e.count <= UINT32_MAX);
 		k = chat_fmt_hist_end(

@@ -1952,6 +1952,123 @@ test_fmt_old_lines_unchanged(void **state)
 	    buf, "ERR bad-greeting expected CHAT/1 <nick> [<room>]\n");
 }
 
+/* ---- crowds: JOINS and PARTS (PROTOCOL.md section 6) ---- */
+
+static void
+test_server_crowd(void **state)
+{
+	struct chat_server_evt e;
+	struct chat_str name;
+	size_t pos = 0;
+
+	(void)state;
+	assert_int_equal(sparse("@7 JOINS 1700000000000 12 alice bob carol",
+			     &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_JOINS);
+	assert_int_equal(e.id, 7);
+	assert_int_equal(e.unix_ms, 1700000000000);
+	assert_int_equal(e.count, 12);
+	assert_int_equal(e.listed, 3);
+	assert_true(chat_who_next(&e, &pos, &name));
+	assert_str(name, "alice");
+	assert_true(chat_who_next(&e, &pos, &name));
+	assert_str(name, "bob");
+	assert_true(chat_who_next(&e, &pos, &name));
+	assert_str(name, "carol");
+	assert_false(chat_who_next(&e, &pos, &name));
+
+	assert_int_equal(sparse("@8 PARTS 5 1 dave", &e), 0);
+	assert_int_equal(e.type, CHAT_EVT_PARTS);
+	assert_int_equal(e.count, 1);
+	assert_int_equal(e.listed, 1);
+	/* None listed: the count alone; and without an id. */
+	assert_int_equal(sparse("PARTS 5 40", &e), 0);
+	assert_int_equal(e.count, 40);
+	assert_int_equal(e.listed, 0);
+	pos = 0;
+	assert_false(chat_who_next(&e, &pos, &name));
+	assert_int_equal(sparse("JOINS 5 4294967295 a", &e), 0);
+	assert_int_equal(e.count, 4294967295u);
+}
+
+static void
+test_server_crowd_malformed(void **state)
+{
+	char line[CHAT_CROWD_NAMES_MAX + 64];
+	size_t n;
+
+	(void)state;
+	expect_malformed("JOINS");
+	expect_malformed("JOINS 5");
+	expect_malformed("JOINS 5 0");		 /* nobody */
+	expect_malformed("JOINS 5 0 alice");
+	expect_malformed("JOINS 5 01 alice");	 /* not canonical */
+	expect_malformed("JOINS 5 4294967296 a"); /* past UINT32_MAX */
+	expect_malformed("JOINS 5 1 alice bob"); /* more names than count */
+	expect_malformed("JOINS 5 2 alice ");	 /* trailing space */
+	expect_malformed("JOINS 5 2 alice  bob"); /* empty name */
+	expect_malformed("JOINS 5 2 al*ce");
+	expect_malformed("JOINS x 2 alice");
+	expect_malformed("PARTS 5 2 alice " N33);
+	expect_malformed("@1 HIST JOINS 5 1 alice"); /* never replayed */
+	/* Names past CHAT_CROWD_NAMES_MAX bytes. */
+	n = (size_t)snprintf(line, sizeof(line), "JOINS 5 9999 a");
+	while (n < CHAT_CROWD_NAMES_MAX + 20)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " a");
+	expect_malformed(line);
+}
+
+static void
+test_fmt_crowd(void **state)
+{
+	char buf[CHAT_CROWD_LINE_MAX], names[CHAT_CROWD_NAMES_MAX + 2];
+	struct chat_server_evt e;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(chat_fmt_crowd(buf, sizeof(buf), false, 9, 12,
+			     "alice bob", 9), 21);
+	assert_string_equal(buf, "JOINS 9 12 alice bob\n");
+	assert_int_equal(chat_fmt_crowd(buf, sizeof(buf), true, 9, 3, "", 0),
+	    10);
+	assert_string_equal(buf, "PARTS 9 3\n");
+	/* Bad arguments. */
+	assert_int_equal(chat_fmt_crowd(buf, sizeof(buf), false, 9, 0, "", 0),
+	    -1);
+	assert_int_equal(chat_fmt_crowd(buf, sizeof(buf), false, 9, 1,
+			     "alice bob", 9), -1);
+	assert_int_equal(chat_fmt_crowd(buf, sizeof(buf), false, 9, 3,
+			     "alice  bob", 10), -1);
+	assert_int_equal(chat_fmt_crowd(buf, sizeof(buf), false, 9, 3,
+			     "alice ", 6), -1);
+	assert_int_equal(chat_fmt_crowd(buf, sizeof(buf), false, 9, 3,
+			     "a\nb", 3), -1);
+	assert_int_equal(chat_fmt_crowd(buf, sizeof(buf), false, -1, 3,
+			     "a", 1), -1);
+	assert_int_equal(chat_fmt_crowd(buf, 10, false, 9, 12, "alice", 5),
+	    -1);
+	/* The longest: CHAT_CROWD_NAMES_MAX bytes with an id, and back. */
+	memset(names, 'a', sizeof(names));
+	for (n = 32; n < CHAT_CROWD_NAMES_MAX; n += 33)
+		names[n] = ' ';
+	names[CHAT_CROWD_NAMES_MAX - 1] = 'b';
+	assert_true(chat_fmt_crowd(buf, sizeof(buf), true, INT64_MAX,
+			UINT32_MAX, names, CHAT_CROWD_NAMES_MAX) > 0);
+	assert_int_equal(chat_fmt_crowd(buf, sizeof(buf), true, INT64_MAX,
+			     UINT32_MAX, names, CHAT_CROWD_NAMES_MAX + 1), -1);
+	{
+		char x[CHAT_CROWD_LINE_MAX];
+		int k = chat_fmt_with_id(x, sizeof(x), INT64_MAX, false, buf,
+		    strlen(buf));
+
+		assert_true(k > 0);
+		assert_int_equal(chat_parse_server(x, (size_t)k - 1, &e), 0);
+		assert_int_equal(e.type, CHAT_EVT_PARTS);
+		assert_int_equal(e.count, UINT32_MAX);
+		assert_int_equal(e.names.n, CHAT_CROWD_NAMES_MAX);
+	}
+}
+
 int
 main(void)
 {
@@ -2057,6 +2174,9 @@ main(void)
 	    cmocka_unit_test(test_fmt_info_hist_end),
 	    cmocka_unit_test(test_fmt_greeting_opts_probe),
 	    cmocka_unit_test(test_fmt_old_lines_unchanged),
+	    cmocka_unit_test(test_server_crowd),
+	    cmocka_unit_test(test_server_crowd_malformed),
+	    cmocka_unit_test(test_fmt_crowd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,6 +105,20 @@ test_follows_join_part_nick(void **state)
 }
 
 static void
+test_follows_joins_parts(void **state)
+{
+	(void)state;
+	room();
+	assert_true(ev("@1 JOINS 5 30 alfred alvin bob"));
+	assert_string_equal(tab("al"), "alfred: |alice: |alma: |alvin: ");
+	assert_true(ev("@2 PARTS 5 2 alma alfred"));
+	assert_string_equal(tab("al"), "alice: |alvin: ");
+	/* A name not listed before: nothing to take away. */
+	assert_true(ev("@3 PARTS 5 1 zed"));
+	assert_string_equal(tab("al"), "alice: |alvin: ");
+}
+
+static void
 test_hidden_who(void **state)
 {
 	(void)state;
@@ -167,6 +181,7 @@ main(void)
 		cmocka_unit_test(test_nicks_at_start_and_inside),
 		cmocka_unit_test(test_speakers_first),
 		cmocka_unit_test(test_follows_join_part_nick),
+		cmocka_unit_test(test_follows_joins_parts),
 		cmocka_unit_test(test_hidden_who),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_bounded),

@@ -2,7 +2,8 @@
 /*
  * Unit tests for the session parts of ctl/display.c: replayed lines
  * marked "[history]", PART details (a quit reason, the room moved to),
- * escaped as everything from the server, and our own pending lines.
+ * escaped as everything from the server, our own pending lines, and a
+ * crowd's JOINS and PARTS on one line.
  * TZ is UTC (set in main).
  */
 #include <setjmp.h>
@@ -89,6 +90,36 @@ test_pending_marked(void **state)
 	assert_string_equal(out, "\033[2m--:-- <alice> hi (sending)\033[0m");
 }
 
+static void
+test_crowd_one_line(void **state)
+{
+	struct display d = { .color = false, .room = "lobby" };
+	struct chat_server_evt ev;
+
+	(void)state;
+	ev = parse("@9 JOINS 1700000000000 12 alice bob carol");
+	display_event(&d, &ev, NOW, out, sizeof(out));
+	assert_string_equal(out,
+	    "22:13 --> 12 joined lobby: alice, bob, carol, ... and 9 more");
+	ev = parse("@10 PARTS 1700000000000 3 dave erin frank");
+	display_event(&d, &ev, NOW, out, sizeof(out));
+	assert_string_equal(out, "22:13 <-- 3 left: dave, erin, frank");
+	/* One: as a JOIN or PART looks; none listed: the count. */
+	ev = parse("@11 JOINS 1700000000000 1 gina");
+	display_event(&d, &ev, NOW, out, sizeof(out));
+	assert_string_equal(out, "22:13 --> gina joined lobby");
+	ev = parse("@12 PARTS 1700000000000 40");
+	display_event(&d, &ev, NOW, out, sizeof(out));
+	assert_string_equal(out, "22:13 <-- 40 left");
+	/* At most DISPLAY_CROWD_NAMES names shown. */
+	ev = parse("@13 PARTS 1700000000000 12 a b c d e f g h i j k l");
+	display_event(&d, &ev, NOW, out, sizeof(out));
+	assert_string_equal(out,
+	    "22:13 <-- 12 left: a, b, c, d, e, f, g, h, i, j, ... and 2 more");
+	/* Too small: cut, never past cap. */
+	assert_true(display_event(&d, &ev, NOW, out, 12) < 12);
+}
+
 int
 main(void)
 {
@@ -96,6 +127,7 @@ main(void)
 		cmocka_unit_test(test_history_marked),
 		cmocka_unit_test(test_part_details),
 		cmocka_unit_test(test_pending_marked),
+		cmocka_unit_test(test_crowd_one_line),
 	};
 
 	setenv("TZ", "UTC", 1);
