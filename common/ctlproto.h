@@ -96,7 +96,9 @@
 	X(rate_burst_bytes, UINT, " bytes")	\
 	X(history, UINT, " lines")		\
 	X(history_bytes, UINT, " bytes")	\
-	X(history_total, UINT, " bytes")
+	X(history_total, UINT, " bytes")	\
+	X(crowd, UINT, " members")		\
+	X(crowd_interval, UINT, " ms")
 
 /* engine_state: how the control plane last saw the data plane's engine. */
 #define ECHOD_ENGINE_RUNNING "running"

@@ -84,6 +84,8 @@ static const struct key_def keys[] = {
 	{ "chat", "history_total", K_SIZE,
 	    offsetof(struct config, history_total), 0, 64 * 1024,
 	    1024 * 1024 * 1024 },
+	U("chat", "crowd", crowd, 0, 100000),
+	U("chat", "crowd_interval", crowd_interval, 100, 60000),
 	S("log", "connections", K_LOGCONN, log_connections),
 	S("log", "peer_addresses", K_BOOL, log_peer_addresses),
 	S("log", "level", K_LEVEL, log_level),
@@ -138,6 +140,8 @@ config_defaults(struct config *cfg)
 	cfg->history = 100;
 	cfg->history_bytes = 128 * 1024;
 	cfg->history_total = 16 * 1024 * 1024;
+	cfg->crowd = 50;
+	cfg->crowd_interval = 1000;
 	cfg->log_connections = LOG_CONN_YES;
 	cfg->log_peer_addresses = true;
 	cfg->log_level = LOG_INFO;

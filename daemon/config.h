@@ -59,6 +59,9 @@ struct config {
 	unsigned history;	/* lines per room, 0 = off */
 	unsigned history_bytes; /* bytes per room */
 	unsigned history_total; /* bytes of all rooms, headers included */
+	/* Rooms of more members get JOINS/PARTS (crowd.h); 0: never. */
+	unsigned crowd;		 /* members */
+	unsigned crowd_interval; /* milliseconds between a room's notices */
 
 	/* [log] */
 	int log_connections; /* enum log_connections */

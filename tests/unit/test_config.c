@@ -67,6 +67,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg.history, 100);
 	assert_int_equal(cfg.history_bytes, 128 * 1024);
 	assert_int_equal(cfg.history_total, 16 * 1024 * 1024);
+	assert_int_equal(cfg.crowd, 50);
+	assert_int_equal(cfg.crowd_interval, 1000);
 	assert_int_equal(cfg.log_connections, LOG_CONN_YES);
 	assert_true(cfg.log_peer_addresses);
 	assert_int_equal(cfg.log_level, LOG_INFO);
@@ -121,6 +123,8 @@ test_every_key(void **state)
 	    "history = 0\n"
 	    "history_bytes = 2K\n"
 	    "history_total = 1M\n"
+	    "crowd = 0\n"
+	    "crowd_interval = 100\n"
 	    "[log]\n"
 	    "connections = off\n"
 	    "peer_addresses = false\n"
@@ -155,6 +159,8 @@ test_every_key(void **state)
 	assert_int_equal(cfg.history, 0);
 	assert_int_equal(cfg.history_bytes, 2 * 1024);
 	assert_int_equal(cfg.history_total, 1024 * 1024);
+	assert_int_equal(cfg.crowd, 0);
+	assert_int_equal(cfg.crowd_interval, 100);
 	assert_int_equal(cfg.log_connections, LOG_CONN_NO);
 	assert_false(cfg.log_peer_addresses);
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
@@ -227,6 +233,10 @@ test_other_value_errors(void **state)
 	    "t.ini:2: history: 10001 is not between 0 and 10000");
 	expect_one("[chat]\nhistory_bytes = 1023\n",
 	    "t.ini:2: history_bytes: 1023 is not between 1024 and 67108864");
+	expect_one("[chat]\ncrowd = 100001\n",
+	    "t.ini:2: crowd: 100001 is not between 0 and 100000");
+	expect_one("[chat]\ncrowd_interval = 99\n",
+	    "t.ini:2: crowd_interval: 99 is not between 100 and 60000");
 	expect_one("[chat]\nhistory_total = 1025M\n",
 	    "t.ini:2: history_total: 1025M is not between 65536 and "
 	    "1073741824");

@@ -262,7 +262,8 @@ test_status_limits_follow_the_config(void **state)
 	    "idle_timeout", "shutdown_timeout", "spares", "max_line",
 	    "max_backlog", "max_rooms", "max_members_per_room", "greeting_wait",
 	    "rate_lines", "rate_bytes", "rate_burst_lines", "rate_burst_bytes",
-	    "history", "history_bytes", "history_total"};
+	    "history", "history_bytes", "history_total", "crowd",
+	    "crowd_interval"};
 	struct fixture f;
 	char buf[4096];
 	json_t *top, *lim;
@@ -289,6 +290,8 @@ test_status_limits_follow_the_config(void **state)
 	f.cfg.history = 28;
 	f.cfg.history_bytes = 29;
 	f.cfg.history_total = 30;
+	f.cfg.crowd = 31;
+	f.cfg.crowd_interval = 32;
 	control_status_fill(&f.cs, &f.es);
 	top = format_and_load(&f.es, buf, sizeof(buf));
 	lim = json_object_get(top, "limits");

@@ -66,7 +66,9 @@ sample(struct echod_status *st)
 	    .rate_burst_bytes = 65536,
 	    .history = 100,
 	    .history_bytes = 131072,
-	    .history_total = 16777216};
+	    .history_total = 16777216,
+	    .crowd = 50,
+	    .crowd_interval = 1000};
 }
 
 /* echod's reply for st, as echod writes it. */
@@ -396,7 +398,8 @@ test_print(void **state)
 	    "                rate_burst_lines 128, rate_burst_bytes 65536 "
 	    "bytes, history 100 lines,\n"
 	    "                history_bytes 131072 bytes, history_total 16777216 "
-	    "bytes\n");
+	    "bytes, crowd 50 members,\n"
+	    "                crowd_interval 1000 ms\n");
 	free(out);
 	/* No engine, nothing lost, ones, nothing to listen on. */
 	st.engine_pid = 0;
