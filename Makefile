@@ -93,7 +93,8 @@ COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/uniformat.c \
 # The data plane's objects (echod-engine links nothing else), then the
 # control plane's.
 ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
-              daemon/hub.c daemon/rooms.c daemon/history.c daemon/remain.c \
+              daemon/hub.c daemon/rooms.c daemon/history.c daemon/crowd.c \
+              daemon/remain.c \
               daemon/classify.c \
               daemon/conntable.c daemon/counters.c daemon/ratelimit.c \
               daemon/lograte.c \
@@ -227,7 +228,7 @@ fuzz_srcs_config    = daemon/config.c common/util.c common/chatproto.c \
                       common/utf8.c common/uniformat.c
 fuzz_srcs_classify  = daemon/classify.c
 fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/uniformat.c \
-                      common/linebuf.c
+                      common/linebuf.c daemon/crowd.c
 fuzz_srcs_termesc   = common/chatproto.c common/utf8.c common/uniformat.c
 fuzz_srcs_rooms     = daemon/rooms.c common/nickfold.c common/chatproto.c \
                       common/utf8.c common/uniformat.c

@@ -51,6 +51,14 @@
  * asked (room.nids == 0) keeps the one-variant fan-out. MSG and ME lines
  * are kept in the room's history (history.h) and replayed through the
  * member's own send_client, so max_backlog holds for a replay too.
+ *
+ * Crowds ([chat] crowd, PROTOCOL.md section 6): in a room of more than
+ * crowd members JOIN and PART are not sent one by one; the room gathers
+ * them (crowd.h) and, at most once per crowd_interval, sends its members
+ * with ids one JOINS and one PARTS line. A notice sent one by one (the
+ * room fell back to crowd members, or a NICK) sends what was gathered
+ * first, so order is kept. crowd_timers does a bounded number of rooms a
+ * turn.
  */
 #include "hub.h"
 
@@ -71,6 +79,7 @@
 #include "addr.h"
 #include "chatlink.h"
 #include "chatproto.h"
+#include "crowd.h"
 #include "history.h"
 #include "ipc.h"
 #include "log.h"
@@ -95,6 +104,7 @@
 /* Room moves logged a second: a JOIN storm is not a log storm. */
 #define HUB_MOVE_LOGS_PER_MEMBER 4
 #define HUB_MOVE_LOGS_PER_SEC 20
+#define HUB_CROWDS_PER_TURN 32 /* crowded rooms' notices sent a wakeup */
 
 /* epoll keys: members are (generation << 32 | id), with KEY_TCP in the id
  * half for the client's socket; the rest below. */
@@ -125,6 +135,7 @@ struct member {
 	struct lograte move_log; /* this member's share of move_log */
 	bool ids; /* asked for ids (greeting options) */
 	int32_t last; /* greeting last=<n>, replayed at each JOIN; -1 none */
+	uint64_t crowd_mark; /* crowd_join's mark in its room, 0 none */
 	socklen_t peerlen;
 	struct sockaddr_storage peer;
 };
@@ -171,6 +182,12 @@ static struct {
 	char buf[HUB_BATCH_MAX];
 	char xbuf[HUB_BATCH_MAX];
 } batch;
+
+/* Crowded rooms with notices waiting, oldest first (see the top). */
+static struct {
+	struct crowd *head, *tail;
+	uint64_t batch; /* the last interval number given */
+} crowds;
 
 /* Reasons a worker may give (LINK_LEAVE); anything else is "closed". */
 static const char *const leave_reasons[] = { "quit", "idle", "slow", "shutdown",
@@ -590,6 +607,174 @@ line(int r)
 	return (size_t)r;
 }
 
+/* ------------------------------------------------------------ crowds */
+
+/* Whether a notice in a room of members (who comes or goes counted) is
+ * gathered. */
+static bool
+crowded(uint32_t members)
+{
+	return hub.cfg.crowd > 0 && members > hub.cfg.crowd;
+}
+
+/* room's gathered notices, made on first use; NULL if out of memory
+ * (then its notices go one by one). */
+static struct crowd *
+crowd_of(struct room *room)
+{
+	struct crowd *c = room->crowd;
+
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
+		c->room = room;
+		crowd_reset(c, ++crowds.batch);
+		room->crowd = c;
+	}
+	return c;
+}
+
+/* Due in one interval, at the end of the queue (a no-op if queued). */
+static void
+crowd_queue(struct crowd *c)
+{
+	if (c->queued)
+		return;
+	c->due = now_mono_usec() + (int64_t)hub.cfg.crowd_interval * 1000;
+	c->queued = true;
+	c->next = NULL;
+	c->prev = crowds.tail;
+	if (crowds.tail != NULL)
+		crowds.tail->next = c;
+	else
+		crowds.head = c;
+	crowds.tail = c;
+}
+
+static void
+crowd_unqueue(struct crowd *c)
+{
+	if (!c->queued)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		crowds.head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		crowds.tail = c->prev;
+	c->queued = false;
+	c->prev = c->next = NULL;
+}
+
+/* One JOINS or PARTS line, to the members with ids only. */
+static void
+crowd_send(const struct room *room, bool parts, const struct crowd_list *l,
+    int64_t ms)
+{
+	size_t n, xn;
+
+	if (l->count == 0)
+		return;
+	n = line(chat_fmt_crowd(hub.tmp, sizeof(hub.tmp), parts, ms, l->count,
+	    l->names, l->len));
+	xn = n > 0 ? with_id(next_id(), hub.tmp, n) : 0;
+	if (xn == 0)
+		return;
+	/* Bounded by the room's size, as fanout. */
+	for (uint32_t id = rooms_first(room); id != ROOMS_NONE;
+	     id = rooms_next(&hub.rooms, id))
+		if (hub.m[id].ids)
+			send_client(id, hub.ext, xn);
+}
+
+/* Send what room gathered, now, and start a new interval. */
+static void
+crowd_flush(struct room *room)
+{
+	struct crowd *c = room->crowd;
+
+	if (c == NULL || !c->queued)
+		return;
+	crowd_unqueue(c);
+	if (crowd_pending(c) && room->nids > 0) {
+		int64_t ms = now_real_msec();
+
+		crowd_send(room, false, &c->joins, ms);
+		crowd_send(room, true, &c->parts, ms);
+	}
+	crowd_reset(c, ++crowds.batch);
+}
+
+/* A room goes: what it gathered goes with it, unsent. */
+static void
+crowd_free(struct room *room)
+{
+	if (room->crowd == NULL)
+		return;
+	crowd_unqueue(room->crowd);
+	free(room->crowd);
+	room->crowd = NULL;
+}
+
+/* Send the notices that are due, at most HUB_CROWDS_PER_TURN rooms. */
+static void
+crowd_timers(int64_t now)
+{
+	for (int i = 0; i < HUB_CROWDS_PER_TURN && crowds.head != NULL &&
+	     crowds.head->due <= now; i++)
+		crowd_flush(crowds.head->room);
+}
+
+/* When the next room's notices are due, or 0. */
+static int64_t
+crowd_due(void)
+{
+	return crowds.head != NULL ? crowds.head->due : 0;
+}
+
+/*
+ * Member id came into room as nick: its JOIN, gathered in a crowd, else
+ * sent to the others after what the room gathered.
+ */
+static void
+notice_join(struct room *room, uint32_t id, const char *nick)
+{
+	struct crowd *c;
+	size_t len;
+
+	hub.m[id].crowd_mark = 0;
+	if (crowded(room->nmembers) && (c = crowd_of(room)) != NULL) {
+		hub.m[id].crowd_mark = crowd_join(c, nick);
+		crowd_queue(c);
+		return;
+	}
+	crowd_flush(room);
+	len = line(chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
+	if (len > 0)
+		room_line(room, len, id);
+}
+
+/*
+ * Member id leaves room, of members with it: true if its PART is
+ * gathered in a crowd; false if the caller is to send it, what the room
+ * gathered being sent now.
+ */
+static bool
+notice_part_gathered(struct room *room, uint32_t members, uint32_t id,
+    const char *nick)
+{
+	struct crowd *c;
+
+	if (crowded(members) && (c = crowd_of(room)) != NULL) {
+		crowd_part(c, nick, hub.m[id].crowd_mark);
+		hub.m[id].crowd_mark = 0;
+		crowd_queue(c);
+		return true;
+	}
+	crowd_flush(room);
+	return false;
+}
+
 static void
 count_err(uint32_t id)
 {
@@ -739,7 +924,8 @@ leave_room(uint32_t id, const char *why)
 	batch_flush();
 	strcpy(nick, rooms_nick(&hub.rooms, id));
 	strcpy(name, room->name);
-	if (room->nmembers > 1 && !worker_terminate) {
+	if (room->nmembers > 1 && !worker_terminate &&
+	    !notice_part_gathered(room, room->nmembers, id, nick)) {
 		int64_t ms = now_real_msec();
 		size_t n = line(chat_fmt_part(OUT, OUTCAP, ms, nick, why));
 		int r = -1;
@@ -1092,10 +1278,7 @@ do_hello(uint32_t id, const char *p, size_t n)
 		replay(id, r, cmd.last, cmd.since);
 	k = snprintf(ok, sizeof(ok), "%s %s", nick, room);
 	to_worker(id, LINK_OK, ok, (size_t)k);
-	size_t len = line(chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
-
-	if (len > 0)
-		room_line(r, len, id);
+	notice_join(r, id, nick);
 	publish_counts();
 	log_member(EV_CHAT_JOIN, id, nick, room, NULL);
 }
@@ -1203,6 +1386,8 @@ do_nick(uint32_t id, const char *p, size_t n)
 	}
 	reply_ok(id);
 	if (strcmp(old, nick) != 0) {
+		/* After the JOINS that may name the old nick. */
+		crowd_flush(rooms_room(&hub.rooms, id));
 		size_t len = line(
 		    chat_fmt_nick(OUT, OUTCAP, now_real_msec(), old, nick));
 
@@ -1245,7 +1430,8 @@ do_join(uint32_t id, const char *p, size_t n)
 	if (strcmp(old, name) == 0)
 		return;
 	/* The old room is gone if we were its last member. */
-	if (others && (from = rooms_find(&hub.rooms, old)) != NULL) {
+	if (others && (from = rooms_find(&hub.rooms, old)) != NULL &&
+	    !notice_part_gathered(from, from->nmembers + 1, id, nick)) {
 		int64_t ms = now_real_msec();
 		int r;
 
@@ -1260,9 +1446,7 @@ do_join(uint32_t id, const char *p, size_t n)
 		else if (len > 0)
 			room_line(from, len, ROOMS_NONE);
 	}
-	len = line(chat_fmt_join(OUT, OUTCAP, now_real_msec(), nick));
-	if (len > 0)
-		room_line(to, len, id);
+	notice_join(to, id, nick);
 	publish_counts();
 	if (log_move_allowed(id)) {
 		log_member(EV_CHAT_PART, id, nick, old, "moved");
@@ -1537,6 +1721,7 @@ room_gone(struct room *room, void *arg)
 {
 	(void)arg;
 	history_room_free(&hub.hist, &room->hist);
+	crowd_free(room);
 }
 
 static void
@@ -1601,8 +1786,11 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 		if (worker_terminate)
 			hub_stop(0);
 		next = doom_timers(now);
+		if (crowd_due() > 0 && (next == 0 || crowd_due() < next))
+			next = crowd_due();
 		if (next > 0)
-			timeout = (int)((next - now + 999) / 1000);
+			timeout = next <= now ? 0 :
+			    (int)((next - now + 999) / 1000);
 		n = epoll_pwait(hub.ep, evs, HUB_EVENTS, timeout, &waitmask);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -1617,6 +1805,7 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 			else
 				member_event(evs[i].data.u64, evs[i].events);
 		}
+		crowd_timers(now_mono_usec());
 		batch_flush();
 		run_drops();
 		if (hub.door_shut)

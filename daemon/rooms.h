@@ -30,6 +30,8 @@
 
 #define ROOMS_NONE UINT32_MAX
 
+struct crowd;
+
 struct room {
 	char name[CHAT_NAME_MAX + 1];
 	uint32_t hash;
@@ -38,6 +40,7 @@ struct room {
 	uint32_t nids; /* members with ids set */
 	struct room *hnext; /* hash chain */
 	struct history_room hist; /* the caller's */
+	struct crowd *crowd; /* the caller's: gathered notices, or NULL */
 };
 
 struct rooms_slot {

@@ -15,11 +15,18 @@
  *   the text, NICK, PONG, BYE) fits CHAT_SERVER_LINE_MAX(max_line), is one
  *   line of valid UTF-8 without controls other than TAB, and parses back
  *   (chat_parse_server) to what was formatted: round trips;
- * - chatctl's formatters round-trip through chat_parse_client.
+ * - chatctl's formatters round-trip through chat_parse_client;
+ * - every line is also parsed as a server line: an accepted JOINS or
+ *   PARTS lists valid names, no more than its count, within
+ *   CHAT_CROWD_NAMES_MAX, and formats back to the same bytes;
+ * - the nicks of accepted NICK commands come and go in a crowd
+ *   (daemon/crowd.c): its lists stay within bounds and its JOINS line
+ *   parses back with its count.
  */
 #include <string.h>
 
 #include "chatproto.h"
+#include "crowd.h"
 #include "fuzz.h"
 #include "linebuf.h"
 #include "utf8.h"
@@ -214,6 +221,85 @@ greeting_props(const char *line, size_t len, const struct chat_client_cmd *c,
 	FUZZ_ASSERT(e.type == CHAT_EVT_HIST_END && e.gap == (c->since > 0));
 }
 
+static uint32_t hash(const uint8_t *d, size_t n);
+
+/* A JOINS or PARTS line from a server: its fields, and back. */
+static void
+crowd_line_props(const char *line, size_t len)
+{
+	static char out[CHAT_CROWD_LINE_MAX];
+	struct chat_server_evt e;
+	struct chat_str name;
+	size_t pos = 0, k = 0;
+	const char *body = line;
+	int n;
+
+	if (chat_parse_server(line, len, &e) != 0 ||
+	    (e.type != CHAT_EVT_JOINS && e.type != CHAT_EVT_PARTS))
+		return;
+	FUZZ_ASSERT(e.count >= 1 && e.count <= UINT32_MAX);
+	FUZZ_ASSERT(e.listed <= e.count);
+	FUZZ_ASSERT(e.names.n <= CHAT_CROWD_NAMES_MAX);
+	FUZZ_ASSERT(!e.history);
+	while (chat_who_next(&e, &pos, &name)) {
+		FUZZ_ASSERT(chat_valid_name(name.p, name.n));
+		k++;
+	}
+	FUZZ_ASSERT(k == e.listed);
+	n = chat_fmt_crowd(out, sizeof(out), e.type == CHAT_EVT_PARTS,
+	    e.unix_ms, (uint32_t)e.count, e.names.p, e.names.n);
+	FUZZ_ASSERT(n > 0);
+	if (e.id != 0) {
+		body = memchr(line, ' ', len);
+		FUZZ_ASSERT(body != NULL);
+		body++;
+	}
+	FUZZ_ASSERT((size_t)n - 1 == len - (size_t)(body - line));
+	FUZZ_ASSERT(memcmp(out, body, (size_t)n - 1) == 0);
+}
+
+static struct crowd crowd;
+/* crowd_join's marks, as the hub keeps them per member: by nick. */
+static struct {
+	char nick[CHAT_NAME_MAX + 1];
+	uint64_t mark;
+} crowd_marks[64];
+
+/* A nick comes (or, if it is listed among the joins, goes) in the crowd. */
+static void
+crowd_step(const char *nick, uint32_t h)
+{
+	static char out[CHAT_CROWD_LINE_MAX];
+	struct chat_server_evt e;
+	uint64_t *mark = &crowd_marks[h % 64].mark;
+	int n;
+
+	if (strcmp(crowd_marks[h % 64].nick, nick) != 0) {
+		/* Another nick had the slot: this one's mark is unknown, and
+		 * a part with mark 0 is the safe side (a real part). */
+		snprintf(crowd_marks[h % 64].nick, CHAT_NAME_MAX + 1, "%s",
+		    nick);
+		*mark = 0;
+	}
+	if ((h >> 8) % 3 == 0) {
+		crowd_part(&crowd, nick, *mark);
+		*mark = 0;
+	} else {
+		*mark = crowd_join(&crowd, nick);
+	}
+	if ((h >> 12) % 17 == 0)
+		crowd_reset(&crowd, crowd.batch + 1);
+	FUZZ_ASSERT(crowd.joins.len <= CHAT_CROWD_NAMES_MAX);
+	FUZZ_ASSERT(crowd.parts.len <= CHAT_CROWD_NAMES_MAX);
+	if (crowd.joins.count == 0)
+		return;
+	n = chat_fmt_crowd(out, sizeof(out), false, 1, crowd.joins.count,
+	    crowd.joins.names, crowd.joins.len);
+	FUZZ_ASSERT(n > 0);
+	FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
+	FUZZ_ASSERT(e.type == CHAT_EVT_JOINS && e.count == crowd.joins.count);
+}
+
 static void
 handle_line(const char *line, size_t len, size_t max_line, bool *greeted)
 {
@@ -230,6 +316,7 @@ handle_line(const char *line, size_t len, size_t max_line, bool *greeted)
 
 	FUZZ_ASSERT(len <= max_line && line[len] == '\0');
 	FUZZ_ASSERT(memchr(line, '\n', len) == NULL);
+	crowd_line_props(line, len);
 	r = chat_parse_client(line, len, *greeted, &c);
 	FUZZ_ASSERT(r >= CHAT_OK && r < CHAT_ERR_COUNT_);
 	FUZZ_ASSERT((r == CHAT_ERR_BAD_UTF8) == !valid);
@@ -300,6 +387,8 @@ handle_line(const char *line, size_t len, size_t max_line, bool *greeted)
 		FUZZ_ASSERT(chat_parse_server(out, (size_t)n - 1, &e) == 0);
 		FUZZ_ASSERT(e.type == CHAT_EVT_NICK &&
 		    str_eq(e.nick2, nick, strlen(nick)));
+		crowd_step(nick, hash((const uint8_t *)nick, strlen(nick)) ^
+			(uint32_t)len << 8);
 		return;
 	case CHAT_CMD_JOIN:
 		cname(room, c.room);
@@ -407,6 +496,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint32_t h = hash(data, size);
 
+	crowd_reset(&crowd, 1);
+	memset(crowd_marks, 0, sizeof(crowd_marks));
 	run_stream(data, size, CHAT_MAX_LINE_DEFAULT, h);
 	run_stream(data, size, 64, h >> 8);
 	return 0;
