@@ -54,11 +54,11 @@
  *
  * Crowds ([chat] crowd, PROTOCOL.md section 6): in a room of more than
  * crowd members JOIN and PART are not sent one by one; the room gathers
- * them (crowd.h) and, at most once per crowd_interval, sends its members
- * with ids one JOINS and one PARTS line. A notice sent one by one (the
- * room fell back to crowd members, or a NICK) sends what was gathered
- * first, so order is kept. crowd_timers does a bounded number of rooms a
- * turn.
+ * them (crowd.h) and, crowd_interval after the first, sends its members
+ * with ids one JOINS and one PARTS line; members without ids get none.
+ * A notice sent one by one (the room fell back to crowd members, or a
+ * NICK) sends what was gathered first, so order is kept. crowd_timers
+ * does a bounded number of rooms a turn.
  */
 #include "hub.h"
 
