@@ -5,8 +5,8 @@ gets its OK, and none gets BYE restart while the hub is alive: the door to
 the hub holds a member back while the hub is busy, never refuses it. The
 hub is made busy for longer than a worker once waited (10 s) by stopping
 it (SIGSTOP) while the crowd greets, then letting it go on. Hostile
-greeters mixed in (bad nicks, QUIT at once, never reading) do not keep
-honest members out.
+greeters mixed in (bad nicks, QUIT at once, never reading, reset at once)
+do not keep honest members out, and a reset one leaves while queued.
 
 Run as a script for a measurement (not a test): python3 test_chat_crowd.py
 [members [addresses]] prints how long the crowd took to get its OKs."""
@@ -17,6 +17,7 @@ import resource
 import selectors
 import signal
 import socket
+import struct
 import sys
 import time
 
@@ -34,6 +35,7 @@ ROOM = "crowd"
 # before it said BYE restart (10 s), shorter than a door standing still
 # takes to mean the hub is gone (30 s).
 FREEZE_S = 12
+HOSTILE = ("badnick", "quit", "mute", "reset")
 
 
 def raise_nofile(need):
@@ -92,6 +94,8 @@ def greeting(m):
         return b"CHAT/1 q%d %s\nQUIT\n" % (m.i, ROOM.encode())
     if m.kind == "mute":
         return b"CHAT/1 mute%d %s\n" % (m.i, ROOM.encode())
+    if m.kind == "reset":
+        return b"CHAT/1 rst%d %s\n" % (m.i, ROOM.encode())
     return b"CHAT/1 m%d %s\n" % (m.i, ROOM.encode())
 
 
@@ -106,8 +110,8 @@ def done(m):
 
 def run_crowd(port, kinds, addrs, timeout, at=None):
     """Connect every member at once (non-blocking), greet, and read until
-    every honest member has its OK or timeout; at: (seconds, function) to
-    call that long after the start. Returns (members, selector, seconds
+    every honest member has its OK or timeout; at: [(seconds, function)],
+    in order, to call that long after the start. Returns (members, selector, seconds
     from the first connect to the last honest OK or None)."""
     sel = selectors.DefaultSelector()
     members = [Member(i, k) for i, k in enumerate(kinds)]
@@ -130,9 +134,8 @@ def run_crowd(port, kinds, addrs, timeout, at=None):
     pending = set(m.i for m in members if m.kind != "mute" and m.err is None)
     deadline = t0 + timeout
     while pending and time.monotonic() < deadline:
-        if at is not None and time.monotonic() >= t0 + at[0]:
-            at[1]()
-            at = None
+        while at and time.monotonic() >= t0 + at[0][0]:
+            at.pop(0)[1]()
         for key, ev in sel.select(0.2):
             m = key.data
             if ev & selectors.EVENT_WRITE:
@@ -148,6 +151,13 @@ def run_crowd(port, kinds, addrs, timeout, at=None):
                     # A mute member never reads: not registered at all.
                     if m.kind == "mute":
                         sel.unregister(m.sock)
+                    elif m.kind == "reset":
+                        sel.unregister(m.sock)
+                        m.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                          struct.pack("ii", 1, 0))
+                        m.sock.close()  # an RST
+                        m.sock = None
+                        pending.discard(m.i)
                     else:
                         sel.modify(m.sock, selectors.EVENT_READ, m)
                 continue
@@ -200,16 +210,19 @@ def crowd_test(n, naddr, hostile, freeze=False):
     for i in range(n):
         kinds.append("honest")
         if hostile:
-            kinds.append(("badnick", "quit", "mute")[i % 3])
+            kinds.append(HOSTILE[i % len(HOSTILE)])
     raise_nofile(4 * len(kinds) + 256)
     addrs = sources(naddr)
     with Echod(ini=crowd_ini(len(kinds))) as d:
         require_chat(d.port)
-        at = None
+        at = []
+        left = []  # processes besides the hub, halfway through the stop
         if freeze:
             hub = d.children_by_comm("echod-hub")[0]
             os.kill(hub, signal.SIGSTOP)
-            at = (FREEZE_S, lambda: os.kill(hub, signal.SIGCONT))
+            # Halfway: before a worker gave up waiting for the door (10 s).
+            at = [(FREEZE_S / 2, lambda: left.append(len(d.children()) - 1)),
+                  (FREEZE_S, lambda: os.kill(hub, signal.SIGCONT))]
         try:
             members, sel, took = run_crowd(d.port, kinds, addrs,
                                            scaled(60, 120) + (FREEZE_S if freeze else 0), at)
@@ -221,6 +234,13 @@ def crowd_test(n, naddr, hostile, freeze=False):
             check(not any(m.bye for m in members if m.kind == "honest"),
                   "an honest member got BYE: " + summary(members))
             check("cannot reach the hub" not in d.log(), "a worker could not reach the hub")
+            # Workers whose clients reset while queued for the stopped hub
+            # are gone before it goes on; every other member's stays (a bad
+            # nick's waits for its next line), and some spares.
+            if freeze and "reset" in kinds:
+                stay = sum(1 for m in members if m.kind != "reset")
+                check(left[0] <= stay + 16,
+                      "%d processes for %d members that did not reset" % (left[0], stay))
             # The hub holds two descriptors per member it was given (link
             # and client) and nothing for greetings its workers refused.
             hub = d.children_by_comm("echod-hub")[0]
@@ -269,7 +289,7 @@ def main():
     for i in range(n):
         kinds.append("honest")
         if hostile:
-            kinds.append(("badnick", "quit", "mute")[i % 3])
+            kinds.append(HOSTILE[i % len(HOSTILE)])
     raise_nofile(4 * len(kinds) + 256)
     addrs = sources(naddr)
     ini = {"server": {"max_connections": 6000, "max_per_source": 6000,
