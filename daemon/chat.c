@@ -89,7 +89,7 @@
  * descriptors in flight (ETOOMANYREFS: no poll event says when it ends). */
 #define CHAT_DOOR_STUCK_USEC 30000000
 #define CHAT_DOOR_LOOK_MS 1000
-#define CHAT_DOOR_REFS_MS 10
+#define CHAT_DOOR_REFS_MS 100
 #define CHAT_ERR_MAX 256 /* an ERR line we make */
 
 struct chat {
