@@ -55,12 +55,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,7 +81,15 @@
 #define CHAT_LINK_BATCH 16 /* hub packets per wakeup */
 #define CHAT_READ_SLACK 16384 /* linebuf beyond one line: fewer reads */
 #define CHAT_LINGER_USEC 1000000
-#define CHAT_DOOR_WAIT_USEC 10000000 /* the door full: hub long gone */
+/* Waiting for room in the door (door_send): the hub is gone once the door
+ * has not moved for this long (a live hub takes members off it every
+ * millisecond however busy, a dead one is back within its 5 s backoff;
+ * this is chat turned off, or a hub frozen); how often the wait looks at
+ * the door and the client; and the pause when the kernel refuses more
+ * descriptors in flight (ETOOMANYREFS: no poll event says when it ends). */
+#define CHAT_DOOR_STUCK_USEC 30000000
+#define CHAT_DOOR_LOOK_MS 1000
+#define CHAT_DOOR_REFS_MS 100
 #define CHAT_ERR_MAX 256 /* an ERR line we make */
 
 struct chat {
@@ -281,11 +291,70 @@ refuse(struct chat *c, enum chat_err code)
 	count_error(c);
 }
 
+/* Bytes queued in the door by every worker, not yet taken by the hub. */
+static int
+door_queued(int door)
+{
+	int n = 0;
+
+	return ioctl(door, SIOCOUTQ, &n) == 0 ? n : -1;
+}
+
+/*
+ * Wait for the door to take our member; 0 once sent, -1 with errno. The
+ * door is shared by every worker: a crowd arriving together can fill it
+ * while the hub is busy, and that is no reason to fail anyone, so there is
+ * no deadline while the door moves (the hub takes members off it: it
+ * shows room, or holds fewer bytes than at the last look). It is the hub
+ * gone, not busy, once the door has stood still for CHAT_DOOR_STUCK_USEC.
+ * Bounded too by the client: one that resets while queued leaves (an EOF
+ * does not: a half-closed client still gets its answers), and by SIGTERM.
+ */
+static int
+door_send(struct chat *c, const struct link_door *d, const int fds[2])
+{
+	int door = c->s->w->door;
+	int64_t stuck_at = now_mono_usec() + CHAT_DOOR_STUCK_USEC;
+	int queued = door_queued(door);
+
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = door, .events = POLLOUT },
+			{ .fd = c->fd, .events = 0 } }; /* ERR and HUP only */
+		int64_t now;
+		int r, q, ms = CHAT_DOOR_LOOK_MS;
+
+		r = ipc_send(door, DOOR_MEMBER, d, sizeof(*d), fds, 2,
+		    MSG_DONTWAIT);
+		if (r == 0 || worker_terminate)
+			return r;
+		if (errno == ETOOMANYREFS) {
+			/* Too many descriptors in flight (the sender's
+			 * RLIMIT_NOFILE): transient, as the hub takes them. */
+			pfd[0].fd = -1;
+			ms = CHAT_DOOR_REFS_MS;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			return -1;
+		}
+		(void)chat_poll(c, pfd, 2, ms);
+		if (pfd[1].revents & (POLLERR | POLLHUP)) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		now = now_mono_usec();
+		q = door_queued(door);
+		if ((pfd[0].revents & POLLOUT) || q < queued)
+			stuck_at = now + CHAT_DOOR_STUCK_USEC;
+		queued = q;
+		if (now >= stuck_at) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+}
+
 /*
  * Make the link and pass the hub its end and the client's socket through
- * the door: from then on the hub writes to the client. The door is shared
- * by every worker and buffered by the kernel; it is only full if the hub
- * has been gone a while, so wait for it a bounded time.
+ * the door (door_send): from then on the hub writes to the client.
  */
 static int
 open_link(struct chat *c)
@@ -294,7 +363,6 @@ open_link(struct chat *c)
 	struct link_door d = { .magic = LINK_DOOR_MAGIC,
 		.slot = w->slot,
 		.errs = c->errs };
-	int64_t deadline = now_mono_usec() + CHAT_DOOR_WAIT_USEC;
 	int sp[2], fds[2], r;
 
 	if (w->door == -1 || ipc_pair(sp, true) == -1) {
@@ -308,25 +376,20 @@ open_link(struct chat *c)
 	fds[0] = sp[1];
 	fds[1] = c->fd;
 	atomic_store(&c->sl->hub_out, HUB_OUT_LINE);
-	for (;;) {
-		struct pollfd pfd = { .fd = w->door, .events = POLLOUT };
-		int64_t left = deadline - now_mono_usec();
-
-		r = ipc_send(w->door, DOOR_MEMBER, &d, sizeof(d), fds, 2,
-		    MSG_DONTWAIT);
-		if (r == 0 || worker_terminate || left <= 0 ||
-		    (errno != EAGAIN && errno != EINTR))
-			break;
-		(void)chat_poll(c, &pfd, 1, (int)(left / 1000) + 1);
-	}
+	r = door_send(c, &d, fds);
 	close(sp[1]);
 	if (r != 0) {
 		/* The hub never got the socket: still ours to write. */
 		close(sp[0]);
-		if (!worker_terminate)
+		if (worker_terminate) {
+			chat_end(c, "shutdown", "shutdown");
+		} else if (errno == ECONNRESET) {
+			chat_end(c, "reset", NULL); /* left while queued */
+			c->gone = true;
+		} else {
 			log_warn("chat: cannot reach the hub");
-		chat_end(c, worker_terminate ? "shutdown" : "restart",
-		    worker_terminate ? "shutdown" : "restart");
+			chat_end(c, "restart", "restart");
+		}
 		return -1;
 	}
 	c->link = sp[0];

@@ -93,7 +93,11 @@
 #define HUB_MAX_MEMBERS ECHOD_MAX_CONNECTIONS
 #define HUB_EVENTS 256
 #define HUB_PKTS_PER_TURN 16 /* from one member per wakeup: fairness */
-#define HUB_DOOR_BATCH 64 /* new members per wakeup */
+#define HUB_DOOR_BATCH 64 /* new members per look at the door */
+/* The door is looked at this often however busy the turn: a member costs
+ * the hub little to take, and queued in the hub it waits its turn in order
+ * while the door has room for the next ones. */
+#define HUB_DOOR_EVERY_USEC 1000
 #define HUB_CONFIGS_PER_TURN 8
 #define HUB_DONE_GRACE_USEC 2000000
 #define HUB_MAX_FDS_PER_MSG 4 /* a door packet carries two; extras closed */
@@ -147,6 +151,8 @@ static struct {
 	bool warned_sndbuf; /* max_backlog above what the kernel grants */
 	bool sndbuf_force; /* SO_SNDBUFFORCE works (CAP_NET_ADMIN) */
 	bool door_shut; /* by a worker: stop, for a new door and hub */
+	bool door_gone; /* at its end: not looked at any more */
+	int64_t door_at; /* when take_door last looked */
 	struct rooms rooms;
 	struct history hist; /* of every room (history.h) */
 	int64_t last_id; /* the id sequence: next_id() */
@@ -1164,6 +1170,9 @@ door_check(const struct ipc_msg *msg, const struct link_door *d)
 static void
 take_door(void)
 {
+	if (hub.door_gone)
+		return;
+	hub.door_at = now_mono_usec();
 	for (int i = 0; i < HUB_DOOR_BATCH; i++) {
 		struct link_door d;
 		struct ipc_msg msg;
@@ -1192,6 +1201,7 @@ take_door(void)
 				hub.door_shut = true;
 			}
 			epoll_ctl(hub.ep, EPOLL_CTL_DEL, hub.door, NULL);
+			hub.door_gone = true;
 			return;
 		}
 		if ((what = door_check(&msg, &d)) != NULL) {
@@ -1201,6 +1211,14 @@ take_door(void)
 		}
 		member_new(msg.fd[0], msg.fd[1], &d);
 	}
+}
+
+/* A busy turn looks at the door between events (HUB_DOOR_EVERY_USEC). */
+static void
+door_due(void)
+{
+	if (now_mono_usec() - hub.door_at >= HUB_DOOR_EVERY_USEC)
+		take_door();
 }
 
 /* ------------------------------------------------------------- packets */
@@ -1804,6 +1822,7 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 				take_config();
 			else
 				member_event(evs[i].data.u64, evs[i].events);
+			door_due();
 		}
 		crowd_timers(now_mono_usec());
 		batch_flush();
