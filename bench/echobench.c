@@ -12,7 +12,8 @@
  *   rr      C persistent connections ping-ponging S bytes
  *   stream  C connections sending and receiving in bulk
  *   hold    open C connections, check each echoes, hold them, check again
- *   chat    C CHAT/1 members in one room, each sending R lines/s
+ *   chat    C CHAT/1 members in one room (or spread over --rooms), each
+ *           sending R lines/s; R = 0: they join and idle (flash crowds, PSS)
  *   fork    the machine's bare fork + _exit + waitpid cost (no network)
  *
  * crr closes with SO_LINGER 0 (an RST from the client, after every byte came
@@ -25,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -55,9 +57,12 @@
 /* Connects in progress during hold: xinetd's listen backlog is 64. */
 #define HOLD_INFLIGHT	64
 #define CHAT_LINE_MAX	4096		/* longest line a member accepts */
-#define CHAT_WBUF	65536		/* bytes a member may queue to send */
-#define CHAT_MAX_MEMBERS 4096
+#define CHAT_WBUF	16384		/* bytes a member may queue to send */
+#define CHAT_MAX_MEMBERS 65536
+#define CHAT_MAX_SENDERS 4096		/* the order table is senders^2 */
+#define CHAT_MAX_ROOMS	1000
 #define CHAT_JOINING	8		/* members connecting at once */
+#define CHAT_SOURCES	60		/* 127.0.0.1 .. 127.0.0.60 */
 #define MAX_SERVER_PIDS	8
 #define MAX_PROCS	131072		/* /proc entries scanned for a tree */
 
@@ -87,6 +92,16 @@ enum cstate {
 	CS_DEAD,	/* failed for good (hold, chat) */
 };
 
+/* How a chat member's join ended (connect to the greeting's answer). */
+enum join_end {
+	JOIN_OK, JOIN_BYE, JOIN_ERR, JOIN_EOF, JOIN_CONNECT, JOIN_OTHER,
+	JOIN_STALLED, JOIN_NENDS
+};
+
+static const char *const join_end_names[] = {
+	"ok", "bye", "err", "eof", "connect", "other", "stalled",
+};
+
 struct hist {
 	uint64_t	count;
 	uint64_t	max;
@@ -106,12 +121,14 @@ struct conn {
 	int		checks;		/* hold: rounds verified */
 	/* chat */
 	char		nick[40];
+	int		room;		/* index: member i is in room i % rooms */
+	int		joining;	/* connect or greeting not answered yet */
 	uint32_t	seq;
 	uint64_t	next_send;
-	char		*lbuf;
+	char		*lbuf;		/* a partial line; allocated when needed */
 	size_t		llen;
 	int		skipping;	/* discarding an over-long line */
-	char		*wbuf;
+	char		*wbuf;		/* unsent bytes; freed when all sent */
 	size_t		wlen, woff;
 };
 
@@ -136,6 +153,10 @@ struct opts {
 	const char	*room;
 	double		drain;
 	int		stalled_rcvbuf;
+	int		sources;	/* bind to 127.0.0.1 .. 127.0.0.N; 0: no */
+	int		joining;	/* members joining at once; 0: all */
+	int		rooms;
+	pid_t		cpu_pid;	/* chat: its CPU time over the window */
 };
 
 struct stats {
@@ -159,6 +180,21 @@ struct stats {
 	uint64_t	byes, errs, overflows, long_lines;
 	uint64_t	expected_win;
 	int		active;
+	int		*room_active;	/* [room]: members that had their OK */
+	/* chat joins: outcomes, connect-to-OK latency, time to the last OK */
+	uint64_t	join_ends[JOIN_NENDS];
+	uint64_t	join_timeouts;
+	struct hist	join_lat;
+	uint64_t	join_start, last_ok;
+	int		joining;	/* members connecting or greeting now */
+	int		closing;	/* members draining to EOF now */
+	/* chat: CPU (us) of --cpu-pid over the join and over the window */
+	long long	cpu_join, cpu_win;
+	long long	tree_cpu_win;	/* --server-pid trees, same window */
+	/* chat -r 0: PSS of --server-pid trees before and with all joined */
+	long		pss_before, pss_held;
+	int		procs_held;
+	int		idle_held;	/* still members after holding -d s */
 };
 
 static struct opts O;
@@ -207,7 +243,14 @@ usage(void)
 	    "  --self yes|no  chat: does a sender get its own lines "
 	    "(CHAT/1 yes, raw no)\n"
 	    "  --room NAME  chat room (bench)\n"
-	    "  --drain S    chat: time to wait for late lines (2)\n");
+	    "  --drain S    chat: time to wait for late lines (2)\n"
+	    "  --rooms N    chat: member i joins room i %% N (1)\n"
+	    "  --joining N  chat: members connecting and greeting at once "
+	    "(8; 0: all)\n"
+	    "  --sources N  chat: bind members to 127.0.0.1 .. 127.0.0.N "
+	    "(60; 0: no bind)\n"
+	    "  --cpu-pid PID  chat: report this process's CPU time per "
+	    "delivered line\n");
 	exit(2);
 }
 
@@ -486,10 +529,31 @@ conn_retry(struct conn *c, uint64_t delay)
 	nwaiting++;
 }
 
+/* A chat member's connect or greeting ended: counts how, once. */
+static void
+chat_join_done(struct conn *c, enum join_end how)
+{
+	uint64_t now;
+
+	if (!c->joining)
+		return;
+	c->joining = 0;
+	S.joining--;
+	S.join_ends[how]++;
+	if (how != JOIN_OK)
+		return;
+	now = now_ns();
+	hist_add(&S.join_lat, now - c->t0);
+	S.last_ok = now;
+}
+
 /* Counts a failed connection; returns after closing it. */
 static void
 conn_fail(struct conn *c, int err, const char *what)
 {
+	if (c->joining)
+		chat_join_done(c, c->state == CS_GREETING ? JOIN_EOF :
+		    JOIN_CONNECT);
 	if (err == ECONNRESET || err == EPIPE)
 		S.resets++;
 	else if (err == ECONNREFUSED)
@@ -509,15 +573,40 @@ conn_fail(struct conn *c, int err, const char *what)
 
 static void conn_connected(struct conn *);
 
+/*
+ * Binds fd to 127.0.0.(1 + i % sources), so a server's per-source limit
+ * meets members from many addresses as in real life. The port is picked
+ * at connect (IP_BIND_ADDRESS_NO_PORT): each address has its own range.
+ */
+static int
+conn_bind_source(int fd, int i)
+{
+	struct sockaddr_in sin;
+	int one = 1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 0u + (unsigned)(i %
+	    O.sources));
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one));
+	return bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+}
+
 static void
 conn_open(struct conn *c)
 {
 	struct epoll_event e;
 	int fd, one = 1;
 
+	if (O.mode == MODE_CHAT) {
+		c->joining = 1;
+		S.joining++;
+	}
 	fd = socket(peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd == -1) {
+		chat_join_done(c, JOIN_CONNECT);
 		note_error("socket: %s", strerror(errno));
 		if (O.mode == MODE_HOLD || O.mode == MODE_CHAT)
 			c->state = CS_DEAD;
@@ -534,6 +623,10 @@ conn_open(struct conn *c)
 	c->tx = c->rx = c->round_tx = c->round_rx = 0;
 	c->base = pat_pick_base();
 	c->t0 = now_ns();
+	if (O.sources > 0 && conn_bind_source(fd, (int)(c - conns)) == -1) {
+		conn_fail(c, errno, "bind");
+		return;
+	}
 	if (connect(fd, (struct sockaddr *)&peer, peerlen) == -1 &&
 	    errno != EINPROGRESS) {
 		int err = errno;
@@ -785,6 +878,7 @@ conn_drain(struct conn *c)
 			return;
 		conn_close(c);
 		c->state = CS_DEAD;
+		S.closing--;
 		return;
 	}
 }
@@ -984,15 +1078,42 @@ pid_limit(void)
 	return v > 0 && v <= (1L << 22) ? (size_t)v + 1 : (1U << 22) + 1;
 }
 
-/* PSS (KiB) summed over the trees under O.server_pids; nprocs counted. */
-static long
-tree_pss(int *nprocs)
+/* utime + stime of pid in microseconds, -1 if it cannot be read. */
+static long long
+pid_cpu_us(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	long tck = sysconf(_SC_CLK_TCK);
+	FILE *f;
+
+	if (pid <= 0 || tck <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* comm may hold spaces and parentheses: fields after the last ')' */
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+	    "%llu", &ut, &st) != 2)
+		return -1;
+	return (long long)((ut + st) * 1000000ULL / (unsigned long long)tck);
+}
+
+/*
+ * PSS (KiB), or with cpu utime + stime (us), summed over the trees under
+ * O.server_pids; nprocs counted.
+ */
+static long long
+tree_sum(int *nprocs, int cpu)
 {
 	struct proc_ent *ents;
 	unsigned char *in;
 	size_t npid = pid_limit();
 	int n, i, k, changed, pass, count = 0;
-	long total = 0;
+	long long total = 0;
 
 	*nprocs = 0;
 	if (O.nserver_pids == 0)
@@ -1019,11 +1140,12 @@ tree_pss(int *nprocs)
 		}
 	}
 	for (i = 0; i < n; i++) {
-		long p;
+		long long p;
 
 		if ((size_t)ents[i].pid >= npid || !in[ents[i].pid])
 			continue;
-		if ((p = pss_kib(ents[i].pid)) >= 0) {
+		p = cpu ? pid_cpu_us(ents[i].pid) : pss_kib(ents[i].pid);
+		if (p >= 0) {
 			total += p;
 			count++;
 		}
@@ -1032,6 +1154,12 @@ tree_pss(int *nprocs)
 	free(in);
 	*nprocs = count;
 	return total;
+}
+
+static long
+tree_pss(int *nprocs)
+{
+	return (long)tree_sum(nprocs, 0);
 }
 
 static long
@@ -1164,6 +1292,8 @@ run_hold(struct hold_result *hr)
 static int
 chat_queue(struct conn *c, const char *p, size_t n)
 {
+	if (c->wbuf == NULL && (c->wbuf = malloc(CHAT_WBUF)) == NULL)
+		fatal("out of memory");
 	if (c->woff > 0 && c->wlen + n > CHAT_WBUF) {
 		memmove(c->wbuf, c->wbuf + c->woff, c->wlen - c->woff);
 		c->wlen -= c->woff;
@@ -1194,8 +1324,12 @@ chat_flush(struct conn *c)
 		}
 		c->woff += (size_t)w;
 	}
-	if (c->woff == c->wlen)
+	if (c->woff == c->wlen) {
+		/* Thousands of idle members hold no buffer. */
 		c->woff = c->wlen = 0;
+		free(c->wbuf);
+		c->wbuf = NULL;
+	}
 	if (c->state != CS_STALLED)
 		conn_set_events(c, EPOLLIN | (c->wlen > 0 ? EPOLLOUT : 0));
 	return 0;
@@ -1204,20 +1338,26 @@ chat_flush(struct conn *c)
 static void
 chat_greet(struct conn *c)
 {
-	char line[128];
+	char line[160];
 	int n, idx = (int)(c - conns);
 
 	if (O.raw) {
 		/* No greeting: the server's first line says we are in. */
 		c->state = CS_GREETING;
 	} else {
-		n = snprintf(line, sizeof(line), "CHAT/1 %s %s\n", c->nick,
-		    O.room);
+		if (O.rooms > 1)
+			n = snprintf(line, sizeof(line), "CHAT/1 %s %s%d\n",
+			    c->nick, O.room, c->room);
+		else
+			n = snprintf(line, sizeof(line), "CHAT/1 %s %s\n",
+			    c->nick, O.room);
 		chat_queue(c, line, (size_t)n);
 		c->state = idx < O.stalled ? CS_STALLED : CS_GREETING;
 	}
-	if (c->state == CS_STALLED)
+	if (c->state == CS_STALLED) {
+		chat_join_done(c, JOIN_STALLED);
 		conn_set_events(c, 0);	/* never read again */
+	}
 	chat_flush(c);
 }
 
@@ -1242,10 +1382,13 @@ chat_text(char *buf, size_t cap, uint32_t sender, uint32_t seq, uint64_t t)
 	return len;
 }
 
+/* Members that get what c sends: those of its room that had their OK. */
 static int
-chat_receivers(void)
+chat_receivers(const struct conn *c)
 {
-	return O.self ? S.active : S.active - 1;
+	int n = S.room_active[c->room];
+
+	return O.self ? n : n - 1;
 }
 
 static void
@@ -1269,9 +1412,62 @@ chat_send(struct conn *c, uint64_t now)
 	S.sent_total++;
 	if (now >= t_warm && now < t_end) {
 		S.sent_win++;
-		S.expected_win += (uint64_t)chat_receivers();
+		S.expected_win += (uint64_t)chat_receivers(c);
 	}
 	chat_flush(c);
+}
+
+/* A decimal number ended by ':', as snprintf writes it; -1 if not one. */
+static int
+chat_number(const char **pp, const char *end, unsigned long long max,
+    unsigned long long *v)
+{
+	const char *p = *pp;
+	unsigned long long x = 0;
+
+	if (p >= end || !isdigit((unsigned char)*p) ||
+	    (*p == '0' && p + 1 < end && p[1] != ':'))
+		return -1;
+	for (; p < end && isdigit((unsigned char)*p); p++) {
+		if (x > (max - (unsigned)(*p - '0')) / 10)
+			return -1;
+		x = x * 10 + (unsigned)(*p - '0');
+	}
+	if (p >= end || *p != ':')
+		return -1;
+	*pp = p + 1;
+	*v = x;
+	return 0;
+}
+
+/*
+ * text .. end is "EB1:<sender>:<seq>:<t>:" and chat_text's padding, as
+ * chat_text writes it (checked in place, nothing rebuilt: at a million
+ * lines a second this is the client's loop). 0 if it is, -1 if the token
+ * is bad, -2 if the padding or the length differs.
+ */
+static int
+chat_check_text(const char *text, const char *end, unsigned long *sender,
+    unsigned long *seq, unsigned long long *t)
+{
+	const char *p = text + 4;
+	unsigned long long a, b;
+	size_t head, j;
+
+	if (chat_number(&p, end, (unsigned long long)O.conc - 1, &a) == -1 ||
+	    chat_number(&p, end, UINT32_MAX, &b) == -1 ||
+	    chat_number(&p, end, UINT64_MAX, t) == -1)
+		return -1;
+	*sender = (unsigned long)a;
+	*seq = (unsigned long)b;
+	/* parse_args keeps -s far below the line's cap: padded to O.size */
+	head = (size_t)(p - text);
+	if ((size_t)(end - text) != (head > O.size ? head : O.size))
+		return -2;
+	for (j = 0; p + j < end; j++)
+		if (p[j] != chat_pad_char((uint32_t)a, (uint32_t)b, j))
+			return -2;
+	return 0;
 }
 
 static void
@@ -1287,8 +1483,6 @@ chat_line(struct conn *c, char *line, size_t len)
 	const char *text, *p, *end = line + len;
 	unsigned long sender, seq;
 	unsigned long long t;
-	char expect[CHAT_LINE_MAX];
-	size_t elen;
 	uint32_t *next;
 	uint64_t now;
 
@@ -1298,17 +1492,28 @@ chat_line(struct conn *c, char *line, size_t len)
 	if (c->state == CS_GREETING) {
 		if (O.raw) {
 			if (c - conns < O.stalled) {
+				chat_join_done(c, JOIN_STALLED);
 				c->state = CS_STALLED;
 				conn_set_events(c, 0);
-			} else
+			} else {
+				chat_join_done(c, JOIN_OK);
 				c->state = CS_READY;
+			}
 			return;
 		}
 		if (len >= 3 && memcmp(line, "OK ", 3) == 0) {
+			chat_join_done(c, JOIN_OK);
 			c->state = CS_READY;
 			return;
 		}
-		S.errs++;
+		if (len >= 4 && memcmp(line, "BYE ", 4) == 0) {
+			S.byes++;
+			chat_join_done(c, JOIN_BYE);
+		} else if (len >= 4 && memcmp(line, "ERR ", 4) == 0) {
+			S.errs++;
+			chat_join_done(c, JOIN_ERR);
+		} else
+			chat_join_done(c, JOIN_OTHER);
 		if (len > 7 && memcmp(line, "CHAT/1 ", 7) == 0)
 			note_error("chat: the server echoed the greeting: "
 			    "no CHAT/1 there");
@@ -1356,22 +1561,13 @@ chat_line(struct conn *c, char *line, size_t len)
 			return;	/* ncat's own announcements */
 	}
 	/* EB1:<sender>:<seq>:<t>: then padding */
-	{
-		char tmp[96];
-		size_t tl = (size_t)(end - text) < sizeof(tmp) - 1 ?
-		    (size_t)(end - text) : sizeof(tmp) - 1;
-
-		memcpy(tmp, text, tl);
-		tmp[tl] = '\0';
-		if (sscanf(tmp, "EB1:%lu:%lu:%llu:", &sender, &seq, &t) != 3 ||
-		    sender >= (unsigned long)O.conc) {
-			chat_bad_line("bad token", line, len);
-			return;
-		}
-	}
-	elen = chat_text(expect, sizeof(expect), (uint32_t)sender,
-	    (uint32_t)seq, (uint64_t)t);
-	if ((size_t)(end - text) != elen || memcmp(expect, text, elen) != 0) {
+	switch (chat_check_text(text, end, &sender, &seq, &t)) {
+	case 0:
+		break;
+	case -1:
+		chat_bad_line("bad token", line, len);
+		return;
+	default:
 		chat_bad_line("text differs from what was sent", line, len);
 		return;
 	}
@@ -1441,25 +1637,31 @@ chat_event(struct conn *c, uint32_t ev)
 			conn_fail(c, 0, "chat read");
 			return;
 		}
-		for (i = 0; i < r; i++) {
+		/* Whole lines are read in rbuf; only a partial one is copied. */
+		for (start = 0; start < r; start = i + 1) {
+			unsigned char *nl = memchr(rbuf + start, '\n',
+			    (size_t)(r - start));
 			size_t n;
 
-			if (rbuf[i] != '\n')
-				continue;
+			if (nl == NULL)
+				break;
+			i = nl - rbuf;
 			n = (size_t)(i - start);
 			if (c->skipping) {
 				c->skipping = 0;
 			} else if (c->llen + n > CHAT_LINE_MAX) {
 				S.long_lines++;
+			} else if (c->llen == 0) {
+				chat_line(c, (char *)rbuf + start, n);
 			} else {
 				memcpy(c->lbuf + c->llen, rbuf + start, n);
-				c->llen += n;
-				chat_line(c, c->lbuf, c->llen);
-				if (c->fd == -1 || c->state == CS_STALLED)
-					return;
+				chat_line(c, c->lbuf, c->llen + n);
 			}
 			c->llen = 0;
-			start = i + 1;
+			free(c->lbuf);
+			c->lbuf = NULL;
+			if (c->fd == -1 || c->state == CS_STALLED)
+				return;
 		}
 		if (start < r && !c->skipping) {
 			size_t n = (size_t)(r - start);
@@ -1469,6 +1671,9 @@ chat_event(struct conn *c, uint32_t ev)
 				c->skipping = 1;
 				c->llen = 0;
 			} else {
+				if (c->lbuf == NULL &&
+				    (c->lbuf = malloc(CHAT_LINE_MAX)) == NULL)
+					fatal("out of memory");
 				memcpy(c->lbuf + c->llen, rbuf + start, n);
 				c->llen += n;
 			}
@@ -1479,98 +1684,208 @@ chat_event(struct conn *c, uint32_t ev)
 }
 
 static void
-run_chat(void)
+chat_setup(void)
 {
-	uint64_t period, start, now, deadline;
-	int i, opened;
+	int i, loopback;
 
 	if (O.conc > CHAT_MAX_MEMBERS)
 		fatal("chat: at most %d members", CHAT_MAX_MEMBERS);
+	if (O.rate > 0 && O.conc > CHAT_MAX_SENDERS)
+		fatal("chat: at most %d members send (-r 0 for more)",
+		    CHAT_MAX_SENDERS);
 	if (O.stalled >= O.conc)
 		fatal("chat: --stalled must be less than -c");
-	chat_expect = calloc((size_t)O.conc * (size_t)O.conc,
-	    sizeof(*chat_expect));
-	if (chat_expect == NULL)
+	if (O.rooms > O.conc)
+		fatal("chat: --rooms must be at most -c");
+	loopback = peer.ss_family == AF_INET &&
+	    ntohl(((struct sockaddr_in *)&peer)->sin_addr.s_addr) >> 24 == 127;
+	if (O.sources == -1)
+		O.sources = loopback ? CHAT_SOURCES : 0;
+	if (O.sources > 0 && !loopback)
+		fatal("chat: --sources needs an IPv4 loopback server "
+		    "(--sources 0 for %s)", O.host);
+	if (O.rate > 0) {
+		chat_expect = calloc((size_t)O.conc * (size_t)O.conc,
+		    sizeof(*chat_expect));
+		if (chat_expect == NULL)
+			fatal("out of memory");
+	}
+	S.room_active = calloc((size_t)O.rooms, sizeof(*S.room_active));
+	if (S.room_active == NULL)
 		fatal("out of memory");
 	for (i = 0; i < O.conc; i++) {
 		struct conn *c = &conns[i];
 
 		snprintf(c->nick, sizeof(c->nick), "eb%d_%d",
 		    (int)(getpid() % 100000), i);
-		c->lbuf = malloc(CHAT_LINE_MAX);
-		c->wbuf = malloc(CHAT_WBUF);
-		if (c->lbuf == NULL || c->wbuf == NULL)
-			fatal("out of memory");
+		c->room = i % O.rooms;
 	}
-	/*
-	 * Members 0 .. stalled-1 are the stalled ones and join first. A few
-	 * join at a time: some servers (ncat: backlog 10) lose connections
-	 * that arrive all at once.
-	 */
-	deadline = now_ns() + (uint64_t)(O.timeout * NSEC);
-	opened = 0;
-	for (;;) {
-		int joining = count_state(CS_CONNECTING) +
-		    count_state(CS_GREETING);
+}
 
-		while (opened < O.conc && joining < CHAT_JOINING) {
+/*
+ * Members 0 .. stalled-1 are the stalled ones and join first. --joining
+ * at a time (default a few: some servers, ncat with its backlog of 10,
+ * lose connections that arrive all at once; 0: the whole crowd at once).
+ * Every member ends its join counted: OK, BYE, ERR, EOF, connect error,
+ * another line, or still waiting at --timeout.
+ */
+static void
+chat_join(void)
+{
+	uint64_t deadline;
+	long long cpu0 = pid_cpu_us(O.cpu_pid), cpu1;
+	int limit = O.joining > 0 ? O.joining : O.conc;
+	int opened = 0, i;
+
+	S.join_start = now_ns();
+	deadline = S.join_start + (uint64_t)(O.timeout * NSEC);
+	for (;;) {
+		while (opened < O.conc && S.joining < limit)
 			conn_open(&conns[opened++]);
-			joining++;
-		}
-		if ((opened == O.conc && joining == 0) || interrupted)
+		if ((opened == O.conc && S.joining == 0) || interrupted)
 			break;
 		if (now_ns() >= deadline) {
-			note_error("chat: only %d of %d members joined",
-			    count_state(CS_READY), O.conc - O.stalled);
+			S.join_timeouts = (uint64_t)S.joining +
+			    (uint64_t)(O.conc - opened);
+			note_error("chat: %d members still joining after %.0f s"
+			    ", %d never tried", S.joining, O.timeout,
+			    O.conc - opened);
 			break;
 		}
 		poll_once(100);
 	}
-	S.active = count_state(CS_READY);
-	if (S.active == 0)
-		return;
+	cpu1 = pid_cpu_us(O.cpu_pid);
+	S.cpu_join = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
+	for (i = 0; i < O.conc; i++) {
+		struct conn *c = &conns[i];
 
-	period = (uint64_t)(NSEC / O.rate);
+		if (c->joining) {	/* timed out: not a member */
+			c->joining = 0;
+			S.joining--;
+			conn_close(c);
+			c->state = CS_DEAD;
+		}
+		if (c->state == CS_READY) {
+			S.active++;
+			S.room_active[c->room]++;
+		}
+	}
+}
+
+static uint64_t chat_period;
+
+static int
+chat_by_next_send(const void *a, const void *b)
+{
+	uint64_t x = conns[*(const int *)a].next_send;
+	uint64_t y = conns[*(const int *)b].next_send;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Every member sends every period, at a random phase: sorted by phase
+ * once, the next sender is always the one after the last, so a wakeup
+ * costs O(lines due), not O(members).
+ */
+static void
+chat_fanout(void)
+{
+	uint64_t start, now;
+	long long cpu0, tree0 = -1;
+	int *order, n = 0, cur = 0, i, procs;
+
+	if ((order = calloc((size_t)O.conc, sizeof(*order))) == NULL)
+		fatal("out of memory");
+	chat_period = (uint64_t)(NSEC / O.rate);
 	start = now_ns();
 	t_warm = start + (uint64_t)(O.warmup * NSEC);
 	t_end = t_warm + (uint64_t)(O.duration * NSEC);
-	for (i = 0; i < O.conc; i++)
-		conns[i].next_send = start + rng_next() % period;
+	for (i = 0; i < O.conc; i++) {
+		if (conns[i].state != CS_READY)
+			continue;
+		conns[i].next_send = start + rng_next() % chat_period;
+		order[n++] = i;
+	}
+	qsort(order, (size_t)n, sizeof(*order), chat_by_next_send);
+	cpu0 = -1;
 	for (;;) {
-		uint64_t next = t_end;
+		struct conn *c;
+		int k;
 
 		now = now_ns();
 		if (now >= t_end || interrupted)
 			break;
-		if (!measuring && S.t0 == 0 && now >= t_warm)
+		if (!measuring && S.t0 == 0 && now >= t_warm) {
 			window_open(now);
-		for (i = 0; i < O.conc; i++) {
-			struct conn *c = &conns[i];
-			int k = 0;
-
-			if (c->state != CS_READY)
-				continue;
-			while (c->next_send <= now && k++ < 10 &&
-			    c->state == CS_READY) {
-				chat_send(c, now_ns());
-				c->next_send += period;
-			}
-			if (c->next_send < next)
-				next = c->next_send;
+			cpu0 = pid_cpu_us(O.cpu_pid);
+			tree0 = O.nserver_pids > 0 ? tree_sum(&procs, 1) : -1;
 		}
-		poll_once(ms_until(now_ns(), next));
+		/* At most one round of the members per wakeup. */
+		for (k = 0; k < n; k++) {
+			c = &conns[order[cur]];
+			if (c->next_send > now)
+				break;
+			if (c->state == CS_READY)
+				chat_send(c, now_ns());
+			c->next_send += chat_period;
+			cur = (cur + 1) % n;
+		}
+		c = &conns[order[cur]];
+		poll_once(ms_until(now_ns(), c->next_send < t_end ?
+		    c->next_send : t_end));
 	}
 	window_close(now_ns());
-	deadline = now_ns() + (uint64_t)(O.drain * NSEC);
-	while (S.delivered_win < S.expected_win && now_ns() < deadline &&
-	    !interrupted)
-		poll_once(10);
+	free(order);
+	{
+		uint64_t deadline = now_ns() + (uint64_t)(O.drain * NSEC);
 
-	/*
-	 * Leave politely: half-close, read to EOF, then close. A member
-	 * closing with unread lines would send an RST, which some servers
-	 * (ncat --chat) take as a reason to quit altogether.
-	 */
+		while (S.delivered_win < S.expected_win &&
+		    now_ns() < deadline && !interrupted)
+			poll_once(10);
+	}
+	/* Nothing is sent after the window: the hub's time from its start
+	 * to here is what the window's lines cost it. */
+	if (cpu0 >= 0) {
+		long long cpu1 = pid_cpu_us(O.cpu_pid);
+
+		S.cpu_win = cpu1 >= 0 ? cpu1 - cpu0 : -1;
+	} else
+		S.cpu_win = -1;
+	/* The whole server: hub, workers, engine (workers live throughout). */
+	S.tree_cpu_win = tree0 >= 0 ? tree_sum(&procs, 1) - tree0 : -1;
+}
+
+/* -r 0: every member idles -d s; PSS of the server trees with them all. */
+static void
+chat_idle(void)
+{
+	uint64_t t = now_ns() + 1 * NSEC;
+	int i;
+
+	/* Let the join notices drain and the workers settle, then measure. */
+	while (now_ns() < t && !interrupted)
+		poll_once(100);
+	S.pss_held = tree_pss(&S.procs_held);
+	t = now_ns() + (uint64_t)(O.duration * NSEC);
+	while (now_ns() < t && !interrupted)
+		poll_once(ms_until(now_ns(), t));
+	for (i = 0; i < O.conc; i++)
+		if (conns[i].state == CS_READY)
+			S.idle_held++;
+}
+
+/*
+ * Leave politely: half-close, read to EOF, then close. A member closing
+ * with unread lines would send an RST, which some servers (ncat --chat)
+ * take as a reason to quit altogether.
+ */
+static void
+chat_leave(void)
+{
+	uint64_t deadline;
+	int i;
+
 	for (i = 0; i < O.conc; i++) {
 		struct conn *c = &conns[i];
 
@@ -1578,14 +1893,35 @@ run_chat(void)
 			continue;
 		shutdown(c->fd, SHUT_WR);
 		c->state = CS_CLOSING;
+		S.closing++;
 		conn_set_events(c, EPOLLIN);
 	}
 	deadline = now_ns() + 2 * NSEC;
-	while (count_state(CS_CLOSING) > 0 && now_ns() < deadline &&
-	    !interrupted)
+	while (S.closing > 0 && now_ns() < deadline && !interrupted)
 		poll_once(50);
-	for (i = 0; i < O.conc; i++)
+	for (i = 0; i < O.conc; i++) {
 		conn_close(&conns[i]);
+		free(conns[i].lbuf);
+		free(conns[i].wbuf);
+		conns[i].lbuf = conns[i].wbuf = NULL;
+	}
+}
+
+static void
+run_chat(void)
+{
+	int procs;
+
+	chat_setup();
+	S.pss_before = tree_pss(&procs);
+	chat_join();
+	if (S.active > 0) {
+		if (O.rate > 0)
+			chat_fanout();
+		else
+			chat_idle();
+	}
+	chat_leave();
 }
 
 /* --- fork --- */
@@ -1775,13 +2111,65 @@ report_hold(const struct hold_result *hr)
 		fprintf(stderr, "echobench: first error: %s\n", S.first_error);
 }
 
+/* "join":{...}: how every member's join ended, and how fast the OKs came. */
 static void
-report_chat(void)
+json_join(void)
+{
+	int i;
+
+	printf("\"join\":{\"conc\":%d,", O.joining);
+	for (i = 0; i < JOIN_NENDS; i++)
+		printf("\"%s\":%" PRIu64 ",", join_end_names[i], S.join_ends[i]);
+	printf("\"timeout\":%" PRIu64 ",\"last_ok_s\":%.3f,\"p50_ms\":%.2f,"
+	    "\"p99_ms\":%.2f,\"max_ms\":%.2f,\"hub_cpu_ms\":%.1f}",
+	    S.join_timeouts, S.last_ok > S.join_start ?
+	    (double)(S.last_ok - S.join_start) / NSEC : 0,
+	    hist_pct(&S.join_lat, 50) / 1e6, hist_pct(&S.join_lat, 99) / 1e6,
+	    S.join_lat.max / 1e6, S.cpu_join >= 0 ? S.cpu_join / 1e3 : -1);
+}
+
+static uint64_t
+join_failed(void)
+{
+	return S.join_ends[JOIN_BYE] + S.join_ends[JOIN_ERR] +
+	    S.join_ends[JOIN_EOF] + S.join_ends[JOIN_CONNECT] +
+	    S.join_ends[JOIN_OTHER] + S.join_timeouts;
+}
+
+static void
+report_join(void)
+{
+	char p50[32], p99[32];
+
+	fmt_lat(p50, sizeof(p50), hist_pct(&S.join_lat, 50));
+	fmt_lat(p99, sizeof(p99), hist_pct(&S.join_lat, 99));
+	printf("chat join %d members from %d addresses, %d at a time: %" PRIu64
+	    " OK, last after %.2f s, connect-to-OK p50 %s p99 %s; not OK %"
+	    PRIu64 " (BYE %" PRIu64 ", ERR %" PRIu64 ", EOF %" PRIu64
+	    ", connect %" PRIu64 ", other %" PRIu64 ", timeout %" PRIu64 ")\n",
+	    O.conc, O.sources > 0 ? O.sources : 1, O.joining > 0 ? O.joining :
+	    O.conc, S.join_ends[JOIN_OK], S.last_ok > S.join_start ?
+	    (double)(S.last_ok - S.join_start) / NSEC : 0, p50, p99,
+	    join_failed(), S.join_ends[JOIN_BYE], S.join_ends[JOIN_ERR],
+	    S.join_ends[JOIN_EOF], S.join_ends[JOIN_CONNECT],
+	    S.join_ends[JOIN_OTHER], S.join_timeouts);
+}
+
+static void
+report_chat(double wall)
 {
 	uint64_t lost = S.expected_win > S.delivered_win ?
 	    S.expected_win - S.delivered_win : 0;
 	double loss = S.expected_win ? 100.0 * (double)lost /
 	    (double)S.expected_win : 0;
+	long dpss = S.pss_held >= 0 && S.pss_before >= 0 ?
+	    S.pss_held - S.pss_before : -1;
+	double pss_member = S.active > 0 && dpss >= 0 && O.rate == 0 ?
+	    (double)dpss / S.active : -1;
+	double cpu_line = S.cpu_win >= 0 && S.delivered_win > 0 ?
+	    (double)S.cpu_win / (double)S.delivered_win : -1;
+	double tree_line = S.tree_cpu_win >= 0 && S.delivered_win > 0 ?
+	    (double)S.tree_cpu_win / (double)S.delivered_win : -1;
 	char p50[32], p99[32], p999[32];
 
 	if (O.json) {
@@ -1798,12 +2186,43 @@ report_chat(void)
 		    O.warmup, O.duration, S.sent_win, S.expected_win,
 		    S.delivered_win, lost, loss, S.order_errors, S.byes, S.errs,
 		    S.overflows, S.long_lines);
+		printf("\"rooms\":%d,\"sources\":%d,\"client_cpu_pct\":%.0f,"
+		    "\"cpu_pid\":%d,\"cpu_win_us\":%lld,"
+		    "\"cpu_us_per_delivery\":%.3f,"
+		    "\"tree_cpu_us_per_delivery\":%.3f,\"pss_before_kib\":%ld,"
+		    "\"pss_held_kib\":%ld,\"procs_held\":%d,"
+		    "\"pss_per_member_kib\":%.2f,\"idle_held\":%d,",
+		    O.rooms, O.sources, client_cpu_pct(wall), (int)O.cpu_pid,
+		    S.cpu_win, cpu_line, tree_line, S.pss_before, S.pss_held,
+		    S.procs_held, pss_member, S.idle_held);
+		json_join();
+		putchar(',');
 		json_latency();
 		putchar(',');
 		json_errors();
 		printf("}\n");
 		return;
 	}
+	report_join();
+	if (O.rate == 0) {
+		printf("chat idle %d members in %d rooms: %d still there after "
+		    "%.0f s", S.active, O.rooms, S.idle_held, O.duration);
+		if (pss_member >= 0)
+			printf(", server tree %d procs PSS %.1f MiB (+%.1f "
+			    "KiB/member)", S.procs_held, S.pss_held / 1024.0,
+			    pss_member);
+		printf(", errors %" PRIu64 "\n", S.errors);
+		if (S.first_error[0] != '\0')
+			fprintf(stderr, "echobench: first error: %s\n",
+			    S.first_error);
+		return;
+	}
+	if (cpu_line >= 0)
+		printf("chat pid %d CPU %.2f us per delivered line\n",
+		    (int)O.cpu_pid, cpu_line);
+	if (tree_line >= 0)
+		printf("chat server trees CPU %.2f us per delivered line\n",
+		    tree_line);
 	fmt_lat(p50, sizeof(p50), hist_pct(&S.lat, 50));
 	fmt_lat(p99, sizeof(p99), hist_pct(&S.lat, 99));
 	fmt_lat(p999, sizeof(p999), hist_pct(&S.lat, 99.9));
@@ -1828,7 +2247,8 @@ static void
 parse_args(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_CLOSE, OPT_PID, OPT_TIMEOUT, OPT_RAW,
-	    OPT_SELF, OPT_STALLED, OPT_ROOM, OPT_DRAIN, OPT_RCVBUF, OPT_HELP };
+	    OPT_SELF, OPT_STALLED, OPT_ROOM, OPT_DRAIN, OPT_RCVBUF, OPT_ROOMS,
+	    OPT_JOINING, OPT_SOURCES, OPT_CPU_PID, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "close", required_argument, NULL, OPT_CLOSE },
@@ -1841,10 +2261,18 @@ parse_args(int argc, char **argv)
 		{ "drain", required_argument, NULL, OPT_DRAIN },
 		{ "stalled-rcvbuf", required_argument, NULL, OPT_RCVBUF },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "rooms", required_argument, NULL, OPT_ROOMS },
+		{ "joining", required_argument, NULL, OPT_JOINING },
+		{ "sources", required_argument, NULL, OPT_SOURCES },
+		{ "cpu-pid", required_argument, NULL, OPT_CPU_PID },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, i, size_set = 0, conc_set = 0, dur_set = 0;
+
+	O.sources = -1;
+	O.joining = CHAT_JOINING;
+	O.rooms = 1;
 
 	if (argc < 2)
 		usage();
@@ -1892,9 +2320,8 @@ parse_args(int argc, char **argv)
 			O.warmup = parse_seconds(optarg);
 			break;
 		case 'r':
+			/* 0: members join and idle (crowds, PSS) */
 			O.rate = parse_seconds(optarg);
-			if (O.rate <= 0)
-				fatal("rate must be positive");
 			break;
 		case OPT_JSON:
 			O.json = 1;
@@ -1939,6 +2366,18 @@ parse_args(int argc, char **argv)
 		case OPT_RCVBUF:
 			O.stalled_rcvbuf = (int)parse_size(optarg);
 			break;
+		case OPT_ROOMS:
+			O.rooms = parse_int(optarg, 1, CHAT_MAX_ROOMS);
+			break;
+		case OPT_JOINING:
+			O.joining = parse_int(optarg, 0, CHAT_MAX_MEMBERS);
+			break;
+		case OPT_SOURCES:
+			O.sources = parse_int(optarg, 0, 254);
+			break;
+		case OPT_CPU_PID:
+			O.cpu_pid = (pid_t)parse_int(optarg, 1, INT_MAX);
+			break;
 		default:
 			usage();
 		}
@@ -1955,6 +2394,8 @@ parse_args(int argc, char **argv)
 		O.duration = O.mode == MODE_FORK ? 2 : 5;
 	if (O.self == -1)
 		O.self = !O.raw;
+	if (O.sources == -1 && O.mode != MODE_CHAT)
+		O.sources = 0;	/* chat: chat_setup, knowing the address */
 	if (O.close_rst == -1)	/* chat servers deserve a polite goodbye */
 		O.close_rst = O.mode != MODE_CHAT;
 	if (O.mode == MODE_CHAT && O.size > CHAT_LINE_MAX - 64)
@@ -2011,8 +2452,10 @@ main(int argc, char **argv)
 	}
 	case MODE_CHAT:
 		run_chat();
-		report_chat();
-		return S.verify_errors > 0 || S.delivered_win == 0 ? 1 : 0;
+		report_chat((double)(now_ns() - t0) / NSEC);
+		if (S.verify_errors > 0 || S.join_ends[JOIN_OK] == 0)
+			return 1;
+		return O.rate > 0 && S.delivered_win == 0 ? 1 : 0;
 	default:
 		return 2;
 	}
