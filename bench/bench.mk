@@ -51,9 +51,18 @@ bench: $(BENCH_DEPS) bench/echobench bench/epoll_echo bench/forkloop_echo \
 	bench/compare --echod daemon/echod $(if $(RELEASE),--release $(RELEASE)) \
 	    $(foreach v,$(VARIANTS),--variant $(v))
 
+# Chat at scale (issue 14), about 5 minutes, opt-in: flash crowds of 3000
+# and 5000, fan-out to 1000 x 1/s and 2000 x 0.5/s with the hub's CPU per
+# delivered line, PSS per member with 10,000 in 10 rooms; echod and the
+# release. Its table goes to bench/results/scale.md (and scale.json).
+bench-scale: $(BENCH_DEPS) bench/echobench daemon/echod daemon/echod-engine
+	bench/compare --modes scale --peers echod,release --no-limits \
+	    --echod daemon/echod $(if $(RELEASE),--release $(RELEASE)) \
+	    -o bench/results/scale.md
+
 bench-clean:
 	rm -f bench/echobench bench/epoll_echo bench/forkloop_echo bench/forkloop_echo_static \
 	    $(FORKCOST)
 	rm -rf bench/results
 
-.PHONY: bench bench-clean
+.PHONY: bench bench-scale bench-clean
