@@ -51,7 +51,7 @@ bench: $(BENCH_DEPS) bench/echobench bench/epoll_echo bench/forkloop_echo \
 	bench/compare --echod daemon/echod $(if $(RELEASE),--release $(RELEASE)) \
 	    $(foreach v,$(VARIANTS),--variant $(v))
 
-# Chat at scale (issue 14), about 5 minutes, opt-in: flash crowds of 3000
+# Chat at scale (issue 14), 2 to 5 minutes, opt-in: flash crowds of 3000
 # and 5000, fan-out to 1000 x 1/s and 2000 x 0.5/s with the hub's CPU per
 # delivered line, PSS per member with 10,000 in 10 rooms; echod and the
 # release. Its table goes to bench/results/scale.md (and scale.json).
