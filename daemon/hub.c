@@ -17,9 +17,12 @@
  *
  * Fan-out: a line is formatted once and the same bytes go to every member
  * of the room, so every member sees the room's lines in one order. MSG and
- * ME lines of one room that arrive in the same wakeup are gathered (up to
- * HUB_BATCH_MAX bytes) and written as one. Anything else (a reply, a
- * notice, a change of membership) writes the gathered lines first, so
+ * ME lines are gathered per room (up to HUB_BATCH_MAX bytes) and written
+ * as one, with one send() per member: at the end of the loop turn they
+ * came in, or, in a room whose fan-out is long, once a pause as long as
+ * the last fan-out has passed (pace.h: bounded, and never for a quiet
+ * room's line). Anything else (a notice, a change of membership) writes
+ * every room's gathered lines first, a reply to one member its room's, so
  * order is kept.
  *
  * Slow members: a member's queue is its socket's send buffer, sized to
@@ -84,6 +87,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "lograte.h"
+#include "pace.h"
 #include "remain.h"
 #include "rooms.h"
 #include "util.h"
@@ -102,6 +106,7 @@
 #define HUB_DONE_GRACE_USEC 2000000
 #define HUB_MAX_FDS_PER_MSG 4 /* a door packet carries two; extras closed */
 #define HUB_BATCH_MAX 16384 /* MSG/ME bytes gathered for one room */
+#define HUB_PENDING_ROOMS 16 /* rooms whose lines may wait at once */
 #define HUB_STOP_DOOR_ROUNDS 16 /* door batches taken when stopping */
 #define HUB_MAX_ERRS 10
 #define HUB_SNDBUF_GROWTH 4 /* a socket's limit: at most 4x the first */
@@ -180,14 +185,21 @@ static struct {
 	char done[LINK_DONE_MAX + 1];
 } hub;
 
-/* MSG and ME lines for one room, not yet written (see the top); xbuf:
- * the same with ids, if the room has members that asked for them. */
-static struct {
-	const struct room *room;
+/*
+ * MSG and ME lines not yet written (see the top), one slot per room with
+ * lines waiting, for up to HUB_PENDING_ROOMS rooms; xbuf: the same with
+ * ids, if the room has members that asked for them. A slot keeps its room
+ * after a flush, with when that fan-out ended and what it took: the pace
+ * of the room's next one (pace.h).
+ */
+static struct pending {
+	const struct room *room; /* NULL: free */
+	int64_t due; /* while len > 0: when the lines go out (mono usec) */
+	struct pace pace; /* the room's last fan-out */
 	size_t len, xlen;
 	char buf[HUB_BATCH_MAX];
 	char xbuf[HUB_BATCH_MAX];
-} batch;
+} pend[HUB_PENDING_ROOMS];
 
 /* Crowded rooms with notices waiting, oldest first (see the top). */
 static struct {
@@ -542,20 +554,108 @@ fanout_ids(const struct room *room, const char *p, size_t n, const char *x,
 		}
 }
 
+/* Write a slot's lines to its room, and time it for the pacing. */
+static void
+pend_write(struct pending *p)
+{
+	size_t n = p->len, xn = p->xlen;
+	int64_t t0;
+
+	if (n == 0)
+		return;
+	p->len = p->xlen = 0;
+	t0 = now_mono_usec();
+	fanout_ids(p->room, p->buf, n, p->xbuf, xn, ROOMS_NONE);
+	pace_done(&p->pace, t0, now_mono_usec());
+}
+
 /*
- * Write the gathered lines. Called before anything else is written and
- * before membership changes, so each member's lines keep the room's order
- * and nobody gets lines from before it came in.
+ * Write the gathered lines of every room. Called before anything else is
+ * written and before membership changes, so each member's lines keep the
+ * room's order and nobody gets lines from before it came in.
  */
 static void
 batch_flush(void)
 {
-	size_t n = batch.len, xn = batch.xlen;
+	for (size_t i = 0; i < ARRAY_SIZE(pend); i++)
+		pend_write(&pend[i]);
+}
 
-	if (n == 0)
+/* The same for one room only: before a reply to one of its members. */
+static void
+room_flush(const struct room *room)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(pend); i++)
+		if (pend[i].room == room && room != NULL)
+			pend_write(&pend[i]);
+}
+
+/*
+ * The slot for room's lines: its own, else a free one or the one used
+ * longest ago with nothing waiting, else (every slot waiting) the one due
+ * first, written now.
+ */
+static struct pending *
+pend_slot(const struct room *room)
+{
+	struct pending *best = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(pend); i++) {
+		struct pending *p = &pend[i];
+
+		if (p->room == room)
+			return p;
+		if (best == NULL || (best->len > 0 && p->len == 0) ||
+		    (best->len > 0 && p->len > 0 && p->due < best->due) ||
+		    (best->len == 0 && p->len == 0 &&
+			p->pace.last_end < best->pace.last_end))
+			best = p;
+	}
+	pend_write(best);
+	best->room = room;
+	best->pace = (struct pace){ 0 };
+	return best;
+}
+
+/* Write the rooms whose lines are due; returns the next due time or 0. */
+static int64_t
+pend_flush_due(int64_t now)
+{
+	int64_t next = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(pend); i++) {
+		struct pending *p = &pend[i];
+
+		if (p->len == 0)
+			continue;
+		if (p->due <= now)
+			pend_write(p);
+		else if (next == 0 || p->due < next)
+			next = p->due;
+	}
+	return next;
+}
+
+/* A line said in room (r bytes in OUT, xn its variant in hub.ext). */
+static void
+pend_add(const struct room *room, size_t r, size_t xn)
+{
+	struct pending *p = pend_slot(room);
+
+	if (p->len > 0 &&
+	    (p->len + r > HUB_BATCH_MAX || p->xlen + xn > HUB_BATCH_MAX))
+		pend_write(p);
+	if (r > HUB_BATCH_MAX || xn > HUB_BATCH_MAX) {
+		/* A long one alone. */
+		fanout_ids(room, OUT, r, hub.ext, xn, ROOMS_NONE);
 		return;
-	batch.len = batch.xlen = 0;
-	fanout_ids(batch.room, batch.buf, n, batch.xbuf, xn, ROOMS_NONE);
+	}
+	if (p->len == 0)
+		p->due = pace_due(&p->pace, now_mono_usec());
+	memcpy(p->buf + p->len, OUT, r);
+	p->len += r;
+	memcpy(p->xbuf + p->xlen, hub.ext, xn);
+	p->xlen += xn;
 }
 
 static int64_t
@@ -603,14 +703,21 @@ room_line(const struct room *room, size_t n, uint32_t except)
 
 /* OUT holds a formatted line (r: its length or -1). */
 static size_t
-line(int r)
+fits(int r)
 {
-	batch_flush(); /* what was said before this goes first */
 	if (r < 0) {
 		log_warnx("hub: a line did not fit its buffer");
 		return 0;
 	}
 	return (size_t)r;
+}
+
+/* The same, and what was said before it goes first. */
+static size_t
+line(int r)
+{
+	batch_flush();
+	return fits(r);
 }
 
 /* ------------------------------------------------------------ crowds */
@@ -1352,20 +1459,7 @@ do_say(uint32_t id, enum link_type t, const char *text, size_t n)
 		    room->name);
 	if (room->nids > 0)
 		xn = with_id(lid, OUT, (size_t)r);
-	if (batch.len > 0 &&
-	    (batch.room != room || batch.len + (size_t)r > HUB_BATCH_MAX ||
-		batch.xlen + xn > HUB_BATCH_MAX))
-		batch_flush();
-	if ((size_t)r <= HUB_BATCH_MAX && xn <= HUB_BATCH_MAX) {
-		batch.room = room;
-		memcpy(batch.buf + batch.len, OUT, (size_t)r);
-		batch.len += (size_t)r;
-		memcpy(batch.xbuf + batch.xlen, hub.ext, xn);
-		batch.xlen += xn;
-	} else {
-		/* A long one alone. */
-		fanout_ids(room, OUT, (size_t)r, hub.ext, xn, ROOMS_NONE);
-	}
+	pend_add(room, (size_t)r, xn);
 	atomic_fetch_add_explicit(&hub.ctr->messages_relayed, 1,
 	    memory_order_relaxed);
 }
@@ -1502,8 +1596,11 @@ handle_packet(uint32_t id, uint16_t type, const char *body, size_t len)
 	size_t out;
 
 	/* Before any reply, change of membership or leaving: the lines said
-	 * up to now reach this member too. */
-	if (t != LINK_MSG && t != LINK_ME)
+	 * up to now reach this member too. A reply to it alone (PONG, WHO,
+	 * an ERR) needs only its own room's. */
+	if (t == LINK_PING || t == LINK_WHO || t == LINK_SAY)
+		room_flush(rooms_room(&hub.rooms, id));
+	else if (t != LINK_MSG && t != LINK_ME)
 		batch_flush();
 	switch (t) {
 	case LINK_LEAVE:
@@ -1551,14 +1648,14 @@ handle_packet(uint32_t id, uint16_t type, const char *body, size_t len)
 		return;
 	case LINK_WHO:
 		m->errs = 0;
-		out = line(rooms_who(&hub.rooms, rooms_room(&hub.rooms, id),
+		out = fits(rooms_who(&hub.rooms, rooms_room(&hub.rooms, id),
 		    OUT, OUTCAP));
 		if (out > 0)
 			send_client(id, OUT, out);
 		return;
 	case LINK_PING:
 		m->errs = 0;
-		out = line(chat_fmt_pong(OUT, OUTCAP, body, len));
+		out = fits(chat_fmt_pong(OUT, OUTCAP, body, len));
 		if (out == 0) {
 			why = "a PING with a bad token";
 			goto bad;
@@ -1740,6 +1837,10 @@ room_gone(struct room *room, void *arg)
 	(void)arg;
 	history_room_free(&hub.hist, &room->hist);
 	crowd_free(room);
+	/* Its lines went out before its last member left (leave_room). */
+	for (size_t i = 0; i < ARRAY_SIZE(pend); i++)
+		if (pend[i].room == room)
+			pend[i].room = NULL, pend[i].len = pend[i].xlen = 0;
 }
 
 static void
@@ -1798,7 +1899,7 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 	sigdelset(&waitmask, SIGTERM);
 	/* One turn per wakeup; ends (hub_stop) on SIGTERM only. */
 	for (;;) {
-		int64_t now = now_mono_usec(), next;
+		int64_t now = now_mono_usec(), next, due;
 		int timeout = -1, n;
 
 		if (worker_terminate)
@@ -1806,6 +1907,9 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 		next = doom_timers(now);
 		if (crowd_due() > 0 && (next == 0 || crowd_due() < next))
 			next = crowd_due();
+		due = pend_flush_due(now);
+		if (due > 0 && (next == 0 || due < next))
+			next = due;
 		if (next > 0)
 			timeout = next <= now ? 0 :
 			    (int)((next - now + 999) / 1000);
@@ -1825,7 +1929,8 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 			door_due();
 		}
 		crowd_timers(now_mono_usec());
-		batch_flush();
+		/* Lines due now, and those of rooms not paced (pace.h). */
+		pend_flush_due(now_mono_usec());
 		run_drops();
 		if (hub.door_shut)
 			hub_stop(HUB_EXIT_NEW_DOOR);
