@@ -46,7 +46,7 @@
  *
  * Protocol decisions (BYE restart and idle, ten ERRs, a half-closed
  * client, SIGTERM) are in PROTOCOL.md section 5. Here: after LINK_LEAVE
- * the worker waits up to CHAT_LINGER_USEC for LINK_DONE; should it not
+ * the worker waits up to CHAT_DONE_WAIT_USEC for LINK_DONE; should it not
  * come, it shuts the socket for writing (which also ends the hub's
  * writing) and says nothing more. After BYE it shuts its side, waits up
  * to CHAT_LINGER_USEC for the client to close (so the BYE is not lost to
@@ -81,6 +81,11 @@
 #define CHAT_LINK_BATCH 16 /* hub packets per wakeup */
 #define CHAT_READ_SLACK 16384 /* linebuf beyond one line: fewer reads */
 #define CHAT_LINGER_USEC 1000000
+/* For LINK_DONE after LINK_LEAVE. A dead hub is seen at once (EOF on the
+ * link); a live one may take seconds to answer the leaves of a crowd (2000
+ * members told BYE shutdown at once by a restart took longer than 1 s on
+ * 2 busy cores, and those clients got no BYE). */
+#define CHAT_DONE_WAIT_USEC 5000000
 /* Waiting for room in the door (door_send): the hub is gone once the door
  * has not moved for this long (a live hub takes members off it every
  * millisecond however busy, a dead one is back within its 5 s backoff;
@@ -144,7 +149,7 @@ chat_end(struct chat *c, const char *why, const char *bye)
 		return;
 	c->end = why;
 	c->bye = bye;
-	c->done_by = now_mono_usec() + CHAT_LINGER_USEC;
+	c->done_by = now_mono_usec() + CHAT_DONE_WAIT_USEC;
 }
 
 /*
