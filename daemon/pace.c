@@ -14,7 +14,7 @@ pace_due(const struct pace *p, int64_t now)
 {
 	int64_t gap = PACE_FACTOR * p->last_cost, due;
 
-	if (p->last_end == 0)
+	if (p->last_end == 0 || p->last_cost < PACE_SHORT_USEC)
 		return now;
 	if (gap > PACE_MAX_USEC)
 		gap = PACE_MAX_USEC;

@@ -7,8 +7,11 @@
  * pass, at most PACE_MAX_USEC after that fan-out: so the room's lines of
  * the pause go to each member in one send(), and the hub spends at most
  * about 1 / (1 + PACE_FACTOR) of its time on that room's fan-out, leaving
- * the rest to the links, the door and the clients. Waits shorter than
- * PACE_MIN_USEC are not worth a wakeup. Pure: the caller passes the
+ * the rest to the links, the door and the clients. A fan-out shorter
+ * than PACE_SHORT_USEC (a room of a few hundred) is never paced: its
+ * wait would only add to its latency (100 members x 5/s: p99 1.0-2.1 ms
+ * paced, 0.8-1.0 not, BENCHMARKS.md). Waits shorter than PACE_MIN_USEC
+ * are not worth a wakeup. Pure: the caller passes the
  * monotonic clock in microseconds. BENCHMARKS.md has the measures.
  */
 #ifndef ECHOD_PACE_H
@@ -19,6 +22,7 @@
 #define PACE_FACTOR 1
 #define PACE_MAX_USEC 10000
 #define PACE_MIN_USEC 500
+#define PACE_SHORT_USEC 2000
 
 struct pace {
 	int64_t last_end; /* when the last fan-out ended; 0: none yet */

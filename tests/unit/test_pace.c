@@ -48,6 +48,11 @@ test_short_fanout_is_not_paced(void **state)
 	 * a wakeup. */
 	pace_done(&p, T0 - 200, T0);
 	assert_true(pace_due(&p, T0) == T0);
+	/* Just under PACE_SHORT_USEC: still not paced; at it: paced. */
+	pace_done(&p, T0 - (PACE_SHORT_USEC - 1), T0);
+	assert_true(pace_due(&p, T0) == T0);
+	pace_done(&p, T0 - PACE_SHORT_USEC, T0);
+	assert_true(pace_due(&p, T0) == T0 + PACE_FACTOR * PACE_SHORT_USEC);
 }
 
 static void
