@@ -87,6 +87,9 @@ JANSSON_LIBS  = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljanss
 CMOCKA_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 READLINE_LIBS = $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
 SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
+# The hub's Redis client ([cluster], daemon/cluster.c): linked into the
+# static engine, so a host without Redis needs nothing more at run time.
+HIREDIS_LIBS  = $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null || echo -lhiredis)
 
 COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/uniformat.c \
               common/linebuf.c common/ipc.c common/chatproto.c common/nickfold.c
@@ -156,7 +159,7 @@ daemon/echod: $(B)/daemon/echod.o $(LIBDAEMON) $(LIBCOMMON) $(FLAVOR_STAMP)
 daemon/echod-engine: $(B)/daemon/engine_main.o $(LIBDAEMON) $(LIBCOMMON) \
     $(FLAVOR_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(ENGINE_LDFLAGS) $(ECHOD_WRAP) -o $@ \
-	    $(B)/daemon/engine_main.o $(LIBDAEMON) $(LIBCOMMON)
+	    $(B)/daemon/engine_main.o $(LIBDAEMON) $(LIBCOMMON) $(HIREDIS_LIBS)
 
 # Where echod looks for the engine when none sits next to it; rebuilt
 # when LIBEXECDIR changes.
@@ -183,7 +186,7 @@ $(B)/tests/%: tests/unit/%.c $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON)
 	$(CC) $(CPPFLAGS) -DECHOD_SRCDIR=\"$(CURDIR)\" $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(foreach s,$(shell sed -n 's|^// WRAP: ||p' $<),-Wl,--wrap=$(s)) \
 	    $(LIBDAEMON) $(LIBCTL) $(LIBCOMMON) $(INIH_LIBS) $(READLINE_LIBS) \
-	    $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(CMOCKA_LIBS) -pthread
+	    $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(HIREDIS_LIBS) $(CMOCKA_LIBS) -pthread
 
 tests: $(UNIT_BINS) $(REPLAY_BINS)
 

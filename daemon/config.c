@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -23,13 +24,14 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "chatproto.h"
 #include "ctlproto.h"
 #include "history.h"
 #include "util.h"
 
 enum key_type { K_UINT, K_PORT, K_SIZE, K_BOOL, K_STR, K_ROOM, K_LEVEL,
-	K_PATH, K_MODE, K_LOGCONN };
+	K_PATH, K_MODE, K_LOGCONN, K_CIDRS, K_REDIS, K_NODE };
 
 struct key_def {
 	const char *section;
@@ -61,6 +63,9 @@ static const struct key_def keys[] = {
 	U("server", "shutdown_timeout", shutdown_timeout, 0, 3600),
 	U("server", "spares", spares, 0, ECHOD_MAX_SPARES),
 	S("server", "freebind", K_BOOL, freebind),
+	S("server", "proxy_protocol", K_BOOL, proxy_protocol),
+	{ "server", "proxy_trusted", K_CIDRS,
+	    offsetof(struct config, proxy_trusted), 0, 0, 0 },
 	S("chat", "enabled", K_BOOL, chat_enabled),
 	S("chat", "default_room", K_ROOM, default_room),
 	U("chat", "max_line", max_line, 64, 65536),
@@ -86,6 +91,8 @@ static const struct key_def keys[] = {
 	    1024 * 1024 * 1024 },
 	U("chat", "crowd", crowd, 0, 100000),
 	U("chat", "crowd_interval", crowd_interval, 100, 60000),
+	S("cluster", "redis", K_REDIS, cluster_redis),
+	S("cluster", "node", K_NODE, cluster_node),
 	S("log", "connections", K_LOGCONN, log_connections),
 	S("log", "peer_addresses", K_BOOL, log_peer_addresses),
 	S("log", "level", K_LEVEL, log_level),
@@ -94,7 +101,8 @@ static const struct key_def keys[] = {
 	    0, 0777 },
 };
 
-static const char *sections[] = { "server", "chat", "log", "control" };
+static const char *sections[] = { "server", "chat", "cluster", "log",
+	"control" };
 
 static const struct {
 	const char *name;
@@ -308,6 +316,149 @@ parse_mode(const char *s, uint64_t *out)
 	return 0;
 }
 
+bool
+config_cidr_match(const struct config_cidr *c, unsigned n,
+    const uint8_t key[16])
+{
+	for (unsigned i = 0; i < n; i++) {
+		unsigned bits = c[i].prefix, whole = bits / 8, rest = bits % 8;
+
+		if (memcmp(c[i].addr, key, whole) != 0)
+			continue;
+		if (rest != 0 && ((c[i].addr[whole] ^ key[whole]) &
+		    (uint8_t)(0xff << (8 - rest))) != 0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* "192.0.2.0/24", "2001:db8::/32", "127.0.0.1" (a /32), "::1" (a /128). */
+static int
+parse_cidr(const char *s, struct config_cidr *out)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t hn = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	struct in_addr a4;
+	uint64_t prefix;
+	unsigned max;
+	char err[80];
+
+	if (hn == 0 || hn >= sizeof(host))
+		return -1;
+	memcpy(host, s, hn);
+	host[hn] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		out->addr[10] = out->addr[11] = 0xff;
+		memcpy(out->addr + 12, &a4, 4);
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		max = 128;
+	} else {
+		return -1;
+	}
+	prefix = max;
+	if (slash != NULL &&
+	    parse_uint(slash + 1, 0, max, &prefix, err, sizeof(err)) == -1)
+		return -1;
+	out->prefix = (uint8_t)(prefix + (max == 32 ? 96 : 0));
+	/* Bits past the prefix must be zero: 10.1.2.3/8 is a typo. */
+	for (unsigned b = out->prefix; b < 128; b++)
+		if (out->addr[b / 8] & (0x80 >> (b % 8)))
+			return -1;
+	return 0;
+}
+
+static void
+set_cidrs(struct parse *p, const struct key_def *k, const char *value)
+{
+	char word[64];
+	unsigned n = 0;
+	const char *s = value;
+
+	while (*s != '\0') {
+		size_t len;
+
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		if (*s == '\0')
+			break;
+		len = strcspn(s, " \t,");
+		if (n == CONFIG_MAX_CIDRS) {
+			add_error(p->errs, p->line, k->name,
+			    "more than %d addresses", CONFIG_MAX_CIDRS);
+			return;
+		}
+		if (len >= sizeof(word) ||
+		    (memcpy(word, s, len), word[len] = '\0',
+		    parse_cidr(word, &p->cfg->proxy_trusted[n]) == -1)) {
+			add_error(p->errs, p->line, k->name,
+			    "\"%.*s\" is not an address or ADDRESS/PREFIX "
+			    "(with the bits past the prefix zero)",
+			    (int)(len > 60 ? 60 : len), s);
+			return;
+		}
+		n++;
+		s += len;
+	}
+	p->cfg->nproxy_trusted = n;
+}
+
+/* "unix:/path", "HOST:PORT" with HOST numeric ("[v6]" too) or localhost. */
+static int
+check_redis(const char *v, char *err, size_t errlen)
+{
+	char host[64], port[8];
+	unsigned char buf[16];
+	uint64_t pn;
+
+	if (strncmp(v, "unix:", 5) == 0) {
+		if (v[5] != '/') {
+			snprintf(err, errlen, "\"%.60s\": unix: needs an absolute "
+			    "path", v);
+			return -1;
+		}
+		if (strlen(v + 5) >= 108) {
+			snprintf(err, errlen, "socket path too long");
+			return -1;
+		}
+		return 0;
+	}
+	if (addr_split_hostport(v, "", host, sizeof(host), port, sizeof(port),
+	    err, errlen) == -1)
+		return -1;
+	if (port[0] == '\0' ||
+	    parse_uint(port, 1, 65535, &pn, err, errlen) == -1) {
+		snprintf(err, errlen, "\"%.60s\" is not HOST:PORT (the port is "
+		    "1 to 65535) or unix:/PATH", v);
+		return -1;
+	}
+	if (strcmp(host, "localhost") != 0 &&
+	    inet_pton(AF_INET, host, buf) != 1 &&
+	    inet_pton(AF_INET6, host, buf) != 1) {
+		snprintf(err, errlen, "\"%.60s\": the host must be an IP "
+		    "address or localhost (the hub resolves no names)", host);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+valid_node(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("_.:-", *s) != NULL))
+			return false;
+	return true;
+}
+
 static void
 set_value(struct parse *p, const struct key_def *k, const char *value)
 {
@@ -383,6 +534,24 @@ set_value(struct parse *p, const struct key_def *k, const char *value)
 		if (value[0] != '/') {
 			add_error(p->errs, p->line, k->name,
 			    "\"%.60s\" is not an absolute path", value);
+			return;
+		}
+		break;
+	case K_CIDRS:
+		set_cidrs(p, k, value);
+		return;
+	case K_REDIS:
+		if (value[0] != '\0' && check_redis(value, err, sizeof(err)) ==
+		    -1) {
+			add_error(p->errs, p->line, k->name, "%s", err);
+			return;
+		}
+		break;
+	case K_NODE:
+		if (value[0] != '\0' && !valid_node(value)) {
+			add_error(p->errs, p->line, k->name,
+			    "\"%.40s\" is not a node name (1 to 63 of A-Z a-z "
+			    "0-9 _ . : -)", value);
 			return;
 		}
 		break;

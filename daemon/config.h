@@ -26,6 +26,18 @@
 /* [log] connections: no lines, the close line only, or accept and close. */
 enum log_connections { LOG_CONN_NO, LOG_CONN_CLOSE, LOG_CONN_YES };
 
+/* One proxy_trusted entry: an address and prefix, IPv4 as IPv4-mapped
+ * IPv6 (addr_key form) with prefix + 96. */
+#define CONFIG_MAX_CIDRS 16
+struct config_cidr {
+	uint8_t addr[16];
+	uint8_t prefix; /* 0..128 */
+};
+
+/* Does the 16-byte key (addr.h's addr_key) lie in one of the n ranges? */
+bool config_cidr_match(const struct config_cidr *c, unsigned n,
+    const uint8_t key[16]);
+
 struct config {
 	char path[PATH_MAX];
 
@@ -41,6 +53,10 @@ struct config {
 	unsigned shutdown_timeout; /* seconds */
 	unsigned spares;           /* pre-forked idle workers */
 	bool freebind;             /* bind addresses not (yet) on the host */
+	/* PROXY protocol v1/v2 (proxyproto.h): only from proxy_trusted. */
+	bool proxy_protocol;
+	unsigned nproxy_trusted;
+	struct config_cidr proxy_trusted[CONFIG_MAX_CIDRS];
 
 	/* [chat] */
 	bool chat_enabled;
@@ -62,6 +78,11 @@ struct config {
 	/* Rooms of more members get JOINS/PARTS (crowd.h); 0: never. */
 	unsigned crowd;		 /* members */
 	unsigned crowd_interval; /* milliseconds between a room's notices */
+
+	/* [cluster]: empty redis = one host, no Redis (cluster.h) */
+	char cluster_redis[128]; /* "HOST:PORT" (numeric or localhost) or
+				    "unix:/PATH", as written */
+	char cluster_node[64];	 /* "" = the host name and port */
 
 	/* [log] */
 	int log_connections; /* enum log_connections */

@@ -18,6 +18,14 @@
 
 #include "config.h"
 
+/* counters.cluster_state: the hub's link to Redis ([cluster] redis). */
+enum cluster_state {
+	CLUSTER_OFF = 0,  /* no [cluster] redis: one host */
+	CLUSTER_CONNECTING, /* not yet up since the hub started */
+	CLUSTER_UP,
+	CLUSTER_DOWN /* lost; retrying with backoff, chat refused meanwhile */
+};
+
 enum slot_kind { SLOT_FREE = 0, SLOT_STARTING, SLOT_ECHO, SLOT_CHAT };
 
 /*
@@ -51,6 +59,12 @@ struct counters {
 	/* Written by the hub only; reset by the engine if it dies. */
 	atomic_uint chat_members;
 	atomic_uint rooms;
+	/* The cluster (cluster.h), written by the hub: enum cluster_state,
+	 * and from the last heartbeat, the live nodes and the members and
+	 * rooms of all of them. cluster_node: set by the hub at its start. */
+	atomic_uint cluster_state;
+	atomic_uint cluster_nodes, cluster_members, cluster_rooms;
+	char cluster_node[64];
 	/*
 	 * One per worker slot, indexed by the slot the engine assigns.
 	 * Aligned so that no slot straddles two pages: the shared mapping is

@@ -24,6 +24,8 @@ have_pc readline || need libreadline-dev
 have_pc jansson || need libjansson-dev
 # The control plane links libsystemd (sd_notify, sd_journal_sendv...).
 have_pc libsystemd || need libsystemd-dev
+# The hub's Redis client ([cluster]); its libhiredis.a goes into the engine.
+have_pc hiredis || need libhiredis-dev
 # The engine is linked statically: libc.a comes with libc6-dev.
 libc_a=$(cc -print-file-name=libc.a 2>/dev/null || echo libc.a)
 have_file "$libc_a" || need libc6-dev
@@ -46,6 +48,9 @@ if [ "$mode" = check ]; then
 	have_pc cmocka || need libcmocka-dev
 	have_file /usr/bin/python3 || need python3
 	have_cmd tmux || need tmux
+	# tests/cluster starts its own redis-server and haproxy processes.
+	have_cmd redis-server || need redis-server
+	have_cmd haproxy || need haproxy
 	have_cmd mandoc || need mandoc
 	have_cmd systemd-nspawn || need systemd-container
 	# tests/systemd: nsenter into the container, pgrep inside it.
