@@ -97,7 +97,7 @@ COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/uniformat.c \
 # control plane's.
 ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
               daemon/hub.c daemon/pace.c daemon/rooms.c daemon/history.c \
-              daemon/crowd.c \
+              daemon/crowd.c daemon/cluster.c \
               daemon/remain.c \
               daemon/classify.c \
               daemon/conntable.c daemon/counters.c daemon/ratelimit.c \

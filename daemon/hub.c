@@ -82,11 +82,13 @@
 #include "addr.h"
 #include "chatlink.h"
 #include "chatproto.h"
+#include "cluster.h"
 #include "crowd.h"
 #include "history.h"
 #include "ipc.h"
 #include "log.h"
 #include "lograte.h"
+#include "nickfold.h"
 #include "pace.h"
 #include "remain.h"
 #include "rooms.h"
@@ -125,6 +127,7 @@ enum mstate {
 	M_FREE,
 	M_NEW, /* taken from the door, not yet in a room */
 	M_IN, /* in a room */
+	M_JOINING, /* [cluster]: its greeting waits for Redis */
 	M_DOOMED /* let go; its LINK_DONE waits for room in the link */
 };
 
@@ -145,6 +148,10 @@ struct member {
 	bool ids; /* asked for ids (greeting options) */
 	int32_t last; /* greeting last=<n>, replayed at each JOIN; -1 none */
 	uint64_t crowd_mark; /* crowd_join's mark in its room, 0 none */
+	/* [cluster]: a JOIN or NICK waiting for Redis; its input paused. */
+	bool waiting;
+	int64_t since; /* the greeting's since=, 0 none */
+	char pend[CHAT_NAME_MAX + 1]; /* the NICK asked for */
 	socklen_t peerlen;
 	struct sockaddr_storage peer;
 };
@@ -172,6 +179,13 @@ static struct {
 	uint32_t ndrops;
 	uint32_t doomed; /* list of M_DOOMED members */
 	uint32_t gen;
+	/* [cluster] (cluster.h): members of other nodes, ids from
+	 * HUB_MAX_MEMBERS on, in the rooms table beside ours (WHO, nicks);
+	 * their crowd marks; the id of the stream entry being handed out. */
+	uint32_t *rfree, nrfree, rhwm;
+	uint64_t *rmark;
+	uint32_t *rtmp;
+	int64_t cur_id;
 	pid_t parent; /* the engine; gone means restart, not shutdown */
 	struct lograte move_log; /* room moves, every member's */
 	struct lograte door_bad, link_bad; /* garbage, per kind of channel */
@@ -219,8 +233,15 @@ static const char *const leave_reasons[] = { "quit", "idle", "slow", "shutdown",
 static void
 publish_counts(void)
 {
-	atomic_store(&hub.ctr->chat_members, hub.rooms.nmembers);
+	unsigned remote = hub.rhwm - hub.nrfree;
+
+	/* This node's members; with [cluster] all nodes' are apart. */
+	atomic_store(&hub.ctr->chat_members, hub.rooms.nmembers - remote);
 	atomic_store(&hub.ctr->rooms, hub.rooms.nrooms);
+	atomic_store(&hub.ctr->cluster_state, (unsigned)cluster_status());
+	atomic_store(&hub.ctr->cluster_nodes, cluster_stats[0]);
+	atomic_store(&hub.ctr->cluster_members, cluster_stats[1]);
+	atomic_store(&hub.ctr->cluster_rooms, cluster_stats[2]);
 }
 
 /* Join, part, nick and slow events, with [log] connections /
@@ -327,12 +348,40 @@ door_garbage(const char *what)
 
 /* ------------------------------------------------------------- sending */
 
+/* A member the hub still writes to (M_JOINING: waiting for Redis). */
+static bool
+live(const struct member *m)
+{
+	return m->state == M_NEW || m->state == M_IN || m->state == M_JOINING;
+}
+
+/* A member of this node (not another node's, cluster.h). */
+static bool
+local(uint32_t id)
+{
+	return id < HUB_MAX_MEMBERS;
+}
+
+/* Where member id's crowd mark is kept; a dummy for ROOMS_NONE. */
+static uint64_t *
+mark_of(uint32_t id)
+{
+	static uint64_t none;
+
+	if (local(id))
+		return &hub.m[id].crowd_mark;
+	if (id != ROOMS_NONE && hub.rmark != NULL)
+		return &hub.rmark[id - HUB_MAX_MEMBERS];
+	none = 0;
+	return &none;
+}
+
 static void
 queue_drop(uint32_t id, const char *why)
 {
 	struct member *m = &hub.m[id];
 
-	if (m->dropping || (m->state != M_NEW && m->state != M_IN))
+	if (m->dropping || !live(m))
 		return;
 	m->dropping = true;
 	m->why = why;
@@ -455,7 +504,7 @@ client_writable(uint32_t id)
 	struct member *m = &hub.m[id];
 	ssize_t w;
 
-	if (m->dropping || (m->state != M_NEW && m->state != M_IN) ||
+	if (m->dropping || !live(m) ||
 	    remain_left(&m->rest) == 0)
 		return;
 	set_out(m, HUB_OUT_MIDLINE);
@@ -479,7 +528,7 @@ send_client(uint32_t id, const char *p, size_t n)
 	struct member *m = &hub.m[id];
 	ssize_t w;
 
-	if (m->dropping || (m->state != M_NEW && m->state != M_IN))
+	if (m->dropping || !live(m))
 		return;
 	if (remain_left(&m->rest) > 0)
 		client_writable(id); /* its EPOLLOUT may be queued still */
@@ -527,7 +576,7 @@ fanout(const struct room *room, const char *p, size_t n, uint32_t except)
 	 * member list does not change under us. */
 	for (uint32_t id = rooms_first(room); id != ROOMS_NONE;
 	     id = rooms_next(&hub.rooms, id))
-		if (id != except)
+		if (id != except && local(id))
 			send_client(id, p, n);
 }
 
@@ -546,7 +595,7 @@ fanout_ids(const struct room *room, const char *p, size_t n, const char *x,
 	/* Bounded by the room's size, as fanout. */
 	for (uint32_t id = rooms_first(room); id != ROOMS_NONE;
 	     id = rooms_next(&hub.rooms, id))
-		if (id != except) {
+		if (id != except && local(id)) {
 			if (hub.m[id].ids)
 				send_client(id, x, xn);
 			else
@@ -673,6 +722,10 @@ next_id(void)
 {
 	int64_t now = real_usec();
 
+	/* [cluster]: the id of the stream entry at hand; a notice of the
+	 * hub's own (JOINS, PARTS) gets the last one seen. */
+	if (cluster_on())
+		return hub.cur_id > 0 ? hub.cur_id : hub.last_id;
 	hub.last_id = now > hub.last_id ? now : hub.last_id + 1;
 	return hub.last_id;
 }
@@ -796,7 +849,7 @@ crowd_send(const struct room *room, bool parts, const struct crowd_list *l,
 	/* Bounded by the room's size, as fanout. */
 	for (uint32_t id = rooms_first(room); id != ROOMS_NONE;
 	     id = rooms_next(&hub.rooms, id))
-		if (hub.m[id].ids)
+		if (local(id) && hub.m[id].ids)
 			send_client(id, hub.ext, xn);
 }
 
@@ -855,9 +908,9 @@ notice_join(struct room *room, uint32_t id, const char *nick)
 	struct crowd *c;
 	size_t len;
 
-	hub.m[id].crowd_mark = 0;
+	*mark_of(id) = 0;
 	if (crowded(room->nmembers) && (c = crowd_of(room)) != NULL) {
-		hub.m[id].crowd_mark = crowd_join(c, nick);
+		*mark_of(id) = crowd_join(c, nick);
 		crowd_queue(c);
 		return;
 	}
@@ -879,8 +932,8 @@ notice_part_gathered(struct room *room, uint32_t members, uint32_t id,
 	struct crowd *c;
 
 	if (crowded(members) && (c = crowd_of(room)) != NULL) {
-		crowd_part(c, nick, hub.m[id].crowd_mark);
-		hub.m[id].crowd_mark = 0;
+		crowd_part(c, nick, *mark_of(id));
+		*mark_of(id) = 0;
 		crowd_queue(c);
 		return true;
 	}
@@ -921,7 +974,7 @@ reply_info(uint32_t id)
 		{ "rate_burst_bytes", c->rate_burst_bytes },
 		/* Where the member came in: a rejoin asks since= this when it
 		 * saw no room line, and gets what was said after it. */
-		{ "id", hub.last_id },
+		{ "id", hub.cur_id > 0 ? hub.cur_id : hub.last_id },
 	};
 	size_t n = line(chat_fmt_info(OUT, OUTCAP, kv, ARRAY_SIZE(kv)));
 
@@ -1025,6 +1078,9 @@ member_close(uint32_t id)
 	hub.freeids[hub.nfree++] = id;
 }
 
+static void cluster_leave(uint32_t id, struct room *room, const char *why);
+static void cluster_drop_local(struct room *room);
+
 /* Leave the room (if in one): PART to the others, log, counts. */
 static void
 leave_room(uint32_t id, const char *why)
@@ -1037,6 +1093,10 @@ leave_room(uint32_t id, const char *why)
 	batch_flush();
 	strcpy(nick, rooms_nick(&hub.rooms, id));
 	strcpy(name, room->name);
+	if (cluster_on()) {
+		cluster_leave(id, room, why);
+		goto left;
+	}
 	if (room->nmembers > 1 && !worker_terminate &&
 	    !notice_part_gathered(room, room->nmembers, id, nick)) {
 		int64_t ms = now_real_msec();
@@ -1059,6 +1119,7 @@ leave_room(uint32_t id, const char *why)
 	if (hub.quit_id == id)
 		hub.quit_id = ROOMS_NONE;
 	rooms_leave(&hub.rooms, id);
+left:
 	publish_counts();
 	if (strcmp(why, "slow") == 0)
 		log_member(EV_CHAT_SLOW, id, nick, name, why);
@@ -1121,8 +1182,17 @@ member_release(uint32_t id, bool part)
 	n += (size_t)k;
 	if (part)
 		leave_room(id, why);
-	else if (room != NULL)
+	else if (room != NULL) {
+		struct room *in = rooms_room(&hub.rooms, id);
+		/* Its last member here: the other nodes' go too (cluster.h),
+		 * the room with them. Still there while they are. */
+		bool drop = cluster_on() && in->nlocal > 0 &&
+		    --in->nlocal == 0 && in->nmembers > 1;
+
 		rooms_leave(&hub.rooms, id);
+		if (drop)
+			cluster_drop_local(in);
+	}
 	if (left > 0)
 		memcpy(hub.done + n, remain_data(&m->rest), left);
 	n += left;
@@ -1365,6 +1435,538 @@ room_made(struct room *r)
 		history_room_init(&r->hist, hub.last_id);
 }
 
+/* ------------------------------------------------------------ cluster */
+
+/*
+ * [cluster] (cluster.h): the room's stream decides. A greeting, JOIN or
+ * NICK is checked here first (the rooms table holds the other nodes'
+ * members too), then asked of Redis with the member's input paused; the
+ * answer puts it in force. Lines and notices are not sent when said but
+ * when read back from the stream, so every node sends a room's lines in
+ * one order, and a sender's own line comes back only once Redis took it.
+ */
+
+static uint64_t
+tag_of(uint32_t id)
+{
+	return (uint64_t)hub.m[id].gen << 32 | id;
+}
+
+/* The member a tag names, if it is still the same one; else ROOMS_NONE. */
+static uint32_t
+tag_member(uint64_t tag)
+{
+	uint32_t id = (uint32_t)tag;
+
+	if (id >= hub.hwm || hub.m[id].gen != (uint32_t)(tag >> 32) ||
+	    !live(&hub.m[id]))
+		return ROOMS_NONE;
+	return id;
+}
+
+/* Stop or go on reading a member's link while Redis is asked. */
+static void
+member_wait(uint32_t id, bool wait)
+{
+	struct member *m = &hub.m[id];
+	struct epoll_event ev = { .events = wait ? EPOLLRDHUP :
+						   EPOLLIN | EPOLLRDHUP,
+		.data.u64 = (uint64_t)m->gen << 32 | id };
+
+	m->waiting = wait;
+	(void)epoll_ctl(hub.ep, EPOLL_CTL_MOD, m->fd, &ev);
+}
+
+/* What a greeting or JOIN into name as nick would meet here. */
+static enum rooms_result
+cluster_precheck(uint32_t id, const char *name, const char *nick)
+{
+	const struct room *r = rooms_find(&hub.rooms, name);
+	uint32_t held;
+
+	if (r == NULL)
+		return hub.rooms.nrooms >= hub.rooms.max_rooms ?
+		    ROOMS_TOO_MANY_ROOMS : ROOMS_OK;
+	held = rooms_holder(&hub.rooms, r, nick);
+	if (held != ROOMS_NONE && held != id)
+		return ROOMS_NICK_TAKEN;
+	if (held == ROOMS_NONE && r->nmembers >= hub.rooms.max_members_per_room)
+		return ROOMS_ROOM_FULL;
+	return ROOMS_OK;
+}
+
+/* Another node's member into the table (its nick free here). */
+static uint32_t
+remote_enter(struct room *r, const char *nick)
+{
+	uint32_t rid;
+
+	if (rooms_holder(&hub.rooms, r, nick) != ROOMS_NONE)
+		return ROOMS_NONE;
+	if (hub.nrfree > 0)
+		rid = hub.rfree[--hub.nrfree];
+	else if (hub.rhwm < HUB_MAX_MEMBERS)
+		rid = HUB_MAX_MEMBERS + hub.rhwm++;
+	else
+		return ROOMS_NONE;
+	/* Whatever the limits: they are Redis's to keep across nodes. */
+	unsigned mr = hub.rooms.max_rooms, mm = hub.rooms.max_members_per_room;
+
+	hub.rooms.max_rooms = hub.rooms.max_members_per_room = UINT32_MAX;
+	enum rooms_result res = rooms_enter(&hub.rooms, rid, nick, r->name);
+
+	hub.rooms.max_rooms = mr;
+	hub.rooms.max_members_per_room = mm;
+	if (res != ROOMS_OK) {
+		hub.rfree[hub.nrfree++] = rid;
+		return ROOMS_NONE;
+	}
+	hub.rmark[rid - HUB_MAX_MEMBERS] = 0;
+	return rid;
+}
+
+static void
+remote_leave(uint32_t rid)
+{
+	rooms_leave(&hub.rooms, rid);
+	hub.rfree[hub.nrfree++] = rid;
+}
+
+/* The room has no member here any more: the others go, and the room. */
+static void
+cluster_drop_local(struct room *room)
+{
+	uint32_t n = 0;
+
+	for (uint32_t id = rooms_first(room); id != ROOMS_NONE;
+	     id = rooms_next(&hub.rooms, id))
+		if (!local(id) && n < HUB_MAX_MEMBERS)
+			hub.rtmp[n++] = id;
+	/* The last remote_leave frees the room (room_gone unwatches). */
+	for (uint32_t i = 0; i < n; i++)
+		remote_leave(hub.rtmp[i]);
+}
+
+/* leave_room with [cluster]: the PART goes through the stream. */
+static void
+cluster_leave(uint32_t id, struct room *room, const char *why)
+{
+	char key[CHAT_NAME_MAX + 1];
+	const char *nick = rooms_nick(&hub.rooms, id);
+	bool quit = hub.quit_id == id && hub.nquit > 0 &&
+	    strcmp(why, "quit") == 0;
+	bool drop = room->nlocal > 0 && --room->nlocal == 0 &&
+	    room->nmembers > 1;
+
+	nickfold_key(nick, strlen(nick), key);
+	if (cluster_up())
+		(void)cluster_part(room->name, key, nick, why,
+		    quit ? hub.quit : "", quit ? hub.nquit : 0);
+	if (hub.quit_id == id)
+		hub.quit_id = ROOMS_NONE;
+	rooms_leave(&hub.rooms, id);
+	if (drop)
+		cluster_drop_local(room);
+}
+
+/* A greeting (from[0] == '\0') or a JOIN, asked of Redis. */
+static void
+cluster_ask_join(uint32_t id, const char *name, const char *nick,
+    const char *from, int32_t last, int64_t since)
+{
+	const struct room *r = rooms_find(&hub.rooms, name);
+	char key[CHAT_NAME_MAX + 1], fromkey[CHAT_NAME_MAX + 1] = "";
+
+	nickfold_key(nick, strlen(nick), key);
+	if (from[0] != '\0')
+		strcpy(fromkey, key);
+	if (!cluster_up() ||
+	    cluster_join(tag_of(id), name, key, nick, r == NULL || !r->watched,
+		last, since, hub.cfg.history, from, fromkey) == -1) {
+		queue_drop(id, "restart");
+		return;
+	}
+	member_wait(id, true);
+}
+
+static void
+cluster_hello(uint32_t id, const struct chat_client_cmd *cmd,
+    const char *nick, const char *room)
+{
+	struct member *m = &hub.m[id];
+	enum rooms_result res;
+
+	if (!cluster_up()) {
+		/* Chat waits for Redis; BYE restart makes clients retry. */
+		queue_drop(id, "restart");
+		return;
+	}
+	res = cluster_precheck(id, room, nick);
+	if (res != ROOMS_OK) {
+		reply_err(id, res, nick, room);
+		to_worker(id, LINK_ERR, "", 0);
+		return;
+	}
+	m->ids = cmd->ids;
+	m->last = cmd->last;
+	m->since = cmd->since;
+	rooms_set_ids(&hub.rooms, id, cmd->ids);
+	m->state = M_JOINING;
+	cluster_ask_join(id, room, nick, "", cmd->last, cmd->since);
+}
+
+/* The replay of a join's answer, then HIST END (replay's shape). */
+static void
+cluster_replay(uint32_t id, const struct cluster_joined *j)
+{
+	size_t len = 0;
+	int k;
+
+	for (size_t i = 0; i < j->nreplay && !hub.m[id].dropping; i++) {
+		const struct cluster_entry *e = &j->replay[i];
+		int64_t ms = e->id / 1000000;
+		int b = e->type == 'm' ?
+		    chat_fmt_msg(hub.tmp, sizeof(hub.tmp), ms, e->nick, e->text,
+			e->textlen) :
+		    chat_fmt_me(hub.tmp, sizeof(hub.tmp), ms, e->nick, e->text,
+			e->textlen);
+
+		if (b <= 0)
+			continue;
+		if (len > 0 &&
+		    len + CHAT_ID_PREFIX_MAX + (size_t)b + 1 > HUB_BATCH_MAX) {
+			send_client(id, hub.replay, len);
+			len = 0;
+		}
+		k = chat_fmt_with_id(hub.replay + len, sizeof(hub.replay) - len,
+		    e->id, true, hub.tmp, (size_t)b);
+		if (k > 0)
+			len += (size_t)k;
+	}
+	if (len > 0)
+		send_client(id, hub.replay, len);
+	k = chat_fmt_hist_end(OUT, OUTCAP, (uint32_t)j->nreplay, j->gap);
+	if (k > 0)
+		send_client(id, OUT, (size_t)k);
+}
+
+/* Redis answered a greeting or JOIN (j NULL: it failed). */
+static void
+on_joined(uint64_t tag, const struct cluster_joined *j)
+{
+	uint32_t id = tag_member(tag);
+	struct member *m;
+	struct room *r, *from;
+	char old[CHAT_NAME_MAX + 1] = "", ok[2 * (CHAT_NAME_MAX + 1)];
+	enum rooms_result res;
+	bool greeting;
+	int k;
+
+	if (id != ROOMS_NONE && !hub.m[id].waiting)
+		id = ROOMS_NONE;
+	if (id == ROOMS_NONE) {
+		/* Gone meanwhile: Redis must not keep it. */
+		if (j != NULL && j->ok)
+			(void)cluster_part(j->room, j->key, j->nick, "closed", "",
+			    0);
+		return;
+	}
+	m = &hub.m[id];
+	greeting = m->state == M_JOINING;
+	member_wait(id, false);
+	batch_flush();
+	if (j == NULL) {
+		queue_drop(id, "restart");
+		run_drops();
+		return;
+	}
+	if (!j->ok) {
+		reply_err(id, ROOMS_NICK_TAKEN, j->nick, j->room);
+		if (greeting) {
+			m->state = M_NEW;
+			to_worker(id, LINK_ERR, "", 0);
+		}
+		run_drops();
+		return;
+	}
+	from = rooms_room(&hub.rooms, id);
+	if (from != NULL)
+		strcpy(old, from->name);
+	if (greeting) {
+		res = rooms_enter(&hub.rooms, id, j->nick, j->room);
+	} else {
+		bool drop = from->nlocal > 0 && from->nlocal-- == 1 &&
+		    from->nmembers > 1;
+
+		res = rooms_move(&hub.rooms, id, j->room);
+		if (res != ROOMS_OK)
+			from->nlocal++;
+		else if (drop)
+			cluster_drop_local(from);
+	}
+	if (res != ROOMS_OK) {
+		/* Redis has it in, this table had no room left meanwhile. */
+		(void)cluster_part(j->room, j->key, j->nick, "closed", "", 0);
+		reply_err(id, res, j->nick, j->room);
+		if (greeting) {
+			m->state = M_NEW;
+			to_worker(id, LINK_ERR, "", 0);
+		}
+		run_drops();
+		return;
+	}
+	r = rooms_room(&hub.rooms, id);
+	r->nlocal++;
+	if (!r->watched) {
+		for (size_t i = 0; i < j->nothers; i++)
+			(void)remote_enter(r, j->others[i]);
+		r->watched = true;
+		cluster_watch(r->name, j->id);
+	}
+	m->state = M_IN;
+	hub.cur_id = j->id;
+	reply_ok(id);
+	if (m->ids)
+		reply_info(id);
+	hub.cur_id = 0;
+	if ((greeting && (m->last >= 0 || m->since > 0)) ||
+	    (!greeting && m->last >= 0))
+		cluster_replay(id, j);
+	if (greeting) {
+		k = snprintf(ok, sizeof(ok), "%s %s", j->nick, j->room);
+		to_worker(id, LINK_OK, ok, (size_t)k);
+		log_member(EV_CHAT_JOIN, id, j->nick, j->room, NULL);
+	} else if (log_move_allowed(id)) {
+		log_member(EV_CHAT_PART, id, j->nick, old, "moved");
+		log_member(EV_CHAT_JOIN, id, j->nick, j->room, NULL);
+	}
+	publish_counts();
+	run_drops();
+}
+
+static void
+on_renamed(uint64_t tag, bool ok, bool failed, const char *room,
+    const char *key)
+{
+	uint32_t id = tag_member(tag);
+	char old[CHAT_NAME_MAX + 1];
+	struct room *r;
+
+	if (id != ROOMS_NONE && (!hub.m[id].waiting || hub.m[id].state != M_IN))
+		id = ROOMS_NONE;
+	if (id == ROOMS_NONE) {
+		if (ok)
+			(void)cluster_part(room, key, "", "closed", "", 0);
+		return;
+	}
+	member_wait(id, false);
+	batch_flush();
+	r = rooms_room(&hub.rooms, id);
+	strcpy(old, rooms_nick(&hub.rooms, id));
+	if (failed) {
+		queue_drop(id, "restart");
+	} else if (!ok) {
+		reply_err(id, ROOMS_NICK_TAKEN, hub.m[id].pend, r->name);
+	} else if (rooms_rename(&hub.rooms, id, hub.m[id].pend) != ROOMS_OK) {
+		(void)cluster_part(room, key, hub.m[id].pend, "closed", "", 0);
+		queue_drop(id, "restart");
+	} else {
+		reply_ok(id);
+		if (log_move_allowed(id))
+			log_member(EV_CHAT_NICK, id, hub.m[id].pend, r->name,
+			    old);
+	}
+	run_drops();
+}
+
+static void
+cluster_nick(uint32_t id, const char *nick)
+{
+	struct member *m = &hub.m[id];
+	struct room *r = rooms_room(&hub.rooms, id);
+	const char *old = rooms_nick(&hub.rooms, id);
+	char ok_[CHAT_NAME_MAX + 1], nk[CHAT_NAME_MAX + 1];
+	uint32_t held = rooms_holder(&hub.rooms, r, nick);
+
+	if (strcmp(old, nick) == 0) {
+		reply_ok(id);
+		return;
+	}
+	if (held != ROOMS_NONE && held != id) {
+		reply_err(id, ROOMS_NICK_TAKEN, nick, r->name);
+		return;
+	}
+	nickfold_key(old, strlen(old), ok_);
+	nickfold_key(nick, strlen(nick), nk);
+	snprintf(m->pend, sizeof(m->pend), "%s", nick);
+	if (!cluster_up() ||
+	    cluster_rename(tag_of(id), r->name, ok_, nk, old, nick) == -1) {
+		queue_drop(id, "restart");
+		return;
+	}
+	member_wait(id, true);
+}
+
+static void
+on_said_failed(uint64_t tag)
+{
+	uint32_t id = tag_member(tag);
+
+	/* Not taken: not echoed either. BYE restart: its client sends it
+	 * again after the rejoin shows it missing (PROTOCOL.md 6). */
+	if (id != ROOMS_NONE) {
+		queue_drop(id, "restart");
+		run_drops();
+	}
+}
+
+/* A PART notice to this node's members of room (the leaver gone). */
+static void
+cluster_notice_part(struct room *room, uint32_t members, uint32_t id,
+    const struct cluster_entry *e)
+{
+	int64_t ms = e->id / 1000000;
+	size_t n, xn = 0;
+	int r = -1;
+
+	if (room->nlocal == 0 || notice_part_gathered(room, members, id, e->nick))
+		return;
+	n = line(chat_fmt_part(OUT, OUTCAP, ms, e->nick, e->old));
+	if (n == 0)
+		return;
+	if (e->textlen > 0)
+		r = chat_fmt_part_detail(hub.tmp, sizeof(hub.tmp), ms, e->nick,
+		    e->old, e->text, e->textlen);
+	if (r > 0 && room->nids > 0)
+		xn = with_id(next_id(), hub.tmp, (size_t)r);
+	if (xn > 0)
+		fanout_ids(room, OUT, n, hub.ext, xn, ROOMS_NONE);
+	else
+		room_line(room, n, ROOMS_NONE);
+}
+
+/* One entry of a room's stream, in its order. */
+static void
+on_entry(const struct cluster_entry *e)
+{
+	struct room *r = rooms_find(&hub.rooms, e->room);
+	bool mine = strcmp(e->node, cluster_node()) == 0;
+	int64_t ms = e->id / 1000000;
+	uint32_t h;
+	size_t n, xn;
+	int k;
+
+	if (r == NULL || !r->watched)
+		return;
+	if (e->id > hub.last_id)
+		hub.last_id = e->id;
+	hub.cur_id = e->id;
+	switch (e->type) {
+	case 'm':
+	case 'e':
+		k = e->type == 'm' ?
+		    chat_fmt_msg(OUT, OUTCAP, ms, e->nick, e->text, e->textlen) :
+		    chat_fmt_me(OUT, OUTCAP, ms, e->nick, e->text, e->textlen);
+		if (k <= 0)
+			break;
+		xn = r->nids > 0 ? with_id(e->id, OUT, (size_t)k) : 0;
+		pend_add(r, (size_t)k, xn);
+		atomic_fetch_add_explicit(&hub.ctr->messages_relayed, 1,
+		    memory_order_relaxed);
+		break;
+	case 'j':
+		h = rooms_holder(&hub.rooms, r, e->nick);
+		if (!mine) {
+			if (h != ROOMS_NONE)
+				break; /* known already (the snapshot) */
+			if ((h = remote_enter(r, e->nick)) == ROOMS_NONE)
+				break;
+		}
+		notice_join(r, h, e->nick);
+		break;
+	case 'p':
+		h = rooms_holder(&hub.rooms, r, e->nick);
+		if (!mine) {
+			if (h == ROOMS_NONE || local(h))
+				break;
+			batch_flush();
+			cluster_notice_part(r, r->nmembers, h, e);
+			remote_leave(h); /* r stays: it has members here */
+		} else {
+			batch_flush();
+			cluster_notice_part(r, r->nmembers + 1, ROOMS_NONE, e);
+		}
+		break;
+	case 'n':
+		if (!mine) {
+			h = rooms_holder(&hub.rooms, r, e->old);
+			if (h == ROOMS_NONE || local(h) ||
+			    rooms_rename(&hub.rooms, h, e->nick) != ROOMS_OK)
+				break;
+		} else if ((h = rooms_holder(&hub.rooms, r, e->nick)) ==
+		    ROOMS_NONE) {
+			/* Read back before Redis's answer: not yet renamed. */
+			h = rooms_holder(&hub.rooms, r, e->old);
+		}
+		crowd_flush(r);
+		n = line(chat_fmt_nick(OUT, OUTCAP, ms, e->old, e->nick));
+		if (n > 0)
+			room_line(r, n, mine ? h : ROOMS_NONE);
+		break;
+	}
+	hub.cur_id = 0;
+	publish_counts();
+	run_drops();
+}
+
+static void
+on_cluster_up(void)
+{
+	publish_counts();
+}
+
+/* Redis is gone: nobody's line can be confirmed. Every member here goes
+ * with BYE restart (chatctl talk comes back by itself), and the other
+ * nodes' members with the rooms. */
+static void
+on_cluster_down(const char *why)
+{
+	unsigned told = 0;
+
+	(void)why;
+	batch_flush();
+	for (uint32_t id = 0; id < hub.hwm; id++) {
+		struct member *m = &hub.m[id];
+
+		if (live(m) && m->state != M_NEW) {
+			m->why = "restart";
+			if (m->waiting)
+				m->waiting = false;
+			member_release(id, false);
+			told++;
+		}
+	}
+	for (uint32_t i = 0; i < hub.rhwm; i++) {
+		uint32_t rid = HUB_MAX_MEMBERS + i;
+
+		if (rooms_room(&hub.rooms, rid) != NULL)
+			remote_leave(rid);
+	}
+	publish_counts();
+	if (told > 0)
+		log_notice("hub: Redis is down; %u members told BYE restart",
+		    told);
+}
+
+static const struct cluster_hooks hooks = {
+	.up = on_cluster_up,
+	.down = on_cluster_down,
+	.entry = on_entry,
+	.joined = on_joined,
+	.renamed = on_renamed,
+	.said_failed = on_said_failed,
+};
+
 static void
 do_hello(uint32_t id, const char *p, size_t n)
 {
@@ -1384,6 +1986,10 @@ do_hello(uint32_t id, const char *p, size_t n)
 	}
 	if (cmd.room.n == 0)
 		strcpy(room, hub.cfg.default_room); /* config.c checked it */
+	if (cluster_on()) {
+		cluster_hello(id, &cmd, nick, room);
+		return;
+	}
 	rooms_set_ids(&hub.rooms, id, cmd.ids);
 	res = rooms_enter(&hub.rooms, id, nick, room);
 	if (res != ROOMS_OK) {
@@ -1452,6 +2058,13 @@ do_say(uint32_t id, enum link_type t, const char *text, size_t n)
 		return;
 	}
 	hub.m[id].errs = 0;
+	if (cluster_on()) {
+		/* Sent when read back from the stream (cluster.h). */
+		if (!cluster_up() || cluster_say(tag_of(id), room->name, nick,
+		    t == LINK_MSG ? 'm' : 'e', text, n) == -1)
+			queue_drop(id, "restart");
+		return;
+	}
 	lid = next_id();
 	if (history_append(&hub.hist, &room->hist, &lim, lid, OUT,
 		(size_t)r) == -1)
@@ -1488,6 +2101,10 @@ do_nick(uint32_t id, const char *p, size_t n)
 
 	if (!take_name(p, n, nick)) {
 		link_garbage(id, "a NICK with a bad nick");
+		return;
+	}
+	if (cluster_on()) {
+		cluster_nick(id, nick);
 		return;
 	}
 	strcpy(old, rooms_nick(&hub.rooms, id));
@@ -1527,6 +2144,14 @@ do_join(uint32_t id, const char *p, size_t n)
 		return;
 	}
 	strcpy(old, from->name);
+	if (cluster_on() && strcmp(old, name) != 0) {
+		res = cluster_precheck(id, name, nick);
+		if (res != ROOMS_OK)
+			reply_err(id, res, nick, name);
+		else
+			cluster_ask_join(id, name, nick, old, hub.m[id].last, 0);
+		return;
+	}
 	res = rooms_move(&hub.rooms, id, name);
 	if (res != ROOMS_OK) {
 		reply_err(id, res, nick, name);
@@ -1681,7 +2306,7 @@ member_readable(uint32_t id)
 		struct ipc_msg msg;
 		int r;
 
-		if (m->dropping || (m->state != M_NEW && m->state != M_IN))
+		if (m->dropping || !live(m) || m->waiting)
 			return;
 		r = ipc_recv(m->fd, hub.in, sizeof(hub.in), &msg, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
@@ -1790,6 +2415,8 @@ take_config(void)
 		hub.warned_sndbuf = false;
 		rooms_set_limits(&hub.rooms, nc.max_rooms,
 		    nc.max_members_per_room);
+		if (cluster_on())
+			cluster_config(&nc);
 		log_set_level(nc.log_level);
 		log_debug("hub: new configuration in force");
 	}
@@ -1817,7 +2444,7 @@ hub_stop(int status)
 	for (uint32_t id = 0; id < hub.hwm; id++) {
 		struct member *m = &hub.m[id];
 
-		if (m->state == M_NEW || m->state == M_IN) {
+		if (live(m)) {
 			m->why = why;
 			member_release(id, false);
 			told++;
@@ -1835,6 +2462,8 @@ static void
 room_gone(struct room *room, void *arg)
 {
 	(void)arg;
+	if (room->watched)
+		cluster_unwatch(room->name);
 	history_room_free(&hub.hist, &room->hist);
 	crowd_free(room);
 	/* Its lines went out before its last member left (leave_room). */
@@ -1870,12 +2499,23 @@ setup(const struct config *cfg, struct counters *ctr, int door, int chan)
 	hub.freeids = calloc(HUB_MAX_MEMBERS, sizeof(*hub.freeids));
 	hub.drops = calloc(HUB_MAX_MEMBERS, sizeof(*hub.drops));
 	if (hub.m == NULL || hub.freeids == NULL || hub.drops == NULL ||
-	    rooms_init(&hub.rooms, HUB_MAX_MEMBERS, cfg->max_rooms,
-		cfg->max_members_per_room) == -1)
+	    rooms_init(&hub.rooms,
+		HUB_MAX_MEMBERS * (cfg->cluster_redis[0] != '\0' ? 2 : 1),
+		cfg->max_rooms, cfg->max_members_per_room) == -1)
 		fatal("hub: out of memory");
 	hub.rooms.gone = room_gone;
 	if ((hub.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("hub: epoll_create1");
+	if (cfg->cluster_redis[0] != '\0') {
+		hub.rfree = calloc(HUB_MAX_MEMBERS, sizeof(*hub.rfree));
+		hub.rmark = calloc(HUB_MAX_MEMBERS, sizeof(*hub.rmark));
+		hub.rtmp = calloc(HUB_MAX_MEMBERS, sizeof(*hub.rtmp));
+		if (hub.rfree == NULL || hub.rmark == NULL || hub.rtmp == NULL)
+			fatal("hub: out of memory");
+		cluster_start(cfg, hub.ep, &hooks);
+		slot_set(ctr->cluster_node, sizeof(ctr->cluster_node),
+		    cluster_node());
+	}
 	ev.data.u64 = KEY_DOOR;
 	if (epoll_ctl(hub.ep, EPOLL_CTL_ADD, door, &ev) == -1)
 		fatal("hub: epoll_ctl door");
@@ -1910,6 +2550,9 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 		due = pend_flush_due(now);
 		if (due > 0 && (next == 0 || due < next))
 			next = due;
+		due = cluster_timers(now);
+		if (due > 0 && (next == 0 || due < next))
+			next = due;
 		if (next > 0)
 			timeout = next <= now ? 0 :
 			    (int)((next - now + 999) / 1000);
@@ -1924,6 +2567,11 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 				take_door();
 			else if (evs[i].data.u64 == KEY_CHAN)
 				take_config();
+			else if (evs[i].data.u64 == CLUSTER_KEY_CMD ||
+			    evs[i].data.u64 == CLUSTER_KEY_READ) {
+				cluster_event(evs[i].data.u64, evs[i].events);
+				run_drops();
+			}
 			else
 				member_event(evs[i].data.u64, evs[i].events);
 			door_due();

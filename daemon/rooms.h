@@ -41,6 +41,10 @@ struct room {
 	struct room *hnext; /* hash chain */
 	struct history_room hist; /* the caller's */
 	struct crowd *crowd; /* the caller's: gathered notices, or NULL */
+	/* The caller's, with [cluster]: its members on this node, and
+	 * whether its stream is read (cluster.h). */
+	uint32_t nlocal;
+	bool watched;
 };
 
 struct rooms_slot {
