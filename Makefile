@@ -124,7 +124,7 @@ LIBCTL      = $(B)/libctl.a
 
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
-FUZZ_TARGETS = config classify chatproto termesc rooms logrec history
+FUZZ_TARGETS = config classify chatproto termesc rooms logrec history cluster
 REPLAY_BINS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
 PROGRAMS = daemon/echod daemon/echod-engine ctl/chatctl
@@ -238,6 +238,11 @@ fuzz_srcs_rooms     = daemon/rooms.c common/nickfold.c common/chatproto.c \
                       common/utf8.c common/uniformat.c
 fuzz_srcs_logrec    = daemon/logrec.c
 fuzz_srcs_history   = daemon/history.c
+fuzz_srcs_cluster   = daemon/cluster.c daemon/log.c daemon/logrec.c \
+                      daemon/lograte.c common/util.c common/addr.c common/ipc.c \
+                      common/chatproto.c common/utf8.c common/uniformat.c
+# log.c builds a format from parts (clang warns where gcc does not).
+fuzz_libs_cluster   = -Wno-format-nonliteral $(HIREDIS_LIBS)
 fuzz_libs_config    = $(INIH_LIBS)
 
 .SECONDEXPANSION:
@@ -250,7 +255,8 @@ $(B)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(LIBDAEMON) \
     $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ifuzz $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c \
-	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS) $(SYSTEMD_LIBS) -pthread
+	    $(LIBDAEMON) $(LIBCOMMON) $(INIH_LIBS) $(SYSTEMD_LIBS) \
+	    $(HIREDIS_LIBS) -pthread
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
 

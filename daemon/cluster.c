@@ -259,6 +259,35 @@ cluster_id_format(int64_t id, char *buf, size_t cap)
 	return r > 0 && (size_t)r < cap ? r : -1;
 }
 
+/* ------------------------------------------------- bounded replies */
+
+/* hiredis makes an array of whatever length Redis announces: past
+ * CLUSTER_MAX_ELEMENTS it is garbage (the reader fails, the link goes
+ * down), so a hostile answer cannot make the hub allocate gigabytes. */
+static redisReplyObjectFunctions bounded_fns;
+static void *(*default_array)(const redisReadTask *, int);
+
+static void *
+bounded_array(const redisReadTask *task, int elements)
+{
+	if (elements < 0 || elements > CLUSTER_MAX_ELEMENTS)
+		return NULL; /* the reader reports "Out of memory" */
+	return default_array(task, elements);
+}
+
+void
+cluster_bound_reader(redisReader *r)
+{
+	if (r == NULL || r->fn == NULL)
+		return;
+	if (default_array == NULL) {
+		bounded_fns = *r->fn;
+		default_array = bounded_fns.createArray;
+		bounded_fns.createArray = bounded_array;
+	}
+	r->fn = &bounded_fns;
+}
+
 /* ------------------------------------------------------ the adapter */
 
 static void
@@ -946,6 +975,7 @@ open_one(struct evs *e, uint64_t key)
 		return NULL;
 	}
 	ev_attach(ac, e, key);
+	cluster_bound_reader(ac->c.reader);
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	return ac;

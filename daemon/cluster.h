@@ -144,6 +144,10 @@ void cluster_unwatch(const char *room);
 
 /* Pure helpers (tests/unit/test_cluster.c). */
 struct redisReply;
+struct redisReader;
+/* An array reply longer than this is refused by the reader (garbage). */
+#define CLUSTER_MAX_ELEMENTS (2 * CLUSTER_MAX_OTHERS + 16)
+void cluster_bound_reader(struct redisReader *r);
 /* One stream entry as Redis sends it ([id, [field, value, ...]]), checked
  * (names, types, lengths): false if it is not one of ours. */
 bool cluster_parse_entry(const struct redisReply *r, const char *room,
