@@ -50,7 +50,7 @@
 #define CLUSTER_BLOCK_MS 1000	 /* XREAD BLOCK */
 #define CLUSTER_MAX_INFLIGHT 4096 /* commands sent, not yet answered */
 #define CLUSTER_MAX_OUTBYTES (8u << 20)
-#define CLUSTER_MAX_INBYTES (32u << 20)
+#define CLUSTER_MAX_INBYTES (16u << 20)
 #define CLUSTER_READ_COUNT 256 /* entries per stream per XREAD, at most */
 #define CLUSTER_MIN_STREAM 1000 /* a stream keeps at least this many */
 #define CLUSTER_SCAN_MAX 10000 /* entries a replay looks through */

@@ -2411,6 +2411,18 @@ take_config(void)
 			continue;
 		}
 		config_terminate(&nc);
+		if (strcmp(nc.cluster_redis, hub.cfg.cluster_redis) != 0 ||
+		    strcmp(nc.cluster_node, hub.cfg.cluster_node) != 0)
+			log_warnx("hub: [cluster] redis and node take effect "
+				  "when echod starts; a reload keeps %s",
+			    hub.cfg.cluster_redis[0] != '\0' ?
+				hub.cfg.cluster_redis :
+				"one host");
+		/* Those in force stay the start's. */
+		memcpy(nc.cluster_redis, hub.cfg.cluster_redis,
+		    sizeof(nc.cluster_redis));
+		memcpy(nc.cluster_node, hub.cfg.cluster_node,
+		    sizeof(nc.cluster_node));
 		hub.cfg = nc;
 		hub.warned_sndbuf = false;
 		rooms_set_limits(&hub.rooms, nc.max_rooms,

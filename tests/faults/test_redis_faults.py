@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
 
-from echodtest import Echod, check, echo_roundtrip, free_port, proc_status_kb, wait_for  # noqa: E402
+from echodtest import Echod, check, echo_roundtrip, free_port, proc_status_kb, scaled, wait_for  # noqa: E402
 from chatclient import Chat  # noqa: E402
 
 TIMEOUTS = {"test_stalled_redis_refuses_chat_keeps_echo": 60}
@@ -138,9 +138,12 @@ def test_reply_too_long_is_garbage_and_memory_stays_bounded():
     try:
         with node(f.port) as d:
             refuses_chat_keeps_echo(d, r"cluster: Redis .*(too long|lost|closed)")
+            # 48 MiB sent against a 16 MiB bound: the hub stays well
+            # below what it was sent (the sanitizers' own memory aside).
+            limit = scaled(120 * 1024, 600 * 1024)
             for pid in d.descendants():
                 rss = proc_status_kb(pid, "VmHWM")
-                check(rss is None or rss < 200 * 1024,
+                check(rss is None or rss < limit,
                       "process %d reached %s KiB" % (pid, rss))
     finally:
         f.close()
