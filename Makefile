@@ -100,7 +100,7 @@ ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
               daemon/hub.c daemon/pace.c daemon/rooms.c daemon/history.c \
               daemon/crowd.c daemon/cluster.c \
               daemon/remain.c \
-              daemon/classify.c \
+              daemon/classify.c daemon/proxyhdr.c \
               daemon/conntable.c daemon/counters.c daemon/ratelimit.c \
               daemon/lograte.c \
               daemon/log.c daemon/logrec.c daemon/sanitize.c
