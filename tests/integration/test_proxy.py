@@ -184,3 +184,14 @@ def test_reload_turns_proxy_protocol_on():
         got = proxied_echo(d.port, hdr, b"z")
         check(got == b"z", "after reload: header not taken off (%r)" % got)
         d.wait_log(r"close 192\.0\.2\.9:40009 via 127\.0\.0\.1")
+
+
+def test_forked_worker_and_tcp6_client():
+    # No spares: the worker is forked with the connection (worker_child),
+    # not handed one (worker_spare).
+    with Echod(ini=ini(spares=0)) as d:
+        hdr = b"PROXY TCP6 2001:db8::5 ::1 40010 5188\r\n"
+        got = proxied_echo(d.port, hdr, b"six")
+        check(got == b"six", "TCP6 through a forked worker: %r" % got)
+        d.wait_log(r"close \[2001:db8::5\]:40010 via 127\.0\.0\.1:\d+ echo: "
+                   r"3 bytes in, 3 out")
