@@ -230,8 +230,8 @@ FUZZ_SECONDS ?= 60
 FZ            = build/fuzz
 FUZZ_CFLAGS   = -std=c11 -g -O1 $(WARNFLAGS) -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-fuzz_srcs_config    = daemon/config.c common/util.c common/chatproto.c \
-                      common/utf8.c common/uniformat.c
+fuzz_srcs_config    = daemon/config.c common/util.c common/addr.c \
+                      common/chatproto.c common/utf8.c common/uniformat.c
 fuzz_srcs_classify  = daemon/classify.c
 fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/uniformat.c \
                       common/linebuf.c daemon/crowd.c
