@@ -92,14 +92,15 @@ SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsy
 HIREDIS_LIBS  = $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null || echo -lhiredis)
 
 COMMON_SRCS = common/util.c common/addr.c common/utf8.c common/uniformat.c \
-              common/linebuf.c common/ipc.c common/chatproto.c common/nickfold.c
+              common/linebuf.c common/ipc.c common/chatproto.c common/nickfold.c \
+              common/proxyproto.c
 # The data plane's objects (echod-engine links nothing else), then the
 # control plane's.
 ENGINE_SRCS = daemon/engine.c daemon/worker.c daemon/echo.c daemon/chat.c \
               daemon/hub.c daemon/pace.c daemon/rooms.c daemon/history.c \
               daemon/crowd.c daemon/cluster.c \
               daemon/remain.c \
-              daemon/classify.c \
+              daemon/classify.c daemon/proxyhdr.c \
               daemon/conntable.c daemon/counters.c daemon/ratelimit.c \
               daemon/lograte.c \
               daemon/log.c daemon/logrec.c daemon/sanitize.c
@@ -124,7 +125,8 @@ LIBCTL      = $(B)/libctl.a
 
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
-FUZZ_TARGETS = config classify chatproto termesc rooms logrec history cluster
+FUZZ_TARGETS = config classify chatproto termesc rooms logrec history cluster \
+               proxyproto
 REPLAY_BINS  = $(FUZZ_TARGETS:%=$(B)/fuzz/replay_%)
 
 PROGRAMS = daemon/echod daemon/echod-engine ctl/chatctl
@@ -228,8 +230,8 @@ FUZZ_SECONDS ?= 60
 FZ            = build/fuzz
 FUZZ_CFLAGS   = -std=c11 -g -O1 $(WARNFLAGS) -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-fuzz_srcs_config    = daemon/config.c common/util.c common/chatproto.c \
-                      common/utf8.c common/uniformat.c
+fuzz_srcs_config    = daemon/config.c common/util.c common/addr.c \
+                      common/chatproto.c common/utf8.c common/uniformat.c
 fuzz_srcs_classify  = daemon/classify.c
 fuzz_srcs_chatproto = common/chatproto.c common/utf8.c common/uniformat.c \
                       common/linebuf.c daemon/crowd.c
@@ -243,6 +245,7 @@ fuzz_srcs_cluster   = daemon/cluster.c daemon/log.c daemon/logrec.c \
                       common/chatproto.c common/utf8.c common/uniformat.c
 # log.c builds a format from parts (clang warns where gcc does not).
 fuzz_libs_cluster   = -Wno-format-nonliteral $(HIREDIS_LIBS)
+fuzz_srcs_proxyproto = common/proxyproto.c
 fuzz_libs_config    = $(INIH_LIBS)
 
 .SECONDEXPANSION:

@@ -316,23 +316,6 @@ parse_mode(const char *s, uint64_t *out)
 	return 0;
 }
 
-bool
-config_cidr_match(const struct config_cidr *c, unsigned n,
-    const uint8_t key[16])
-{
-	for (unsigned i = 0; i < n; i++) {
-		unsigned bits = c[i].prefix, whole = bits / 8, rest = bits % 8;
-
-		if (memcmp(c[i].addr, key, whole) != 0)
-			continue;
-		if (rest != 0 && ((c[i].addr[whole] ^ key[whole]) &
-		    (uint8_t)(0xff << (8 - rest))) != 0)
-			continue;
-		return true;
-	}
-	return false;
-}
-
 /* "192.0.2.0/24", "2001:db8::/32", "127.0.0.1" (a /32), "::1" (a /128). */
 static int
 parse_cidr(const char *s, struct config_cidr *out)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/echod.ini"
 #define CONFIG_MAX_FILE (4 * 1024 * 1024)
@@ -34,9 +35,27 @@ struct config_cidr {
 	uint8_t prefix; /* 0..128 */
 };
 
-/* Does the 16-byte key (addr.h's addr_key) lie in one of the n ranges? */
-bool config_cidr_match(const struct config_cidr *c, unsigned n,
-    const uint8_t key[16]);
+/*
+ * Does the 16-byte key (addr.h's addr_key) lie in one of the n ranges?
+ * Inline: the engine, which links no config parser, asks it per accept.
+ */
+static inline bool
+config_cidr_match(const struct config_cidr *c, unsigned n,
+    const uint8_t key[16])
+{
+	for (unsigned i = 0; i < n && i < CONFIG_MAX_CIDRS; i++) {
+		unsigned bits = c[i].prefix > 128 ? 128 : c[i].prefix;
+		unsigned whole = bits / 8, rest = bits % 8;
+
+		if (memcmp(c[i].addr, key, whole) != 0)
+			continue;
+		if (rest != 0 && ((c[i].addr[whole] ^ key[whole]) &
+		    (uint8_t)(0xff << (8 - rest))) != 0)
+			continue;
+		return true;
+	}
+	return false;
+}
 
 struct config {
 	char path[PATH_MAX];

@@ -22,6 +22,16 @@
 
 enum child_kind { CHILD_WORKER = 1, CHILD_SPARE, CHILD_HUB };
 
+/* A worker's PROXY header (proxyhdr.h): none (a direct client), awaited,
+ * read (source and port are the client's, via the proxy's), or closed
+ * without a client (health check, bad header, refused): no close line. */
+enum child_proxy {
+	CHILD_PROXY_NONE = 0,
+	CHILD_PROXY_PENDING,
+	CHILD_PROXY_DONE,
+	CHILD_PROXY_QUIET
+};
+
 struct child {
 	pid_t pid; /* 0: empty */
 	uint8_t kind;
@@ -30,6 +40,9 @@ struct child {
 	uint32_t slot; /* worker: index into counters->slot */
 	uint16_t port; /* worker: the client's port, for the log */
 	uint16_t first_byte_timeout; /* worker: its config's, for the log */
+	uint8_t proxy;  /* worker: enum child_proxy */
+	uint16_t via_port; /* worker, proxied: the proxy's port */
+	struct addr_key via; /* worker, proxied: the proxy's address */
 	int64_t started_usec;
 	struct addr_key source;	 /* worker: the client's address, for the log */
 	struct addr_key counted; /* worker: what max_per_source counted it as */

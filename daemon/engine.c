@@ -7,6 +7,9 @@
  * forked between accepts, so fork stays off the accept path when it can.
  * Only the engine and the control plane hold listening sockets: spares get
  * connections through their channel, workers never see a listener.
+ * A connection from a trusted proxy is forked at once too, and checked
+ * against max_per_source when its worker reports the client named in its
+ * PROXY header (proxyhdr.h): the engine never waits on a client.
  */
 #include "engine.h"
 
@@ -31,6 +34,7 @@
 #include "log.h"
 #include "ipc.h"
 #include "planes.h"
+#include "proxyhdr.h"
 #include "util.h"
 #include "worker.h"
 
@@ -44,6 +48,8 @@
 #define HUB_HEALTHY_USEC 10000000   /* a hub up this long resets backoff */
 #define TERM_RESEND_USEC 1000000
 #define REFUSE_LOGS_PER_SEC 10
+#define PROXY_LOGS_PER_SEC 10
+#define PROXY_REPORTS_PER_TURN 64
 
 /*
  * What a child may read after fork: struct engine itself is not mapped in
@@ -53,6 +59,7 @@ static struct {
 	struct config cfg;
 	struct counters *ctr;
 	int door[2];
+	int report; /* the workers' end of the PROXY report channel */
 } kid;
 
 /* The numbers the control plane shows in STATUS and sd_notify STATUS=. */
@@ -78,17 +85,18 @@ engine_stats(const struct engine *e, struct plane_pong *p)
 }
 
 /*
- * What a freshly forked child keeps: the fds named, the log channel,
- * stdin/stdout/stderr. Everything else the engine holds (listeners, the
- * control plane's channel, signalfd, other spares' channels) is closed, so
- * no child can accept or outlive its purpose holding a listener.
+ * What a freshly forked child keeps: the fds named (-1: none), the log
+ * channel, stdin/stdout/stderr. Everything else the engine holds
+ * (listeners, the control plane's channel, signalfd, other spares'
+ * channels) is closed, so no child can accept or outlive its purpose
+ * holding a listener.
  */
 static void
-child_close_fds(int a, int b)
+child_close_fds(int a, int b, int c)
 {
-	int keep[3] = { a, b, log_fd() };
+	int keep[4] = { a, b, c, log_fd() };
 
-	if (close_fds_except(keep, 3) == -1)
+	if (close_fds_except(keep, 4) == -1)
 		_exit(1);
 }
 
@@ -132,11 +140,14 @@ want_spare(const struct engine *e, int64_t now)
 noreturn static __attribute__((noinline)) void
 spare_child(int chan)
 {
-	child_close_fds(chan, kid.door[1]);
+	/* Whether its connection will be proxied, a spare cannot know. */
+	int report = kid.cfg.proxy_protocol ? kid.report : -1;
+
+	child_close_fds(chan, kid.door[1], report);
 	worker_child_init();
 	worker_set_role("spare");
 	worker_spare(&kid.cfg, kid.ctr, chan,
-	    kid.cfg.chat_enabled ? kid.door[1] : -1);
+	    kid.cfg.chat_enabled ? kid.door[1] : -1, report);
 }
 
 static void
@@ -169,17 +180,38 @@ fork_spare(struct engine *e, int64_t now)
 
 /* --------------------------------------------------------------- accept */
 
+/* A proxied client's proxy, as the log shows it: always (it is ours). */
+struct via_text {
+	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN];
+};
+
+static size_t
+via_fields(const struct addr_key *via, uint16_t vport, struct log_field *f,
+    struct via_text *t)
+{
+	addr_key_format(via, vport, true, t->host, sizeof(t->host));
+	addr_key_format(via, vport, false, t->who, sizeof(t->who));
+	snprintf(t->port, sizeof(t->port), "%u", vport);
+	f[0] = (struct log_field){ "PROXY_ADDR", t->host };
+	f[1] = (struct log_field){ "PROXY_PORT", t->port };
+	return 2;
+}
+
+/*
+ * A client turned away by a limit: counted and logged (rate-limited).
+ * via: the proxy it came through, NULL for a direct client.
+ */
 static void
-refuse(struct engine *e, int fd, const struct sockaddr *peer,
-    socklen_t len, const char *why, int64_t now)
+refused(struct engine *e, const struct sockaddr *peer, socklen_t len,
+    const struct child *via, const char *why, int64_t now)
 {
 	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN];
-	struct log_field f[3];
+	struct log_field f[5];
+	struct via_text vt = { .who = "" };
 	size_t nf = 0;
 	unsigned lost;
 	bool ok;
 
-	close(fd);
 	atomic_fetch_add(&e->ctr->rejected_total, 1);
 	/* A flood must not become a flood of log lines. */
 	ok = lograte_take(&e->refuse_log, REFUSE_LOGS_PER_SEC, now, &lost);
@@ -197,31 +229,55 @@ refuse(struct engine *e, int fd, const struct sockaddr *peer,
 		snprintf(who, sizeof(who), "a client");
 	}
 	f[nf++] = (struct log_field){ "ECHOD_REASON", why };
-	log_event(LOG_NOTICE, EV_REFUSE, f, nf, "refused %s: %s", who, why);
+	if (via != NULL)
+		nf += via_fields(&via->via, via->via_port, f + nf, &vt);
+	log_event(LOG_NOTICE, EV_REFUSE, f, nf, "refused %s%s%s: %s", who,
+	    via != NULL ? " via " : "", vt.who, why);
 }
 
-/* The client as the log shows it, honouring [log] peer_addresses. */
+static void
+refuse(struct engine *e, int fd, const struct sockaddr *peer,
+    socklen_t len, const char *why, int64_t now)
+{
+	close(fd);
+	refused(e, peer, len, NULL, why, now);
+}
+
+/* The client as the log shows it, honouring [log] peer_addresses; a
+ * proxied one's proxy follows ("via ..."). who: WHO_STRLEN bytes. */
+#define WHO_STRLEN (2 * ADDR_STRLEN + 8)
 static size_t
 peer_fields(const struct engine *e, const struct child *c,
     struct log_field *f, char *host, char *port, char *who)
 {
+	static struct via_text vt; /* read by the caller's log_event */
+	char client[ADDR_STRLEN];
+	size_t nf = 0;
+
 	if (!e->cfg.log_peer_addresses) {
-		snprintf(who, ADDR_STRLEN, "a client");
-		return 0;
+		snprintf(client, sizeof(client), "a client");
+	} else {
+		addr_key_format(&c->source, c->port, true, host, ADDR_STRLEN);
+		addr_key_format(&c->source, c->port, false, client,
+		    sizeof(client));
+		snprintf(port, 8, "%u", c->port);
+		f[nf++] = (struct log_field){ "REMOTE_ADDR", host };
+		f[nf++] = (struct log_field){ "REMOTE_PORT", port };
 	}
-	addr_key_format(&c->source, c->port, true, host, ADDR_STRLEN);
-	addr_key_format(&c->source, c->port, false, who, ADDR_STRLEN);
-	snprintf(port, 8, "%u", c->port);
-	f[0] = (struct log_field){ "REMOTE_ADDR", host };
-	f[1] = (struct log_field){ "REMOTE_PORT", port };
-	return 2;
+	if (c->proxy != CHILD_PROXY_DONE) {
+		snprintf(who, WHO_STRLEN, "%s", client);
+		return nf;
+	}
+	nf += via_fields(&c->via, c->via_port, f + nf, &vt);
+	snprintf(who, WHO_STRLEN, "%s via %s", client, vt.who);
+	return nf;
 }
 
 static void
 log_accept(const struct engine *e, const struct child *c)
 {
-	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN];
-	struct log_field f[2];
+	char host[ADDR_STRLEN], port[8], who[WHO_STRLEN];
+	struct log_field f[4];
 	size_t nf;
 
 	if (e->cfg.log_connections != LOG_CONN_YES || !log_enabled(LOG_INFO))
@@ -240,7 +296,7 @@ log_close(const struct engine *e, const struct child *c, int status,
     int64_t now)
 {
 	const struct slot *sl = &e->ctr->slot[c->slot];
-	char host[ADDR_STRLEN], port[8], who[ADDR_STRLEN], in[24], out[24],
+	char host[ADDR_STRLEN], port[8], who[WHO_STRLEN], in[24], out[24],
 	    dur[24], reason[40], why[40] = "", nick[33], room[33];
 	struct log_field f[LOG_MAX_FIELDS];
 	int64_t usec = now - c->started_usec;
@@ -325,20 +381,27 @@ noreturn static __attribute__((noinline)) void
 worker_child(int fd, const struct handover *h)
 {
 	struct worker_ctx w;
+	int report = h->proxied ? kid.report : -1;
 
-	worker_ctx_init(&w, h, fd, kid.cfg.chat_enabled ? kid.door[1] : -1);
-	child_close_fds(fd, kid.door[1]);
+	worker_ctx_init(&w, h, fd, kid.cfg.chat_enabled ? kid.door[1] : -1,
+	    report);
+	child_close_fds(fd, kid.door[1], report);
 	worker_child_init();
 	worker_set_role("worker");
 	worker_run(&kid.cfg, kid.ctr, &w);
 }
 
+/*
+ * src NULL: from a trusted proxy, whose client is not known yet (counted
+ * when its worker reports it, proxy_report).
+ */
 static void
 dispatch(struct engine *e, int fd, const struct sockaddr_storage *peer,
     socklen_t plen, const struct addr_key *key, const struct addr_key *src,
     int64_t now)
 {
-	struct handover h = { .peerlen = plen, .accepted_usec = now };
+	struct handover h = { .peerlen = plen, .accepted_usec = now,
+		.proxied = src == NULL };
 	struct child *c = NULL;
 	int64_t slot = ct_slot_alloc(&e->ct);
 
@@ -388,12 +451,20 @@ dispatch(struct engine *e, int fd, const struct sockaddr_storage *peer,
 	c->slot = h.slot;
 	c->started_usec = now;
 	c->source = *key;
-	c->counted = *src; /* released as counted, whatever a reload changes */
 	c->port = addr_port((const struct sockaddr *)peer);
 	/* The worker's config is e->cfg: spares are retired on reload. */
 	c->first_byte_timeout = (uint16_t)e->cfg.first_byte_timeout;
-	c->has_source = ct_source_ref(&e->ct, src) == 0;
 	e->nworkers++;
+	if (src == NULL) {
+		/* Accepted and logged once its client is known. */
+		c->proxy = CHILD_PROXY_PENDING;
+		c->via = *key;
+		c->via_port = c->port;
+		c->has_source = false;
+		return;
+	}
+	c->counted = *src; /* released as counted, whatever a reload changes */
+	c->has_source = ct_source_ref(&e->ct, src) == 0;
 	atomic_fetch_add(&e->ctr->connections_total, 1);
 	log_accept(e, c);
 }
@@ -482,6 +553,13 @@ accept_on(struct engine *e, const struct listener *l, int64_t now)
 		}
 		if (addr_key_of((struct sockaddr *)&peer, &key) == -1)
 			memset(&key, 0, sizeof(key));
+		/* A trusted proxy's client is counted once known. */
+		if (e->cfg.proxy_protocol &&
+		    config_cidr_match(e->cfg.proxy_trusted,
+		    e->cfg.nproxy_trusted, key.b)) {
+			dispatch(e, fd, &peer, plen, &key, NULL, now);
+			continue;
+		}
 		addr_key_source(&key, e->cfg.ipv6_prefix, &src);
 		if (source_full(e, &peer, &src, why, sizeof(why))) {
 			refuse(e, fd, (struct sockaddr *)&peer, plen, why,
@@ -489,6 +567,120 @@ accept_on(struct engine *e, const struct listener *l, int64_t now)
 			continue;
 		}
 		dispatch(e, fd, &peer, plen, &key, &src, now);
+	}
+}
+
+/* ------------------------------------------------------ PROXY reports */
+
+/* A proxied worker's client, known: counted as a direct one would be. */
+static void
+proxy_client(struct engine *e, struct child *c, const struct proxy_report *r,
+    int reply, int64_t now)
+{
+	struct sockaddr_storage peer = { 0 };
+	struct addr_key key, src;
+	char why[80];
+	uint16_t type = PROXY_OK;
+
+	memcpy(&peer, &r->peer, sizeof(peer));
+	if (addr_key_of((struct sockaddr *)&peer, &key) == -1) {
+		c->proxy = CHILD_PROXY_QUIET;
+		type = PROXY_REFUSED;
+	} else {
+		addr_key_source(&key, e->cfg.ipv6_prefix, &src);
+		if (source_full(e, &peer, &src, why, sizeof(why))) {
+			c->proxy = CHILD_PROXY_QUIET;
+			type = PROXY_REFUSED;
+			refused(e, (struct sockaddr *)&peer,
+			    r->peerlen <= sizeof(peer) ? r->peerlen :
+			    sizeof(peer), c, why, now);
+		} else {
+			c->proxy = CHILD_PROXY_DONE;
+			c->source = key;
+			c->port = addr_port((struct sockaddr *)&peer);
+			c->counted = src;
+			c->has_source = ct_source_ref(&e->ct, &src) == 0;
+			atomic_fetch_add(&e->ctr->connections_total, 1);
+			log_accept(e, c);
+		}
+	}
+	/* A fresh socket with room for one message: never blocks. */
+	(void)ipc_send(reply, type, NULL, 0, NULL, 0, MSG_DONTWAIT);
+}
+
+/* A health check, or a header that was not one: closed by the worker. */
+static void
+proxy_closed(struct engine *e, struct child *c, uint16_t type,
+    const struct proxy_report *r, int64_t now)
+{
+	struct log_field f[3];
+	struct via_text vt;
+	char why[sizeof(r->why)];
+	size_t nf;
+	unsigned lost;
+
+	c->proxy = CHILD_PROXY_QUIET;
+	nf = via_fields(&c->via, c->via_port, f, &vt);
+	if (type == PROXY_LOCAL) {
+		log_debug("PROXY health check from %s: closed", vt.who);
+		return;
+	}
+	memcpy(why, r->why, sizeof(why));
+	why[sizeof(why) - 1] = '\0';
+	/* A proxy gone wrong can send many: a count, not a flood. */
+	if (!lograte_take(&e->proxy_log, PROXY_LOGS_PER_SEC, now, &lost))
+		return;
+	if (lost > 0)
+		log_notice("%u more bad PROXY headers not logged", lost);
+	f[nf++] = (struct log_field){ "ECHOD_REASON", why };
+	log_event(LOG_WARNING, EV_NONE, f, nf,
+	    "PROXY header from %s: %s; closed", vt.who, why);
+}
+
+/* One report from a worker (proxyhdr.h); anything else is dropped. */
+static void
+proxy_report(struct engine *e, struct ipc_msg *m,
+    const struct proxy_report *r, int64_t now)
+{
+	struct child *c = m->pid > 0 ? ct_find(&e->ct, m->pid) : NULL;
+	unsigned nfds = m->type == PROXY_REAL ? 1 : 0;
+
+	/* One report per pending worker, from that worker (the kernel
+	 * vouches for the pid), about its own slot. */
+	if (c == NULL || c->kind != CHILD_WORKER ||
+	    c->proxy != CHILD_PROXY_PENDING || c->slot != r->slot ||
+	    !ipc_expect(m, sizeof(*r), sizeof(*r), nfds)) {
+		ipc_close_fds(m);
+		return;
+	}
+	switch (m->type) {
+	case PROXY_REAL:
+		proxy_client(e, c, r, m->fd[0], now);
+		break;
+	case PROXY_LOCAL:
+	case PROXY_BAD:
+		proxy_closed(e, c, m->type, r, now);
+		break;
+	default:
+		break;
+	}
+	ipc_close_fds(m);
+}
+
+/* At most max reports: one per pending worker at the very most. */
+static void
+proxy_read(struct engine *e, unsigned max, int64_t now)
+{
+	for (unsigned i = 0; i < max; i++) {
+		struct proxy_report r;
+		struct ipc_msg m;
+		int n = ipc_recv(e->report[0], &r, sizeof(r), &m,
+		    MSG_DONTWAIT);
+
+		if (n == 1)
+			proxy_report(e, &m, &r, now);
+		else if (n == 0 || (errno != EBADMSG && errno != EINTR))
+			return;
 	}
 }
 
@@ -511,7 +703,7 @@ hub_start(struct engine *e, int64_t now)
 	self = getpid();
 	pid = fork();
 	if (pid == 0) {
-		child_close_fds(kid.door[0], chan[1]);
+		child_close_fds(kid.door[0], chan[1], -1);
 		worker_child_init();
 		worker_set_role("hub");
 		/* If the engine goes, so does the hub. */
@@ -611,6 +803,9 @@ reap(struct engine *e, int64_t now)
 	int status;
 	pid_t pid;
 
+	/* A worker reports, then exits: its report is queued before it is
+	 * dead, and is read before it is forgotten. */
+	proxy_read(e, e->nworkers + 1, now);
 	/* Bounded by the number of children; WNOHANG never blocks. */
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct child c;
@@ -630,7 +825,10 @@ reap(struct engine *e, int64_t now)
 			e->nworkers--;
 			if (c.has_source)
 				ct_source_unref(&e->ct, &c.counted);
-			log_close(e, &c, status, now);
+			/* No client, no close line (proxyhdr.h). */
+			if (c.proxy == CHILD_PROXY_NONE ||
+			    c.proxy == CHILD_PROXY_DONE)
+				log_close(e, &c, status, now);
 			slot_clear(&e->ctr->slot[c.slot]);
 			ct_slot_free(&e->ct, c.slot);
 			if (e->state == ENGINE_RUNNING && WIFSIGNALED(status))
@@ -923,6 +1121,26 @@ first_config(struct engine *e)
 	return -1;
 }
 
+/*
+ * The PROXY report channel (proxyhdr.h), for the engine's life: the
+ * kernel names each sender; a worker's report waits at most 1 s for room.
+ */
+static void
+report_setup(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	int one = 1;
+
+	if (ipc_pair(e->report, false) == -1)
+		fatal("engine: PROXY report socketpair");
+	if (setsockopt(e->report[0], SOL_SOCKET, SO_PASSCRED, &one,
+	    sizeof(one)) == -1 || fd_set_nonblock(e->report[0], true) == -1)
+		fatal("engine: PROXY report channel");
+	(void)setsockopt(e->report[1], SOL_SOCKET, SO_SNDTIMEO, &tv,
+	    sizeof(tv));
+	kid.report = e->report[1];
+}
+
 static int
 setup(struct engine *e, int chan)
 {
@@ -960,6 +1178,7 @@ setup(struct engine *e, int chan)
 	kid.ctr = e->ctr;
 	kid.door[0] = e->door[0];
 	kid.door[1] = e->door[1];
+	report_setup(e);
 	if (first_config(e) == -1) {
 		log_warnx("engine: no configuration from the control plane");
 		return -1;
@@ -997,7 +1216,7 @@ engine_run(int chan)
 	if (setup(e, chan) == -1)
 		return 1;
 	for (;;) {
-		struct pollfd pfd[2 + MAX_LISTENERS];
+		struct pollfd pfd[3 + MAX_LISTENERS];
 		unsigned npfd = 0, first_l;
 		int64_t now = now_mono_usec(), deadline = 0;
 		bool accepting;
@@ -1013,6 +1232,8 @@ engine_run(int chan)
 		pfd[npfd++] = (struct pollfd){ .fd = e->sigfd,
 			.events = POLLIN };
 		pfd[npfd++] = (struct pollfd){ .fd = e->chan, .events = POLLIN };
+		pfd[npfd++] = (struct pollfd){ .fd = e->report[0],
+			.events = POLLIN };
 		first_l = npfd;
 		for (unsigned i = 0; i < e->ls.n; i++)
 			pfd[npfd++] = (struct pollfd){ .fd = accepting ?
@@ -1041,6 +1262,8 @@ engine_run(int chan)
 			handle_signals(e, now);
 		if (r > 0 && e->chan != -1 && pfd[1].revents)
 			control_read(e, now);
+		if (r > 0 && (pfd[2].revents & POLLIN))
+			proxy_read(e, PROXY_REPORTS_PER_TURN, now);
 		for (unsigned i = 0; r > 0 && i < e->ls.n &&
 		    e->state == ENGINE_RUNNING; i++)
 			if (pfd[first_l + i].revents & POLLIN)

@@ -4,7 +4,8 @@
  * control plane (ctlplane.c). It accepts on the listeners it is given,
  * applies the limits, hands each connection to a spare or forks a worker
  * for it, reaps, starts and restarts the chat hub, and answers the control
- * plane. It maps no libsystemd, and it never reads client bytes.
+ * plane. It maps no libsystemd, and it never reads client bytes (a PROXY
+ * header included: workers read it and report, proxyhdr.h).
  */
 #ifndef ECHOD_ENGINE_H
 #define ECHOD_ENGINE_H
@@ -31,6 +32,7 @@ struct engine {
 	int chan;       /* to the control plane (planes.h) */
 	int sigfd;
 	int door[2]; /* [0]: the hub's end, [1]: the workers' end */
+	int report[2]; /* PROXY reports (proxyhdr.h): [0] ours, [1] workers' */
 
 	/* A configuration being received: applied at PLANE_COMMIT. */
 	struct config next_cfg;
@@ -57,6 +59,7 @@ struct engine {
 	int64_t stop_deadline;
 	int64_t next_term_resend;
 	struct lograte refuse_log; /* refusal log lines: a flood is counted */
+	struct lograte proxy_log;  /* bad PROXY headers, likewise */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include "classify.h"
 #include "ipc.h"
 #include "log.h"
+#include "proxyhdr.h"
 #include "util.h"
 
 volatile sig_atomic_t worker_terminate;
@@ -86,23 +87,25 @@ publish_end(const struct session *s)
 }
 
 /*
- * Read until the classifier decides. The first read waits up to
+ * Read until the classifier decides, from the n bytes already in
+ * worker_buf (after a PROXY header). The first read waits up to
  * idle_timeout (SO_RCVTIMEO); a partial greeting waits greeting_wait more.
  * Returns the number of bytes read into worker_buf, or -1 (reason set).
  */
 static ssize_t
-read_greeting(struct session *s, enum classify_result *cls)
+read_greeting(struct session *s, enum classify_result *cls, size_t n)
 {
 	int fd = s->w->fd;
 	struct timeval tv = { .tv_sec = s->cfg->idle_timeout };
 	int64_t deadline = -1;
-	size_t n = 0;
+	bool have = n > 0;
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	for (;;) {
-		ssize_t r = recv(fd, worker_buf + n, WORKER_BUFSZ - n, 0);
+	for (;; have = false) {
+		ssize_t r = have ? 0 : recv(fd, worker_buf + n,
+		    WORKER_BUFSZ - n, 0);
 
-		if (r == 0 || (r < 0 && errno != EINTR)) {
+		if (!have && (r == 0 || (r < 0 && errno != EINTR))) {
 			s->reason = r == 0 ? "eof" :
 			    (errno == EAGAIN || errno == EWOULDBLOCK) ? "idle" :
 			    errno == ECONNRESET ? "reset" : "error";
@@ -179,12 +182,21 @@ worker_run(const struct config *cfg, struct counters *ctr,
 	struct session s = { .cfg = cfg, .ctr = ctr, .w = w, .proto = "echo",
 		.reason = "eof" };
 	enum classify_result cls = CLASSIFY_ECHO;
+	size_t pre = 0;
 	ssize_t n = 0;
 
-	if (!await_first_byte(&s))
+	/* A proxied connection: the header first, then as any client's. */
+	if (w->proxied) {
+		if (proxyhdr_accept(&s, &pre) == -1)
+			n = -1;
+	} else if (w->report != -1) {
+		close(w->report); /* a spare's, for a direct client: unused */
+	}
+	if (n == 0 && pre == 0 && !await_first_byte(&s))
 		n = -1;
-	else if (cfg->chat_enabled)
-		n = read_greeting(&s, &cls);
+	if (n == 0)
+		n = cfg->chat_enabled ? read_greeting(&s, &cls, pre) :
+					(ssize_t)pre;
 	if (n >= 0) {
 		if (cls == CLASSIFY_CHAT)
 			chat_session(&s, worker_buf, (size_t)n);
@@ -198,10 +210,12 @@ worker_run(const struct config *cfg, struct counters *ctr,
 
 void
 worker_ctx_init(struct worker_ctx *w, const struct handover *h, int fd,
-    int door)
+    int door, int report)
 {
 	w->fd = fd;
 	w->door = door;
+	w->report = report;
+	w->proxied = h->proxied != 0;
 	w->slot = h->slot;
 	w->accepted_usec = h->accepted_usec;
 	w->peerlen = h->peerlen <= sizeof(w->peer) ? h->peerlen :
@@ -211,10 +225,10 @@ worker_ctx_init(struct worker_ctx *w, const struct handover *h, int fd,
 
 void
 worker_spare(const struct config *cfg, struct counters *ctr, int chan,
-    int door)
+    int door, int report)
 {
 	struct handover h;
-	struct worker_ctx w = { .fd = -1, .door = door };
+	struct worker_ctx w = { .fd = -1, .door = door, .report = report };
 	struct ipc_msg m;
 	int r;
 
@@ -229,6 +243,6 @@ worker_spare(const struct config *cfg, struct counters *ctr, int chan,
 		_exit(1);
 	close(chan);
 	worker_set_role("worker");
-	worker_ctx_init(&w, &h, m.fd[0], door);
+	worker_ctx_init(&w, &h, m.fd[0], door, report);
 	worker_run(cfg, ctr, &w);
 }

@@ -30,15 +30,20 @@ struct handover {
 	uint32_t peerlen;
 	int64_t accepted_usec;
 	struct sockaddr_storage peer;
+	uint32_t proxied; /* from a proxy_trusted address: a PROXY header
+			     comes first (proxyhdr.h) */
 };
 
 struct worker_ctx {
 	int fd;
 	uint32_t slot;
 	int door; /* hub door for chat members, -1 if chat is off */
+	int report; /* PROXY report channel (proxyhdr.h), -1 if none */
+	bool proxied;
 	int64_t accepted_usec;
 	socklen_t peerlen;
-	struct sockaddr_storage peer;
+	struct sockaddr_storage peer; /* the client's: a proxied one's once
+					 its header is read */
 };
 
 /* One session's facts, filled by echo/chat and logged at close. */
@@ -68,13 +73,14 @@ void worker_set_role(const char *role);
 noreturn void worker_run(const struct config *cfg, struct counters *ctr,
     struct worker_ctx *w);
 
-/* A worker's context from the engine's handover (peerlen bounded). */
+/* A worker's context from the engine's handover (peerlen bounded);
+ * report: the PROXY report channel or -1. */
 void worker_ctx_init(struct worker_ctx *w, const struct handover *h, int fd,
-    int door);
+    int door, int report);
 
 /* A spare: wait on chan for one connection, then worker_run(). */
 noreturn void worker_spare(const struct config *cfg, struct counters *ctr,
-    int chan, int door);
+    int chan, int door, int report);
 
 /* Sessions (echo.c, chat.c). pre: bytes already read from the client. */
 void echo_session(struct session *s, const char *pre, size_t npre);
