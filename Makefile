@@ -7,6 +7,7 @@
 #   make check    install missing dependencies, build, run every test
 #   make check SANITIZE=1   the same, built with ASan+UBSan (also: check-asan)
 #   make bench    side-by-side benchmarks (bench/compare)
+#   make bench-cluster   chat on one echod and on two nodes with Redis (bench/cluster)
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make soak     10 minutes of mixed load with faults (SOAK_SECONDS)
 #   make install / uninstall   honour DESTDIR and PREFIX (default /usr/local)

@@ -60,9 +60,18 @@ bench-scale: $(BENCH_DEPS) bench/echobench daemon/echod daemon/echod-engine
 	    --echod daemon/echod $(if $(RELEASE),--release $(RELEASE)) \
 	    -o bench/results/scale.md
 
+# Beyond one host (issue 13), about a minute: the chat cell (100 members x
+# 5 lines/s) on one echod and on two nodes sharing the room through a
+# redis-server, direct and behind haproxy (send-proxy-v2), in one run, and
+# the XADD round trip alone with appendfsync always and everysec. Needs
+# redis-server and haproxy (deps-check installs them). Its table goes to
+# bench/results/cluster.md (and cluster.json).
+bench-cluster: $(BENCH_DEPS) bench/echobench daemon/echod daemon/echod-engine
+	bench/cluster -o bench/results/cluster.md
+
 bench-clean:
 	rm -f bench/echobench bench/epoll_echo bench/forkloop_echo bench/forkloop_echo_static \
 	    $(FORKCOST)
 	rm -rf bench/results
 
-.PHONY: bench bench-scale bench-clean
+.PHONY: bench bench-scale bench-cluster bench-clean

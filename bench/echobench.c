@@ -132,6 +132,9 @@ struct conn {
 	size_t		wlen, woff;
 };
 
+/* --ports: the nodes of a cluster, one port each, on one host address. */
+#define MAX_PORTS 16
+
 struct opts {
 	enum mode	mode;
 	const char	*host;
@@ -157,6 +160,9 @@ struct opts {
 	int		joining;	/* members joining at once; 0: all */
 	int		rooms;
 	pid_t		cpu_pid;	/* chat: its CPU time over the window */
+	/* --ports: connection i goes to ports[i % nports] (cluster nodes) */
+	unsigned short	ports[MAX_PORTS];
+	int		nports;
 };
 
 struct stats {
@@ -254,7 +260,11 @@ usage(void)
 	    "  --sources N  chat: bind members to 127.0.0.1 .. 127.0.0.N "
 	    "(60; 0: no bind)\n"
 	    "  --cpu-pid PID  chat: report this process's CPU time per "
-	    "delivered line\n");
+	    "delivered line\n"
+	    "  --ports P1,P2,...  connection i goes to port P(i %% n) of "
+	    "HOST, not -p\n"
+	    "               (echod nodes sharing rooms: 100 members over 2 "
+	    "nodes, 50 each)\n");
 	exit(2);
 }
 
@@ -597,6 +607,49 @@ conn_bind_source(int fd, int i)
 	return bind(fd, (struct sockaddr *)&sin, sizeof(sin));
 }
 
+/* Where connection c goes: the peer, or with --ports its node's port. */
+static struct sockaddr *
+conn_peer(const struct conn *c)
+{
+	static struct sockaddr_storage to;
+	unsigned short port;
+
+	if (O.nports == 0)
+		return (struct sockaddr *)&peer;
+	to = peer;
+	port = htons(O.ports[(size_t)(c - conns) % (size_t)O.nports]);
+	if (to.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&to)->sin6_port = port;
+	else
+		((struct sockaddr_in *)&to)->sin_port = port;
+	return (struct sockaddr *)&to;
+}
+
+/* "P1,P2,...": at most MAX_PORTS ports, each 1-65535. */
+static void
+parse_ports(const char *arg)
+{
+	const char *p = arg;
+	char *end;
+	long v;
+
+	O.nports = 0;
+	while (*p != '\0') {
+		if (O.nports == MAX_PORTS)
+			fatal("--ports: at most %d ports", MAX_PORTS);
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno != 0 || end == p || v < 1 || v > 65535 ||
+		    (*end != ',' && *end != '\0'))
+			fatal("--ports: \"%s\" is not a list of ports "
+			    "(P1,P2,...)", arg);
+		O.ports[O.nports++] = (unsigned short)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (O.nports == 0)
+		fatal("--ports: no port given");
+}
+
 static void
 conn_open(struct conn *c)
 {
@@ -631,7 +684,7 @@ conn_open(struct conn *c)
 		conn_fail(c, errno, "bind");
 		return;
 	}
-	if (connect(fd, (struct sockaddr *)&peer, peerlen) == -1 &&
+	if (connect(fd, conn_peer(c), peerlen) == -1 &&
 	    errno != EINPROGRESS) {
 		int err = errno;
 
@@ -2252,7 +2305,7 @@ parse_args(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_CLOSE, OPT_PID, OPT_TIMEOUT, OPT_RAW,
 	    OPT_SELF, OPT_STALLED, OPT_ROOM, OPT_DRAIN, OPT_RCVBUF, OPT_ROOMS,
-	    OPT_JOINING, OPT_SOURCES, OPT_CPU_PID, OPT_HELP };
+	    OPT_JOINING, OPT_SOURCES, OPT_CPU_PID, OPT_PORTS, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "close", required_argument, NULL, OPT_CLOSE },
@@ -2269,6 +2322,7 @@ parse_args(int argc, char **argv)
 		{ "joining", required_argument, NULL, OPT_JOINING },
 		{ "sources", required_argument, NULL, OPT_SOURCES },
 		{ "cpu-pid", required_argument, NULL, OPT_CPU_PID },
+		{ "ports", required_argument, NULL, OPT_PORTS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2381,6 +2435,9 @@ parse_args(int argc, char **argv)
 			break;
 		case OPT_CPU_PID:
 			O.cpu_pid = (pid_t)parse_int(optarg, 1, INT_MAX);
+			break;
+		case OPT_PORTS:
+			parse_ports(optarg);
 			break;
 		default:
 			usage();

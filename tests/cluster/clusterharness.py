@@ -340,11 +340,12 @@ class HAProxy:
 
 # ------------------------------------------------------------------ nodes
 
-def node_ini(redis_port, name, extra=None):
-    ini = {
-        "server": {"proxy_protocol": "yes", "proxy_trusted": PROXY_SRC},
-        "cluster": {"redis": "127.0.0.1:%d" % redis_port, "node": name},
-    }
+def node_ini(redis_port, name, extra=None, proxy=True):
+    """A node's INI sections; proxy: the PROXY protocol from haproxy's
+    address (without it every client is direct, from any 127/8 address)."""
+    ini = {"cluster": {"redis": "127.0.0.1:%d" % redis_port, "node": name}}
+    if proxy:
+        ini["server"] = {"proxy_protocol": "yes", "proxy_trusted": PROXY_SRC}
     for sec, kv in (extra or {}).items():
         ini.setdefault(sec, {}).update(kv)
     return ini
@@ -352,13 +353,15 @@ def node_ini(redis_port, name, extra=None):
 
 class Cluster:
     """Redis, two echod nodes (n1, n2) and, with haproxy=True, haproxy in
-    front of them (or of the nodes named in `behind`).
+    front of them (or of the nodes named in `behind`). proxy=False: the
+    nodes take no PROXY header (bench/cluster's direct cells).
 
     c.redis, c.nodes["n1"], c.n1, c.n2, c.haproxy (or None). Use as a
     context manager: everything it started is stopped on exit.
     """
 
-    def __init__(self, haproxy=False, behind=("n1", "n2"), ini=None, names=("n1", "n2")):
+    def __init__(self, haproxy=False, behind=("n1", "n2"), ini=None, names=("n1", "n2"),
+                 proxy=True):
         need(REDIS_SERVER, "redis-server")
         if haproxy:
             need(HAPROXY, "haproxy")
@@ -370,7 +373,7 @@ class Cluster:
         try:
             self.redis = Redis(self.tmp)
             for n in names:
-                self.nodes[n] = Echod(ini=node_ini(self.redis.port, n, ini))
+                self.nodes[n] = Echod(ini=node_ini(self.redis.port, n, ini, proxy))
             if haproxy:
                 self.haproxy = HAProxy(self.tmp, [(n, self.nodes[n].port) for n in behind])
         except BaseException:
