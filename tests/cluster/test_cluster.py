@@ -121,6 +121,36 @@ def test_who_join_part_nick_cross_nodes():
         check(a.expect(r"^WHO ").string == "WHO alice", "robert still listed after he quit")
 
 
+def flat(obj, path=""):
+    """(dotted key path, value) of every leaf of a JSON object."""
+    if isinstance(obj, dict):
+        return [kv for k, v in obj.items() for kv in flat(v, path + "." + k if path else k)]
+    if isinstance(obj, list):
+        return [kv for v in obj for kv in flat(v, path)]
+    return [(path, obj)]
+
+
+def test_status_names_the_node_and_counts_across_nodes():
+    # STATUS's field names for the cluster are the integrator's: this
+    # looks for the values (the node's name, the members of both nodes),
+    # at any depth, not for names.
+    with Cluster() as c, Member(c.n1.port, "alice", "den"), Member(c.n2.port, "bob", "den"), \
+            Member(c.n2.port, "carol", "den"):
+        for name, d in c.nodes.items():
+            st = d.status()
+            check(st is not None, "no STATUS from %s" % name)
+            check(any(v == name for _, v in flat(st)),
+                  "STATUS of %s does not name the node: %r" % (name, st))
+        # 3 members across the nodes: some field of each node says 3, while
+        # its local chat_members says 1 (n1) or 2 (n2).
+        for name, local in (("n1", 1), ("n2", 2)):
+            st = wait_for(lambda: (lambda st: st if st["chat_members"] == local else None)(
+                c.nodes[name].status()), 5, what="%s's chat_members %d" % (name, local))
+            wait_for(lambda: any(k != "chat_members" and v == 3 and "member" in k
+                                 for k, v in flat(c.nodes[name].status())), 5,
+                     what="a members field of %s's STATUS counting 3 across nodes" % name)
+
+
 # ---------------------------------------------------------- PROXY protocol
 
 def test_haproxy_send_proxy_v2_real_address_logged():
@@ -264,7 +294,8 @@ def test_dead_node_members_are_parted_on_the_other_node():
             check(a.greeting.startswith("OK alice den 2"), "alice: %r" % a.greeting)
             bob.expect(r"^JOIN \d+ alice$")
             c.kill9_node("n1")
-            bob.expect(r"^PART \d+ alice lost$", timeout=15)
+            # The heartbeat's TTL is 3 s, checked every second.
+            bob.expect(r"^PART \d+ alice lost$", timeout=10)
         bob.send("WHO")
         check(bob.expect(r"^WHO ").string == "WHO bob", "alice still listed")
         # Her nick is free again on the live node.
@@ -277,18 +308,25 @@ def test_redis_kill_9_and_restart_chat_resumes_echo_goes_on():
     with Cluster() as c:
         a = Member(c.n1.port, "alice", "den")
         b = Member(c.n2.port, "bob", "den")
+        e = connect(c.n1.port)
         try:
             a.expect(r"^JOIN \d+ bob$")
             a.send("MSG before the kill")
             b.expect(r"^MSG \d+ alice before the kill$")
+            e.sendall(b"echo before\n")
+            check(recv_exactly(e, 12) == b"echo before\n", "echo before the kill")
             c.redis.kill9()
             for m in (a, b):
                 got = m.eof_or(r"^BYE restart$", timeout=15)
                 # BYE restart, or dropped: either way not left hanging.
                 check(got is None or got.string == "BYE restart", "%s: %r" % (m.nick, got))
+            # An echo session open since before the outage goes on.
+            e.sendall(b"echo during\n")
+            check(recv_exactly(e, 12) == b"echo during\n", "echo session during the outage")
         finally:
             a.close()
             b.close()
+            e.close()
         # Echo goes on while Redis is down, on both nodes.
         for d in c.nodes.values():
             check(echo_roundtrip(d.port, b"echo in the outage") == b"echo in the outage",
