@@ -396,8 +396,8 @@ class Cluster:
         d.proc.wait()
 
     def node_of(self, pattern, since=None):
-        """The name of the one node whose log matches pattern."""
-        rx = re.compile(pattern)
+        """The name of the one node whose log matches pattern (re.M)."""
+        rx = re.compile(pattern, re.M)
         hits = [n for n, d in self.nodes.items() if rx.search(d.log((since or {}).get(n, 0)))]
         return hits[0] if len(hits) == 1 else None
 

@@ -34,6 +34,12 @@ MSG_RX = re.compile(r"^(?:@\d+ )?MSG \d+ (\S+) (.*)$")
 PANE_MSG = r"^(\[history\] )?\d\d:\d\d <%s> %s$"
 
 
+def who(ip, port=None):
+    """A regex for a client as the log names it: ip:port, and for a
+    proxied one its proxy after it ("127.0.0.3:4242 via 127.0.0.2:5151")."""
+    return r"%s:%s(?: via \S+)?" % (re.escape(ip), port if port is not None else r"\d+")
+
+
 def count_lines(t, regex):
     rx = re.compile(regex)
     return sum(1 for line in t.lines() if rx.search(line))
@@ -141,6 +147,8 @@ def test_status_names_the_node_and_counts_across_nodes():
             check(st is not None, "no STATUS from %s" % name)
             check(any(v == name for _, v in flat(st)),
                   "STATUS of %s does not name the node: %r" % (name, st))
+            check(any(v == "up" for _, v in flat(st)),
+                  "STATUS of %s does not say the Redis link is up: %r" % (name, st))
         # 3 members across the nodes: some field of each node says 3, while
         # its local chat_members says 1 (n1) or 2 (n2).
         for name, local in (("n1", 1), ("n2", 2)):
@@ -163,13 +171,13 @@ def test_haproxy_send_proxy_v2_real_address_logged():
                   "echo through haproxy: %r (the PROXY header echoed back?)" % got)
             # The node logs the client's own address and port (haproxy's
             # connection comes from 127.0.0.2, another port).
-            rx = r"accept 127\.0\.0\.3:%d\b" % port
+            rx = r"accept %s$" % who("127.0.0.3", port)
             name = wait_for(lambda: c.node_of(rx), 5, what="a node logging %s" % rx)
-        c.nodes[name].wait_log(r"close 127\.0\.0\.3:%d echo: " % port)
+        c.nodes[name].wait_log(r"close %s echo: " % who("127.0.0.3", port))
         # A chat member through haproxy: its join is logged with its address.
         with Member(c.haproxy.port, "carol", "den", src="127.0.0.3") as m:
             check(m.greeting.startswith("OK carol den"), "carol: %r" % m.greeting)
-            wait_for(lambda: c.node_of(r"chat join 127\.0\.0\.3:\d+: carol in den"), 5,
+            wait_for(lambda: c.node_of(r"chat join %s: carol in den" % who("127.0.0.3")), 5,
                      what="carol's join logged with 127.0.0.3")
 
 
@@ -192,7 +200,8 @@ def test_max_per_source_counts_the_real_address_behind_haproxy():
                 got = b""
             third.close()
             check(got == b"", "a 3rd connection from 127.0.0.3 was served: %r" % got)
-            c.n1.wait_log(r"refused 127\.0\.0\.3:\d+: more than 2 connections from this source")
+            c.n1.wait_log(r"refused %s: more than 2 connections from this source"
+                          % who("127.0.0.3"))
             # Another real address, same haproxy (same TCP source): served.
             with connect_from("127.0.0.4", c.haproxy.port) as o:
                 o.sendall(b"other\n")
@@ -244,6 +253,10 @@ def test_trusted_address_without_proxy_header_is_closed():
 
 # ---------------------------------------------------------- node failures
 
+# alice's join through haproxy, with her real address (chatctl on 127.0.0.1).
+ALICE_JOIN = r"chat join %s: alice in den" % who("127.0.0.1")
+
+
 def chatctl_pid(t):
     shell = int(t.tmux("display-message", "-p", "#{pane_pid}").strip())
     return wait_for(lambda: (pids_children(shell) or [None])[0], 5, what="chatctl in the pane")
@@ -256,7 +269,7 @@ def test_chatctl_through_haproxy_survives_kill_9_of_its_node():
         t.wait(r"you are alice in den \(1 member\)", timeout=15)
         # Which node alice landed on: the one that logged her join (from
         # 127.0.0.1, her real address, not haproxy's).
-        here = wait_for(lambda: c.node_of(r"chat join 127\.0\.0\.1:\d+: alice in den"), 5,
+        here = wait_for(lambda: c.node_of(ALICE_JOIN), 5,
                         what="the node alice is on")
         other = "n2" if here == "n1" else "n1"
         with Member(c.nodes[other].port, "bob", "den") as bob:
@@ -277,7 +290,7 @@ def test_chatctl_through_haproxy_survives_kill_9_of_its_node():
             t.wait(r"reconnecting to 127\.0\.0\.1:%d" % c.haproxy.port, timeout=15)
             t.wait(PANE_MSG % ("bob", "while you were away 2"), timeout=30)
             bob.expect(r"^JOIN \d+ alice$", timeout=20)
-            c.nodes[other].wait_log(r"chat join 127\.0\.0\.1:\d+: alice in den",
+            c.nodes[other].wait_log(ALICE_JOIN,
                                     what="alice's rejoin on %s" % other)
         screen = t.screen()
         check(count_lines(t, r"you are alice in den") == 2, "no rejoin as alice:\n%s" % screen)
