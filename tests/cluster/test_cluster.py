@@ -174,6 +174,11 @@ def test_haproxy_send_proxy_v2_real_address_logged():
             rx = r"accept %s$" % who("127.0.0.3", port)
             name = wait_for(lambda: c.node_of(rx), 5, what="a node logging %s" % rx)
         c.nodes[name].wait_log(r"close %s echo: " % who("127.0.0.3", port))
+        # haproxy's health checks (check-send-proxy: a LOCAL header, every
+        # 500 ms, the first before the servers were UP) are closed quietly.
+        for n, d in c.nodes.items():
+            check(not re.search(r"(accept|close|refused) %s:" % re.escape(PROXY_SRC), d.log()),
+                  "%s logged haproxy's health checks as clients:\n%s" % (n, d.log()[-1500:]))
         # A chat member through haproxy: its join is logged with its address.
         with Member(c.haproxy.port, "carol", "den", src="127.0.0.3") as m:
             check(m.greeting.startswith("OK carol den"), "carol: %r" % m.greeting)
