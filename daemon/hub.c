@@ -2589,6 +2589,8 @@ hub_main(const struct config *cfg, struct counters *ctr, int door, int chan)
 			door_due();
 		}
 		crowd_timers(now_mono_usec());
+		if (cluster_on())
+			publish_counts(); /* the last heartbeat's counts */
 		/* Lines due now, and those of rooms not paced (pace.h). */
 		pend_flush_due(now_mono_usec());
 		run_drops();
