@@ -368,6 +368,7 @@ def rejoin_while_held(answers):
         a.type("never confirmed")
         a.keys("Enter")
         a.wait(r"<alice> never confirmed \(sending\)$")
+        wait_for(lambda: (0, "never confirmed") in m.msgs, 10, what="the line at the server")
         m.swallow = False
         a.type("half typed")
         a.wait(PROMPT % ("alice", "den", "half typed"))
@@ -378,7 +379,8 @@ def rejoin_while_held(answers):
         a.wait(PROMPT % ("alice", "den", "half typed"))
         check([g[1:] for g in m.greetings] == [["alice", "den"]] * len(m.greetings),
               "greetings %r" % m.greetings)
-        check(len(m.greetings) == len(answers) + 1, "greetings %r" % m.greetings)
+        check(len(m.greetings) == len(answers) + 1, "%d greetings for %d answers:\n%s"
+              % (len(m.greetings), len(answers), a.screen()))
         check(count_lines(a, HELD) == (1 if "TAKEN" in answers else 0),
               "the still-held note %d times:\n%s" % (count_lines(a, HELD), a.screen()))
         check(count_lines(a, r"never confirmed") == 1, a.screen())
