@@ -46,6 +46,9 @@
  *   INT     an integer (int64_t)
  *   UINT    an integer, never negative (uint64_t)
  *   LIST    an array of at most ECHOD_STATUS_MAX_LISTEN "addr:port" strings
+ *   CLUSTER an object with the members of ECHOD_STATUS_CLUSTER; optional
+ *           (echod before the cluster lacks it), and only "state" when
+ *           that is ECHOD_CLUSTER_OFF
  *   LIMITS  an object with the members of ECHOD_STATUS_LIMITS
  * size is 0 but for STR. A new member goes just before limits and never
  * moves the others (clients and people read them in this order); readers
@@ -70,7 +73,28 @@
 	X(engine_state, STR, 16)		\
 	X(engine_restarts, UINT, 0)		\
 	X(log_lines_lost, UINT, 0)		\
+	X(cluster, CLUSTER, 0)			\
 	X(limits, LIMITS, 0)
+
+/*
+ * The members of "cluster" ([cluster] redis, several echod hosts sharing
+ * rooms through Redis), X(key, type, size) as above: the state of the
+ * link to Redis (ECHOD_CLUSTER_*), this node's name, and from the last
+ * heartbeat the live nodes and the members and rooms of all of them.
+ * This node's own members and rooms are chat_members and rooms.
+ */
+#define ECHOD_STATUS_CLUSTER(X)			\
+	X(state, STR, 16)			\
+	X(node, STR, 64)			\
+	X(nodes, UINT, 0)			\
+	X(members, UINT, 0)			\
+	X(rooms, UINT, 0)
+
+/* cluster.state; a reader shows a word it does not know as it is. */
+#define ECHOD_CLUSTER_OFF "off" /* one host: no other member is sent */
+#define ECHOD_CLUSTER_CONNECTING "connecting"
+#define ECHOD_CLUSTER_UP "up"
+#define ECHOD_CLUSTER_DOWN "down"
 
 /*
  * The members of "limits": the effective limits, named and counted as in
@@ -118,12 +142,19 @@ struct echod_status_list {
 #define ECHOD_STATUS_MEMBER_INT(key, size) int64_t key;
 #define ECHOD_STATUS_MEMBER_UINT(key, size) uint64_t key;
 #define ECHOD_STATUS_MEMBER_LIST(key, size) struct echod_status_list key;
+#define ECHOD_STATUS_MEMBER_CLUSTER(key, size) \
+	struct echod_status_cluster key;
 #define ECHOD_STATUS_MEMBER_LIMITS(key, size) struct echod_status_limits key;
 #define ECHOD_STATUS_MEMBER(key, type, size) \
 	ECHOD_STATUS_MEMBER_##type(key, size)
 
 struct echod_status_limits {
 	ECHOD_STATUS_LIMITS(ECHOD_STATUS_MEMBER)
+};
+
+/* state "" when the reply had no cluster object (an older echod). */
+struct echod_status_cluster {
+	ECHOD_STATUS_CLUSTER(ECHOD_STATUS_MEMBER)
 };
 
 /* A STATUS reply as data: what echod writes and chatctl reads back. */

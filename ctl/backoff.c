@@ -19,6 +19,12 @@ backoff_delay_ms(unsigned attempt, uint32_t r)
 }
 
 bool
+backoff_retry_refusal(bool rejoin, enum backoff_refusal why)
+{
+	return rejoin && (why == BACKOFF_NICK_TAKEN || why == BACKOFF_BYE);
+}
+
+bool
 backoff_give_up(int64_t since_ms, int64_t now_ms, int64_t limit_ms)
 {
 	return limit_ms > 0 && now_ms - since_ms >= limit_ms;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * How long chatctl talk waits between reconnect attempts, and when it
- * stops trying. Pure: the caller passes the clock.
+ * How long chatctl talk waits between reconnect attempts, when it stops
+ * trying, and which refusals of a rejoin are worth another attempt. Pure:
+ * the caller passes the clock.
  *
  * Delays: 0.1 s, 0.25, 0.5, 1, 2, 5, then 10 s for every later attempt,
  * so a restart of echod (about a second) is ridden through at once and a
@@ -29,5 +30,23 @@ int64_t backoff_delay_ms(unsigned attempt, uint32_t r);
 /* Whether an outage that began at since_ms (any clock, ms) is over the
  * limit at now_ms. limit_ms <= 0: never give up. */
 bool backoff_give_up(int64_t since_ms, int64_t now_ms, int64_t limit_ms);
+
+/* Why a greeting got no OK. */
+enum backoff_refusal {
+	BACKOFF_NICK_TAKEN, /* ERR nick-taken */
+	BACKOFF_BYE,	    /* BYE: the server going away (again) */
+	BACKOFF_OTHER	    /* any other ERR: the greeting itself is wrong */
+};
+
+/*
+ * Whether a greeting refused for why is one more failed attempt of the
+ * outage (retried on the schedule above, within the same limit) rather
+ * than what it is at a session's first connect (another nick, or the
+ * end). Only at a rejoin (rejoin: a greeting was accepted before), and
+ * only for a refusal that passes: the nick still held by the session
+ * that is going away (a cluster node that died holds it in Redis for a
+ * few seconds), or BYE (a node whose Redis is down answers BYE restart).
+ */
+bool backoff_retry_refusal(bool rejoin, enum backoff_refusal why);
 
 #endif

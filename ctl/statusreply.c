@@ -123,12 +123,20 @@ lacks(const json_t *o, const char *prefix, const char *const *want,
 #define GET_DST_INT(m) (&(m))
 #define GET_DST_UINT(m) (&(m))
 #define GET_DST_LIST(m) (&(m))
+#define GET_DST_CLUSTER(m) (&(m))
 #define GET_DST_LIMITS(m) (&(m))
 /* "|| get_TYPE(o's member key, prefix, "key", &to->key...) == -1" */
 #define GET(key, type, size)                                              \
 	|| get_##type(json_object_get(o, #key), prefix, #key,             \
 	       GET_DST_##type(to->key), err, errlen) == -1
-#define KEY(key, type, size) #key,
+/* The keys a reply must have: all but the optional cluster. */
+#define KEY(key, type, size) KEY_##type(key)
+#define KEY_STR(key) #key,
+#define KEY_INT(key) #key,
+#define KEY_UINT(key) #key,
+#define KEY_LIST(key) #key,
+#define KEY_LIMITS(key) #key,
+#define KEY_CLUSTER(key)
 
 static int
 get_LIMITS(const json_t *o, const char *parent, const char *name,
@@ -143,6 +151,40 @@ get_LIMITS(const json_t *o, const char *parent, const char *name,
 	}
 	if (lacks(o, prefix, keys, sizeof(keys) / sizeof(keys[0]), err,
 		errlen) ECHOD_STATUS_LIMITS(GET))
+		return -1;
+	return 0;
+}
+
+/*
+ * Optional: absent (an echod before the cluster), it stays zeroed, state
+ * "". With state off the rest is not needed; otherwise all of it is.
+ */
+static int
+get_CLUSTER(const json_t *o, const char *parent, const char *name,
+    struct echod_status_cluster *to, char *err, size_t errlen)
+{
+	static const char *const keys[] = {ECHOD_STATUS_CLUSTER(KEY)};
+	static const char *const state[] = {"state"};
+	const char *prefix = "cluster.";
+
+	if (o == NULL)
+		return 0;
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "%s%s is not an object", parent, name);
+		return -1;
+	}
+	if (lacks(o, prefix, state, 1, err, errlen) ||
+	    get_STR(json_object_get(o, "state"), prefix, "state", to->state,
+		sizeof(to->state), err, errlen) == -1)
+		return -1;
+	if (to->state[0] == '\0') {
+		snprintf(err, errlen, "%sstate is empty", prefix);
+		return -1;
+	}
+	if (strcmp(to->state, ECHOD_CLUSTER_OFF) == 0)
+		return 0;
+	if (lacks(o, prefix, keys, sizeof(keys) / sizeof(keys[0]), err,
+		errlen) ECHOD_STATUS_CLUSTER(GET))
 		return -1;
 	return 0;
 }
@@ -192,6 +234,13 @@ statusreply_parse(const char *reply, size_t n, struct echod_status *to,
 
 #undef GET
 #undef KEY
+#undef KEY_STR
+#undef KEY_INT
+#undef KEY_UINT
+#undef KEY_LIST
+#undef KEY_LIMITS
+#undef KEY_CLUSTER
+#undef GET_DST_CLUSTER
 #undef GET_DST_STR
 #undef GET_DST_INT
 #undef GET_DST_UINT
@@ -267,6 +316,36 @@ show_limit(FILE *f, unsigned *shown, const char *key, uint64_t v,
 	(*shown)++;
 }
 
+/* Nothing from an echod without the cluster; the counts only while up. */
+static void
+print_cluster(FILE *f, const struct echod_status_cluster *c)
+{
+	if (c->state[0] == '\0')
+		return;
+	fputs("  cluster:      ", f);
+	if (strcmp(c->state, ECHOD_CLUSTER_OFF) == 0) {
+		fputs("off (one host)\n", f);
+		return;
+	}
+	fputs("node ", f);
+	print_str(f, c->node);
+	if (strcmp(c->state, ECHOD_CLUSTER_UP) == 0)
+		fprintf(f, ", redis up; %" PRIu64 " %s, %" PRIu64 " %s in %"
+		    PRIu64 " %s across nodes\n", c->nodes,
+		    plural(c->nodes, "node", "nodes"), c->members,
+		    plural(c->members, "member", "members"), c->rooms,
+		    plural(c->rooms, "room", "rooms"));
+	else if (strcmp(c->state, ECHOD_CLUSTER_CONNECTING) == 0)
+		fputs(", connecting to redis\n", f);
+	else if (strcmp(c->state, ECHOD_CLUSTER_DOWN) == 0)
+		fputs(", redis down (chat refused until it is back)\n", f);
+	else {
+		fputs(", redis ", f);
+		print_str(f, c->state);
+		fputc('\n', f);
+	}
+}
+
 void
 statusreply_print(FILE *f, const struct echod_status *st)
 {
@@ -291,6 +370,7 @@ statusreply_print(FILE *f, const struct echod_status *st)
 	    " chat); %" PRIu64 " %s\n",
 	    st->workers, st->echo_connections, st->chat_members, st->rooms,
 	    plural(st->rooms, "room", "rooms"));
+	print_cluster(f, &st->cluster);
 	fmt_bytes(st->bytes_echoed, bytes, sizeof(bytes));
 	fprintf(f,
 	    "  totals:       %" PRIu64 " served, %" PRIu64 " refused; %s "

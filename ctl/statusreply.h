@@ -17,7 +17,8 @@ struct echod_status;
  * must be one line (an LF only at its end) shorter than
  * ECHOD_CTL_MAX_REPLY, a JSON object without duplicate keys, with every
  * member of ECHOD_STATUS_FIELDS and ECHOD_STATUS_LIMITS of its type and
- * within its bound; members it does not know are ignored. Returns 0, or
+ * within its bound (cluster is optional: see ctlproto.h); members it does
+ * not know are ignored. Returns 0, or
  * -1 with *out zeroed and the reason in err ("the reply lacks engine_pid,
  * limits.backlog"), safe to print: what it quotes is term_escape'd.
  */

@@ -16,6 +16,9 @@
  * for the lines after the last one it showed (CHAT/1 ids, since=), and
  * shows each of those once (lines with an id not above the last shown
  * are skipped). It gives up after BACKOFF_LIMIT_SEC without a session.
+ * A rejoin refused with ERR nick-taken (the old session, or a dead
+ * cluster node's hold on the nick, not yet gone) or BYE is one more
+ * failed attempt: the same nick again, never another.
  * Every line to send goes through the outbox (outbox.h): cut to the
  * server's max_line, paced under its rate, kept until the server echoes
  * it (shown meanwhile as pending: tui_set_pending) and sent again after
@@ -65,9 +68,6 @@
 #define CONFIRM_TIMEOUT_MS 5000
 /* Other nicks tried when the login name is taken: "bob2" ... "bob9". */
 #define NICK_TRIES 9
-/* Rejoining, our nick still taken (the old session not yet gone): tries
- * with the same nick, on the backoff's schedule, before another. */
-#define REJOIN_TAKEN_TRIES 5
 /* History asked for on a terminal's first join (CHAT/1 last=). */
 #define FIRST_LAST 20
 /* A replay whose HIST END never comes: go on after this. */
@@ -102,7 +102,7 @@ struct talk {
 	char room[CHAT_NAME_MAX + 1]; /* to greet with; "" default */
 	bool chosen; /* -n given */
 	int suffix; /* next "nickN" to try */
-	unsigned taken_tries;
+	bool held_said; /* this outage: "nick ... is still held" was shown */
 	int64_t last_id; /* the highest id shown */
 	bool asked_since, replaying;
 	bool await_info; /* greeted with options: INFO should come first */
@@ -497,7 +497,7 @@ link_up(struct talk *t, const struct chat_server_evt *ev)
 	t->link = LINK_UP;
 	t->ever_up = true;
 	t->up_since = mono_ms();
-	t->taken_tries = 0;
+	t->held_said = false;
 	snprintf(t->nick, sizeof(t->nick), "%s", t->c.nick);
 	snprintf(t->room, sizeof(t->room), "%s", t->c.room);
 	t->d.self = t->c.nick;
@@ -549,11 +549,15 @@ on_nick_taken(struct talk *t)
 {
 	char why[512];
 
-	if (t->ever_up && ++t->taken_tries < REJOIN_TAKEN_TRIES) {
-		/* Likely our old session, not yet gone: wait for it. */
+	if (backoff_retry_refusal(t->ever_up, BACKOFF_NICK_TAKEN)) {
+		/* Our old session, or a dead node's hold on it in Redis, not
+		 * yet gone: the same nick again, as for a lost connection. */
+		if (!t->held_said)
+			progress(t, "nick %s is still held (by a session that "
+			    "is going away?); retrying", t->nick);
+		t->held_said = true;
 		snprintf(why, sizeof(why),
-		    "%s: the nick \"%s\" is still taken (the old session?)",
-		    t->c.label, t->nick);
+		    "%s: the nick \"%s\" is still held", t->c.label, t->nick);
 		link_lost(t, why);
 		return;
 	}
@@ -592,9 +596,10 @@ on_greet_line(struct talk *t, const char *line, size_t len)
 		fail(t, EXIT_FAIL, "%s", err);
 		break;
 	case GREET_FAILED:
-		/* At a rejoin only a server gone away again is worth a retry.
-		 */
-		if (t->ever_up && ev.type == CHAT_EVT_BYE)
+		/* At a rejoin only a server gone away again is worth a retry
+		 * (BYE restart: a cluster node without Redis, say). */
+		if (backoff_retry_refusal(t->ever_up, ev.type == CHAT_EVT_BYE ?
+			BACKOFF_BYE : BACKOFF_OTHER))
 			link_lost(t, err);
 		else
 			fail(t, EXIT_FAIL, "%s", err);

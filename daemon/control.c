@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "counters.h"
 #include "ctlproto.h"
 #include "listener.h"
 #include "log.h"
@@ -129,6 +130,36 @@ control_slot_admit(unsigned nclients, bool privileged)
 _Static_assert(MAX_LISTENERS <= ECHOD_STATUS_MAX_LISTEN,
     "STATUS lists every listener");
 
+/* cluster.state for enum cluster_state; a value out of it is "down". */
+static const char *
+cluster_word(unsigned state)
+{
+	switch (state) {
+	case CLUSTER_OFF:
+		return ECHOD_CLUSTER_OFF;
+	case CLUSTER_CONNECTING:
+		return ECHOD_CLUSTER_CONNECTING;
+	case CLUSTER_UP:
+		return ECHOD_CLUSTER_UP;
+	default:
+		return ECHOD_CLUSTER_DOWN;
+	}
+}
+
+static void
+fill_cluster(const struct sv_stats *st, struct echod_status_cluster *out)
+{
+	snprintf(out->state, sizeof(out->state), "%s",
+	    cluster_word(st->cluster_state));
+	if (st->cluster_state == CLUSTER_OFF)
+		return; /* one host: nothing else to say */
+	snprintf(out->node, sizeof(out->node), "%.*s",
+	    (int)sizeof(st->cluster_node), st->cluster_node);
+	out->nodes = st->cluster_nodes;
+	out->members = st->cluster_members;
+	out->rooms = st->cluster_rooms;
+}
+
 void
 control_status_fill(const struct control_status *s, struct echod_status *out)
 {
@@ -158,6 +189,7 @@ control_status_fill(const struct control_status *s, struct echod_status *out)
 	    s->engine_state);
 	out->engine_restarts = s->engine_restarts;
 	out->log_lines_lost = s->log_lines_lost;
+	fill_cluster(st, &out->cluster);
 	/* Each limit has the name of its echod.ini key and config member. */
 #define FILL_LIMIT(key, type, unit) out->limits.key = cfg->key;
 	ECHOD_STATUS_LIMITS(FILL_LIMIT)
@@ -238,6 +270,7 @@ put_LIST(json_t *o, const char *key, const struct echod_status_list *l)
 #define PUT_ARG_INT(m) (m)
 #define PUT_ARG_UINT(m) (m)
 #define PUT_ARG_LIST(m) (&(m))
+#define PUT_ARG_CLUSTER(m) (&(m))
 #define PUT_ARG_LIMITS(m) (&(m))
 /* "|| put_TYPE(o, "key", member) == -1" for each row of a table. */
 #define PUT(key, type, size) \
@@ -250,6 +283,23 @@ put_LIMITS(json_t *parent, const char *name,
 	json_t *o = json_object();
 
 	if (o == NULL ECHOD_STATUS_LIMITS(PUT)) {
+		json_decref(o);
+		return -1;
+	}
+	return json_object_set_new(parent, name, o);
+}
+
+/* Only "state" when off: a node and counts would mean nothing there. */
+static int
+put_CLUSTER(json_t *parent, const char *name,
+    const struct echod_status_cluster *from)
+{
+	json_t *o = json_object();
+	bool off = strcmp(from->state, ECHOD_CLUSTER_OFF) == 0;
+
+	if (o == NULL ||
+	    (off ? put_STR(o, "state", from->state) == -1
+		 : (0 ECHOD_STATUS_CLUSTER(PUT)))) {
 		json_decref(o);
 		return -1;
 	}
@@ -282,6 +332,7 @@ control_format_status(const struct echod_status *from, char *buf, size_t cap)
 #undef PUT_ARG_INT
 #undef PUT_ARG_UINT
 #undef PUT_ARG_LIST
+#undef PUT_ARG_CLUSTER
 #undef PUT_ARG_LIMITS
 
 /* ---------------------------------------------------------- socket file */

@@ -111,6 +111,9 @@ struct sv_stats {
 	uint64_t connections_total, rejected_total, bytes_echoed,
 	    messages_relayed;
 	unsigned chat_members, rooms;
+	/* enum cluster_state (counters.h); the rest across all nodes. */
+	unsigned cluster_state, cluster_nodes, cluster_members, cluster_rooms;
+	char cluster_node[64];
 	int64_t uptime_usec;
 };
 

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "counters.h"
 #include "ctlproto.h"
 #include "ipc.h"
 #include "journal.h"
@@ -106,7 +107,7 @@ struct ctlplane {
 	bool notify;
 	uint64_t watchdog_usec;
 	int64_t next_watchdog, next_status;
-	char last_status[160];
+	char last_status[192];
 };
 
 static struct ctlplane cp;
@@ -275,6 +276,9 @@ engine_state(int64_t now)
 	return ECHOD_ENGINE_RUNNING;
 }
 
+_Static_assert(sizeof(((struct plane_pong *)0)->cluster_node) ==
+	sizeof(((struct sv_stats *)0)->cluster_node), "the node name fits");
+
 static void
 gather(struct sv_stats *st, int64_t now)
 {
@@ -287,6 +291,16 @@ gather(struct sv_stats *st, int64_t now)
 	st->spares = p->spares;
 	st->chat_members = p->chat_members;
 	st->rooms = p->rooms;
+	/* Clustered, but no word from a hub yet (none started, or the
+	 * engine is being restarted): not "off". */
+	st->cluster_state = p->cluster_state == CLUSTER_OFF &&
+		cp.cfg.cluster_redis[0] != '\0' ? CLUSTER_CONNECTING :
+	    p->cluster_state;
+	st->cluster_nodes = p->cluster_nodes;
+	st->cluster_members = p->cluster_members;
+	st->cluster_rooms = p->cluster_rooms;
+	memcpy(st->cluster_node, p->cluster_node, sizeof(st->cluster_node));
+	st->cluster_node[sizeof(st->cluster_node) - 1] = '\0';
 	st->connections_total = b->connections_total + p->connections_total;
 	st->rejected_total = b->rejected_total + p->rejected_total;
 	st->bytes_echoed = b->bytes_echoed + p->bytes_echoed;
@@ -336,9 +350,10 @@ update_status(int64_t now, bool force)
 	gather(&st, now);
 	snprintf(buf, sizeof(buf),
 	    "%u connections (%u echo, %u chat); %" PRIu64 " served, %" PRIu64
-	    " refused%s", st.workers, st.echo, st.chat, st.connections_total,
+	    " refused%s%s", st.workers, st.echo, st.chat, st.connections_total,
 	    st.rejected_total, cp.est == ENG_RUNNING ? "" :
-	    "; data plane restarting");
+	    "; data plane restarting",
+	    st.cluster_state == CLUSTER_DOWN ? "; redis down" : "");
 	if (!force && strcmp(buf, cp.last_status) == 0)
 		return;
 	memcpy(cp.last_status, buf, sizeof(buf));

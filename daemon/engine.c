@@ -76,6 +76,13 @@ engine_stats(const struct engine *e, struct plane_pong *p)
 	p->spares = e->nidle;
 	p->chat_members = atomic_load(&c->chat_members);
 	p->rooms = atomic_load(&c->rooms);
+	p->cluster_state = atomic_load(&c->cluster_state);
+	p->cluster_nodes = atomic_load(&c->cluster_nodes);
+	p->cluster_members = atomic_load(&c->cluster_members);
+	p->cluster_rooms = atomic_load(&c->cluster_rooms);
+	/* The hub's to write: copied whole, terminated here whatever it is. */
+	memcpy(p->cluster_node, c->cluster_node, sizeof(p->cluster_node) - 1);
+	p->cluster_node[sizeof(p->cluster_node) - 1] = '\0';
 	p->hub_pid = (int32_t)e->hub_pid;
 	p->connections_total = atomic_load(&c->connections_total);
 	p->rejected_total = atomic_load(&c->rejected_total);

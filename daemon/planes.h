@@ -56,6 +56,9 @@ struct plane_pong {
 	uint32_t seq;
 	uint32_t workers, echo, chat, spares;
 	uint32_t chat_members, rooms;
+	/* The cluster as the hub last wrote it (counters.h). */
+	uint32_t cluster_state, cluster_nodes, cluster_members, cluster_rooms;
+	char cluster_node[64]; /* NUL-terminated */
 	int32_t hub_pid;
 	uint64_t connections_total, rejected_total, bytes_echoed,
 	    messages_relayed, fork_failed_total;

@@ -22,7 +22,7 @@ STATUS_FIELDS = ["version", "pid", "uptime_s", "config", "listen", "workers",
                  "echo_connections", "chat_members", "rooms", "connections_total",
                  "rejected_total", "bytes_echoed", "messages_relayed", "spares",
                  "engine_pid", "engine_state", "engine_restarts", "log_lines_lost",
-                 "limits"]
+                 "cluster", "limits"]
 
 TIMEOUTS = {"test_silent_clients_never_stall_accepting": 30}
 
@@ -119,6 +119,8 @@ def test_status_has_exactly_the_protocol_fields():
         check(st["engine_pid"] == d.engine() and st["engine_state"] == "running" and
               st["engine_restarts"] == 0 and st["log_lines_lost"] == 0,
               "engine fields %r" % st)
+        # No [cluster] redis: one host, and nothing else said of it.
+        check(st["cluster"] == {"state": "off"}, "cluster %r" % st["cluster"])
         wait_for(lambda: status(d)["spares"] == lim["spares"], 5,
                  what="spares %d" % lim["spares"])
 
@@ -430,7 +432,8 @@ def test_chatctl_status_human_and_json():
         out = r.stdout
         for want in ("echod ", "pid %d" % d.pid, "up ", "127.0.0.1:%d" % d.port,
                      "live", "echo", "chat", "served", "refused", "max_connections 1024",
-                     "data plane:   engine pid %d, running, 0 restarts" % d.engine(), d.ini):
+                     "data plane:   engine pid %d, running, 0 restarts" % d.engine(), d.ini,
+                     "\n  cluster:      off (one host)\n"):
             check(want in out, "status output lacks %r:\n%s" % (want, out))
         check("\x1b" not in out, "escape sequences in the output")
         r = chatctl("status", "--json", "-s", d.control)
@@ -439,6 +442,58 @@ def test_chatctl_status_human_and_json():
         check(list(st) == STATUS_FIELDS and st["pid"] == d.pid, "--json fields")
         r = chatctl("status", "--socket=%s" % d.control, "--json")
         check(r.returncode == 0 and json.loads(r.stdout)["pid"] == d.pid, "--socket=")
+
+
+def serve_once(path, reply):
+    """A control socket at path that answers one request with reply."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(10)
+
+    def run():
+        try:
+            c, _ = srv.accept()
+            with c:
+                c.settimeout(5)
+                c.recv(256)
+                c.sendall(reply)
+        except OSError:
+            pass
+        finally:
+            srv.close()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_chatctl_status_without_cluster_and_with_one():
+    # An echod from before the cluster sends no "cluster": chatctl still
+    # shows the rest, and no cluster line; a cluster that is up is shown.
+    with Echod() as d:
+        st = status(d)
+    tmp = tempfile.mkdtemp(prefix="echodtest.")
+    cases = [(None, None),
+             ({"state": "up", "node": "n1", "nodes": 2, "members": 7, "rooms": 3},
+              "\n  cluster:      node n1, redis up; 2 nodes, 7 members in 3 rooms "
+              "across nodes\n"),
+             ({"state": "down", "node": "n1", "nodes": 1, "members": 0, "rooms": 0},
+              "\n  cluster:      node n1, redis down (chat refused until it is back)\n")]
+    for i, (cluster, want) in enumerate(cases):
+        st.pop("cluster", None)
+        if cluster is not None:
+            keys = list(st)
+            st = {k: st[k] for k in keys[:-1]} | {"cluster": cluster, "limits": st["limits"]}
+        path = os.path.join(tmp, "c%d.sock" % i)
+        t = serve_once(path, (json.dumps(st) + "\n").encode())
+        r = chatctl("status", "-s", path)
+        t.join(10)
+        check(r.returncode == 0, "cluster %r: exit %d: %s" % (cluster, r.returncode, r.stderr))
+        check("max_connections" in r.stdout, "no limits shown:\n%s" % r.stdout)
+        if want is None:
+            check("cluster" not in r.stdout, "a cluster line from an older echod:\n%s" % r.stdout)
+        else:
+            check(want in r.stdout, "status output lacks %r:\n%s" % (want, r.stdout))
 
 
 def test_chatctl_reload_ok_and_failure():

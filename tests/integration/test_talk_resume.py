@@ -20,7 +20,9 @@ from echodtest import Echod, TestFailure, check, pids_children, wait_for
 
 TIMEOUTS = {"test_silent_server_reported_after_the_timeout": 40,
             "test_pipe_paste_of_100_lines_in_order_without_err": 120,
-            "test_pipe_lines_written_during_a_restart_arrive_once": 60}
+            "test_pipe_lines_written_during_a_restart_arrive_once": 60,
+            "test_rejoin_retries_bye_restart_and_a_long_held_nick_with_the_same_nick": 40,
+            "test_rejoin_keeps_its_nick_while_the_old_stays_taken": 40}
 
 # The pane's line for a message: "HH:MM <nick> text", maybe replayed.
 MSG = r"^(\[history\] )?\d\d:\d\d <%s> %s$"
@@ -249,17 +251,162 @@ def rejoin_with_ghost(ghost_leaves):
                      what="alice back as alice")
             check(count_lines(a, r"alice\d") == 0, a.screen())
         else:
-            a.wait(r"you are alice2 in den \(2 members\)$", timeout=20)
-            ghost.expect(r"^JOIN \d+ alice2$")
+            # Past the fifth refusal, where talk once took alice2: still
+            # alice, on the backoff's schedule, said once.
+            a.wait(r"reconnecting to 127\.0\.0\.1:%d \(attempt 6\)" % d.port, timeout=20)
             ghost.close()
-            check(count_lines(a, r"you are alice2") == 1, a.screen())
+            wait_for(lambda: count_lines(a, r"you are alice in den \(1 member\)$") == 2, 20,
+                     what="alice back as alice")
+            check(count_lines(a, r"alice\d") == 0, a.screen())
+            check(count_lines(a, HELD) == 1, a.screen())
+
+
+class HeldNickServer:
+    """A CHAT/1 server that answers its plain greetings from a script, as a
+    cluster does when talk's node died (kill -9): the next node finds the
+    nick still held in Redis by the dead one for a few seconds, or has lost
+    Redis itself. answers: one per plain greeting, in order: "OK" (serve:
+    MSG echoed unless swallow is set, WHO, PING, QUIT), "TAKEN" (ERR
+    nick-taken) or "BYE" (BYE restart, then close). A greeting with options
+    gets bad-greeting (an older server), so talk greets plainly.
+    """
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.greetings = []  # the plain greetings, in order
+        self.msgs = []  # (greeting index, text) of each MSG received
+        self.swallow = False
+        self.live = None  # the socket of the session served now
+        self.lock = threading.Lock()
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.port = self.lsock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.lsock.close()
+        if self.live is not None:
+            self.live.close()
+        return False
+
+    def drop(self):
+        """The node dies: its session ends without BYE."""
+        with self.lock:
+            s, self.live = self.live, None
+        s.shutdown(socket.SHUT_RDWR)
+
+    def _accept(self):
+        while True:
+            try:
+                s, _ = self.lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(s,), daemon=True).start()
+
+    def _serve(self, s):
+        f = s.makefile("rb")
+        n = None  # our greeting's index once it is answered OK
+        try:
+            for raw in f:
+                words = raw.rstrip(b"\r\n").decode().split(" ")
+                if n is None and len(words) > 3:
+                    s.sendall(b"ERR bad-greeting no options here\n")
+                elif n is None:
+                    with self.lock:
+                        self.greetings.append(words)
+                        i = len(self.greetings) - 1
+                    what = self.answers[i] if i < len(self.answers) else "OK"
+                    if what == "TAKEN":
+                        s.sendall(b"ERR nick-taken %s is taken in %s\n"
+                                  % (words[1].encode(), words[2].encode()))
+                    elif what == "BYE":
+                        s.sendall(b"BYE restart\n")
+                        return
+                    else:
+                        n = i
+                        with self.lock:
+                            self.live = s
+                        s.sendall(b"OK %s %s 1\n" % (words[1].encode(), words[2].encode()))
+                elif words[0] == "MSG":
+                    text = " ".join(words[1:])
+                    self.msgs.append((n, text))
+                    if not self.swallow:
+                        s.sendall(b"MSG 1 %s %s\n" % (self.greetings[n][1].encode(),
+                                                       text.encode()))
+                elif words[0] == "WHO":
+                    s.sendall(b"WHO %s\n" % self.greetings[n][1].encode())
+                elif words[0] == "PING":
+                    s.sendall(b"PONG %s\n" % " ".join(words[1:]).encode())
+                elif words[0] == "QUIT":
+                    s.sendall(b"BYE quit\n")
+                    return
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+
+HELD = r"nick alice is still held \(by a session that is going away\?\); retrying"
+
+
+def rejoin_while_held(answers):
+    """alice (a terminal, room den) with a line the server never confirmed
+    and a draft; her node dies; the rejoins get answers[1:], then OK: she
+    must be back as alice in den, say once that her nick was still held,
+    keep the draft and send the pending line again, once."""
+    with HeldNickServer(answers) as m, Tmux() as a:
+        a.talk(m.port, "-n", "alice", "-r", "den")
+        a.wait(r"you are alice in den \(1 member\)")
+        a.type("said before")
+        a.keys("Enter")
+        a.wait(MSG % ("alice", "said before"))
+        m.swallow = True
+        a.type("never confirmed")
+        a.keys("Enter")
+        a.wait(r"<alice> never confirmed \(sending\)$")
+        wait_for(lambda: (0, "never confirmed") in m.msgs, 10, what="the line at the server")
+        m.swallow = False
+        a.type("half typed")
+        a.wait(PROMPT % ("alice", "den", "half typed"))
+        m.drop()
+        wait_for(lambda: count_lines(a, r"you are alice in den \(1 member\)$") == 2, 30,
+                 what="alice back as alice in den:\n%s" % a.screen())
+        a.wait(MSG % ("alice", "never confirmed"))
+        a.wait(PROMPT % ("alice", "den", "half typed"))
+        check([g[1:] for g in m.greetings] == [["alice", "den"]] * len(m.greetings),
+              "greetings %r" % m.greetings)
+        check(len(m.greetings) == len(answers) + 1, "%d greetings for %d answers:\n%s"
+              % (len(m.greetings), len(answers), a.screen()))
+        check(count_lines(a, HELD) == (1 if "TAKEN" in answers else 0),
+              "the still-held note %d times:\n%s" % (count_lines(a, HELD), a.screen()))
+        check(count_lines(a, r"never confirmed") == 1, a.screen())
+        check(m.msgs.count((len(answers), "never confirmed")) == 1,
+              "the pending line sent to the last session: %r" % m.msgs)
+        check(count_lines(a, r"alice\d") == 0, a.screen())
+        a.keys("C-u")
+        a.keys("C-d")
+        check(a.wait_exit() == 0, "exit status")
+
+
+def test_rejoin_retries_while_its_nick_is_still_held():
+    rejoin_while_held(["OK", "TAKEN", "TAKEN"])
+
+
+def test_rejoin_retries_bye_restart_and_a_long_held_nick_with_the_same_nick():
+    # BYE restart before any OK (a node whose Redis is down), then the
+    # nick held for longer than talk once waited before taking another.
+    rejoin_while_held(["OK", "BYE", "TAKEN", "TAKEN", "TAKEN", "TAKEN", "TAKEN"])
 
 
 def test_rejoin_waits_for_its_old_nick_to_be_free():
     rejoin_with_ghost(True)
 
 
-def test_rejoin_takes_another_nick_when_the_old_stays_taken():
+def test_rejoin_keeps_its_nick_while_the_old_stays_taken():
     rejoin_with_ghost(False)
 
 

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "counters.h"
 #include "control.h"
 #include "ctlproto.h"
 #include "listener.h"
@@ -217,7 +218,7 @@ test_status_has_exactly_the_protocol_fields(void **state)
 	    "config", "listen", "workers", "echo_connections", "chat_members",
 	    "rooms", "connections_total", "rejected_total", "bytes_echoed",
 	    "messages_relayed", "spares", "engine_pid", "engine_state",
-	    "engine_restarts", "log_lines_lost", "limits"};
+	    "engine_restarts", "log_lines_lost", "cluster", "limits"};
 	struct fixture f;
 	char buf[4096];
 	json_t *top, *v;
@@ -251,6 +252,64 @@ test_status_has_exactly_the_protocol_fields(void **state)
 	assert_string_equal(
 	    json_string_value(json_array_get(v, 1)), "[::1]:5188");
 	json_decref(top);
+}
+
+/* A cluster object's keys, for the state given; its counts 2, 7, 3. */
+static json_t *
+cluster_of(struct fixture *f, unsigned state, char *buf, size_t cap)
+{
+	json_t *top, *c;
+
+	f->st.cluster_state = state;
+	strcpy(f->st.cluster_node, "n1");
+	f->st.cluster_nodes = 2;
+	f->st.cluster_members = 7;
+	f->st.cluster_rooms = 3;
+	control_status_fill(&f->cs, &f->es);
+	top = format_and_load(&f->es, buf, cap);
+	c = json_incref(json_object_get(top, "cluster"));
+	json_decref(top);
+	assert_true(json_is_object(c));
+	return c;
+}
+
+static void
+test_status_cluster(void **state)
+{
+	static const char *const all[] = {"state", "node", "nodes", "members",
+	    "rooms"};
+	static const char *const off[] = {"state"};
+	static const struct {
+		unsigned state;
+		const char *word;
+	} words[] = {{CLUSTER_CONNECTING, "connecting"}, {CLUSTER_UP, "up"},
+	    {CLUSTER_DOWN, "down"}, {99, "down"}};
+	struct fixture f;
+	char buf[4096];
+	json_t *c;
+
+	(void)state;
+	fixture_init(&f, "/etc/echod.ini");
+	/* One host: the state alone, whatever else the counters hold. */
+	c = cluster_of(&f, CLUSTER_OFF, buf, sizeof(buf));
+	assert_keys(c, off, 1);
+	assert_string_equal(str_of(c, "state"), "off");
+	json_decref(c);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		c = cluster_of(&f, words[i].state, buf, sizeof(buf));
+		assert_keys(c, all, sizeof(all) / sizeof(all[0]));
+		assert_string_equal(str_of(c, "state"), words[i].word);
+		assert_string_equal(str_of(c, "node"), "n1");
+		assert_int_equal(int_of(c, "nodes"), 2);
+		assert_int_equal(int_of(c, "members"), 7);
+		assert_int_equal(int_of(c, "rooms"), 3);
+		json_decref(c);
+	}
+	/* A node name at its bound, not terminated: cut, never overrun. */
+	memset(f.st.cluster_node, 'n', sizeof(f.st.cluster_node));
+	f.st.cluster_state = CLUSTER_UP;
+	control_status_fill(&f.cs, &f.es);
+	assert_int_equal(strlen(f.es.cluster.node), sizeof(f.es.cluster.node) - 1);
 }
 
 static void
@@ -406,6 +465,7 @@ main(void)
 	    cmocka_unit_test(test_privileged),
 	    cmocka_unit_test(test_reserved_slots),
 	    cmocka_unit_test(test_status_has_exactly_the_protocol_fields),
+	    cmocka_unit_test(test_status_cluster),
 	    cmocka_unit_test(test_status_limits_follow_the_config),
 	    cmocka_unit_test(test_status_escapes_the_config_path),
 	    cmocka_unit_test(test_status_clamps_what_json_cannot_hold),

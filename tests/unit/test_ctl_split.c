@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for ctl/split.c and ctl/backoff.c: long messages cut into
- * pieces that fit a line, never inside a UTF-8 character; reconnect delays.
+ * pieces that fit a line, never inside a UTF-8 character; reconnect delays
+ * and the rejoin refusals retried.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -184,6 +185,20 @@ test_backoff_delays(void **state)
 	assert_false(backoff_give_up(0, INT64_MAX / 2, 0));
 }
 
+/* A rejoin's nick-taken or BYE is one more attempt; nothing else is, and
+ * nothing at a session's first connect. */
+static void
+test_backoff_retry_refusal(void **state)
+{
+	(void)state;
+	assert_true(backoff_retry_refusal(true, BACKOFF_NICK_TAKEN));
+	assert_true(backoff_retry_refusal(true, BACKOFF_BYE));
+	assert_false(backoff_retry_refusal(true, BACKOFF_OTHER));
+	assert_false(backoff_retry_refusal(false, BACKOFF_NICK_TAKEN));
+	assert_false(backoff_retry_refusal(false, BACKOFF_BYE));
+	assert_false(backoff_retry_refusal(false, BACKOFF_OTHER));
+}
+
 int
 main(void)
 {
@@ -194,6 +209,7 @@ main(void)
 		cmocka_unit_test(test_cjk_never_cut_inside),
 		cmocka_unit_test(test_emoji_and_mixed),
 		cmocka_unit_test(test_backoff_delays),
+		cmocka_unit_test(test_backoff_retry_refusal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

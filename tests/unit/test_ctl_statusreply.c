@@ -47,6 +47,11 @@ sample(struct echod_status *st)
 	strcpy(st->engine_state, ECHOD_ENGINE_RESTARTING);
 	st->engine_restarts = 3;
 	st->log_lines_lost = 12;
+	strcpy(st->cluster.state, ECHOD_CLUSTER_UP);
+	strcpy(st->cluster.node, "n1");
+	st->cluster.nodes = 2;
+	st->cluster.members = 7;
+	st->cluster.rooms = 3;
 	st->limits = (struct echod_status_limits){.max_connections = 1024,
 	    .max_per_source = 64,
 	    .ipv6_prefix = 64,
@@ -149,6 +154,8 @@ test_round_trip(void **state)
 	memset(in.config, 'c', sizeof(in.config) - 1);
 	memcpy(in.config, "/tmp/\n\x1b[2J\"\\\xc3\xa9", 14);
 	memset(in.engine_state, 's', sizeof(in.engine_state) - 1);
+	memset(in.cluster.node, 'n', sizeof(in.cluster.node) - 1);
+	in.cluster.rooms = (uint64_t)INT64_MAX;
 	in.listen.n = ECHOD_STATUS_MAX_LISTEN;
 	for (unsigned i = 0; i < ECHOD_STATUS_MAX_LISTEN; i++)
 		memset(in.listen.v[i], 'a' + (int)i, sizeof(in.listen.v[i]) - 1);
@@ -271,6 +278,15 @@ test_missing_members_named(void **state)
 	    "rejected_total, bytes_echoed, messages_relayed, spares, "
 	    "engine_pid, engine_state, engine_restarts, log_lines_lost, "
 	    "limits");
+	/* The cluster's members, once it is more than "off". */
+	o = sample_object();
+	json_object_del(json_object_get(o, "cluster"), "node");
+	json_object_del(json_object_get(o, "cluster"), "rooms");
+	assert_object_refused(
+	    o, "the reply lacks cluster.node, cluster.rooms");
+	o = sample_object();
+	json_object_del(json_object_get(o, "cluster"), "state");
+	assert_object_refused(o, "the reply lacks cluster.state");
 	/* A tiny err: cut, never overrun. */
 	char small[20];
 	struct echod_status out;
@@ -299,6 +315,15 @@ test_wrong_types(void **state)
 	    {"limits", "[]", "limits is not an object"},
 	    {"limits", "{\"max_connections\":1}", "the reply lacks "
 						    "limits.max_per_source"},
+	    {"cluster", "\"up\"", "cluster is not an object"},
+	    {"cluster", "null", "cluster is not an object"},
+	    {"cluster", "{\"state\":1}", "cluster.state is not a string"},
+	    {"cluster", "{\"state\":\"\"}", "cluster.state is empty"},
+	    {"cluster", "{\"state\":\"up\"}", "the reply lacks cluster.node"},
+	    {"cluster",
+		"{\"state\":\"up\",\"node\":\"n\",\"nodes\":-1,"
+		"\"members\":0,\"rooms\":0}",
+		"cluster.nodes is negative"},
 	};
 	json_error_t je;
 
@@ -366,6 +391,41 @@ printed(const struct echod_status *st)
 	return buf;
 }
 
+/*
+ * An echod from before the cluster sends none: the reply is good, and
+ * the summary has no cluster line. One host sends only "off".
+ */
+static void
+test_cluster_optional(void **state)
+{
+	struct echod_status want, out;
+	json_t *o;
+	char *text;
+
+	(void)state;
+	sample(&want);
+	memset(&want.cluster, 0, sizeof(want.cluster));
+	o = sample_object();
+	json_object_del(o, "cluster");
+	assert_int_equal(parse_object(o, &out), 0);
+	assert_memory_equal(&want, &out, sizeof(want));
+	text = printed(&out);
+	assert_null(strstr(text, "cluster"));
+	free(text);
+	/* "off": the rest, if any, is not looked at. */
+	o = sample_object();
+	json_object_set_new(o, "cluster",
+	    json_pack("{s:s, s:s}", "state", "off", "nodes", "many"));
+	strcpy(want.cluster.state, ECHOD_CLUSTER_OFF);
+	assert_int_equal(parse_object(o, &out), 0);
+	assert_memory_equal(&want, &out, sizeof(want));
+	/* As echod writes it. */
+	assert_int_equal(statusreply_parse(reply, write_reply(&want), &out, err,
+			     sizeof(err)), 0);
+	assert_memory_equal(&want, &out, sizeof(want));
+	assert_non_null(strstr(reply, ",\"cluster\":{\"state\":\"off\"},"));
+}
+
 static void
 test_print(void **state)
 {
@@ -380,6 +440,8 @@ test_print(void **state)
 	    "  config:       /etc/echod.ini\n"
 	    "  listening:    127.0.0.1:5188, [::1]:5188\n"
 	    "  connections:  5 live (3 echo, 2 chat); 1 room\n"
+	    "  cluster:      node n1, redis up; 2 nodes, 7 members in 3 rooms "
+	    "across nodes\n"
 	    "  totals:       1234 served, 7 refused; 3.0 MiB echoed, 99 chat "
 	    "messages relayed\n"
 	    "  data plane:   engine pid 4322, restarting, 3 restarts; 4 spare "
@@ -423,6 +485,27 @@ test_print(void **state)
 				    "worker\n"));
 	assert_null(strstr(out, "log:"));
 	free(out);
+	/* The cluster: ones, each state, one host. */
+	static const struct {
+		const char *state, *want;
+	} cl[] = {
+	    {"up", "  cluster:      node n1, redis up; 1 node, 1 member in 1 "
+		   "room across nodes\n"},
+	    {"down", "  cluster:      node n1, redis down (chat refused until "
+		     "it is back)\n"},
+	    {"connecting", "  cluster:      node n1, connecting to redis\n"},
+	    {"sleepy", "  cluster:      node n1, redis sleepy\n"},
+	    {"off", "  cluster:      off (one host)\n"},
+	};
+	st.cluster.nodes = st.cluster.members = st.cluster.rooms = 1;
+	for (size_t i = 0; i < sizeof(cl) / sizeof(cl[0]); i++) {
+		strcpy(st.cluster.state, cl[i].state);
+		out = printed(&st);
+		if (strstr(out, cl[i].want) == NULL)
+			fail_msg("for %s: want \"%s\" in:\n%s", cl[i].state,
+			    cl[i].want, out);
+		free(out);
+	}
 }
 
 /* Every string from the reply reaches the terminal escaped. */
@@ -438,6 +521,7 @@ test_print_escapes(void **state)
 	strcpy(st.config, "/tmp/\x1b[2J\r.ini");
 	strcpy(st.listen.v[1], "\xe2\x80\xae:1");
 	strcpy(st.engine_state, "\x1b[31mred\x7f");
+	strcpy(st.cluster.node, "\x1b[8mn1");
 	out = printed(&st);
 	assert_null(strchr(out, '\x1b'));
 	assert_null(strchr(out, '\r'));
@@ -448,6 +532,12 @@ test_print_escapes(void **state)
 	assert_non_null(strstr(out, "  config:       /tmp/^[[2J^M.ini\n"));
 	assert_non_null(strstr(out, ", <U+202E>:1\n"));
 	assert_non_null(strstr(out, "engine pid 4322, ^[[31mred^?, 3"));
+	assert_non_null(strstr(out, "cluster:      node ^[[8mn1, redis up"));
+	free(out);
+	strcpy(st.cluster.state, "\x1b[5m");
+	out = printed(&st);
+	assert_null(strchr(out, '\x1b'));
+	assert_non_null(strstr(out, ", redis ^[[5m\n"));
 	free(out);
 }
 
@@ -461,6 +551,7 @@ main(void)
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_missing_members_named),
 		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_cluster_optional),
 		cmocka_unit_test(test_never_crashes),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_print_escapes),
