@@ -240,7 +240,7 @@ vet_line(struct parse *p, const char *s, size_t n)
 			snprintf(sec, sizeof(sec), "[%.*s]",
 			    (int)(end - s - 1 > 30 ? 30 : end - s - 1), s + 1);
 			add_error(p->errs, p->line, sec,
-			    "unknown section (expected [server], [chat], "
+			    "unknown section (expected [server], [chat], [cluster], "
 			    "[log] or [control])");
 		}
 		return s;
@@ -410,9 +410,7 @@ check_redis(const char *v, char *err, size_t errlen)
 		return 0;
 	}
 	if (addr_split_hostport(v, "", host, sizeof(host), port, sizeof(port),
-	    err, errlen) == -1)
-		return -1;
-	if (port[0] == '\0' ||
+	    err, errlen) == -1 || port[0] == '\0' ||
 	    parse_uint(port, 1, 65535, &pn, err, errlen) == -1) {
 		snprintf(err, errlen, "\"%.60s\" is not HOST:PORT (the port is "
 		    "1 to 65535) or unix:/PATH", v);
@@ -555,7 +553,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return 1; /* reported once, at the section header */
 	if (section[0] == '\0') {
 		add_error(p->errs, p->line, name,
-		    "key outside any section (put it under [server], [chat], "
+		    "key outside any section (put it under [server], [chat], [cluster], "
 		    "[log] or [control])");
 		return 1;
 	}

@@ -292,7 +292,7 @@ test_structure_errors(void **state)
 {
 	(void)state;
 	expect_one("[servr]\nport = 1\n",
-	    "t.ini:1: [servr]: unknown section (expected [server], [chat], "
+	    "t.ini:1: [servr]: unknown section (expected [server], [chat], [cluster], "
 	    "[log] or [control])");
 	expect_one("[server]\nbnid = 1.2.3.4\n",
 	    "t.ini:2: bnid: unknown key in [server]");
@@ -300,7 +300,7 @@ test_structure_errors(void **state)
 	    "t.ini:2: max_line: unknown key in [server]");
 	expect_one("port = 5\n",
 	    "t.ini:1: port: key outside any section (put it under [server], "
-	    "[chat], [log] or [control])");
+	    "[chat], [cluster], [log] or [control])");
 	expect_one("[server]\nport = 1\nport = 2\n",
 	    "t.ini:3: port: duplicate key (first set on line 2)");
 	expect_one("[server]\njust words\n",
@@ -436,6 +436,58 @@ test_load_errors(void **state)
 	assert_string_equal(errs.e[0].msg, "not a regular file");
 }
 
+static void
+test_cluster_and_proxy_keys(void **state)
+{
+	struct config cfg;
+	struct config_errors errs;
+	uint8_t k[16] = { 0 };
+
+	(void)state;
+	assert_int_equal(parse("[cluster]\nredis = 10.0.0.5:6379\nnode = web-1:5188\n"
+	    "[server]\nproxy_protocol = yes\n"
+	    "proxy_trusted = 10.0.0.0/8, 192.168.1.7 2001:db8::/32\n",
+	    &cfg, &errs), 0);
+	assert_string_equal(cfg.cluster_redis, "10.0.0.5:6379");
+	assert_string_equal(cfg.cluster_node, "web-1:5188");
+	assert_true(cfg.proxy_protocol);
+	assert_int_equal(cfg.nproxy_trusted, 3);
+	/* 10.1.2.3 as an IPv4-mapped key is in 10.0.0.0/8, 11.0.0.1 not. */
+	k[10] = k[11] = 0xff;
+	k[12] = 10, k[13] = 1, k[14] = 2, k[15] = 3;
+	assert_true(config_cidr_match(cfg.proxy_trusted, cfg.nproxy_trusted, k));
+	k[12] = 11;
+	assert_false(config_cidr_match(cfg.proxy_trusted, cfg.nproxy_trusted, k));
+	k[12] = 192, k[13] = 168, k[14] = 1, k[15] = 7;
+	assert_true(config_cidr_match(cfg.proxy_trusted, cfg.nproxy_trusted, k));
+	k[15] = 8; /* a single address is a /32 */
+	assert_false(config_cidr_match(cfg.proxy_trusted, cfg.nproxy_trusted, k));
+	assert_int_equal(parse("[cluster]\nredis = unix:/run/redis/redis.sock\n",
+	    &cfg, &errs), 0);
+	assert_int_equal(parse("[cluster]\nredis = localhost:6379\n", &cfg,
+	    &errs), 0);
+	assert_int_equal(parse("[cluster]\nredis = [::1]:6379\n", &cfg, &errs),
+	    0);
+	expect_one("[cluster]\nredis = redis.example:6379\n",
+	    "t.ini:2: redis: \"redis.example\": the host must be an IP address "
+	    "or localhost (the hub resolves no names)");
+	expect_one("[cluster]\nredis = 10.0.0.5\n",
+	    "t.ini:2: redis: \"10.0.0.5\" is not HOST:PORT (the port is 1 to "
+	    "65535) or unix:/PATH");
+	expect_one("[cluster]\nredis = unix:run/redis.sock\n",
+	    "t.ini:2: redis: \"unix:run/redis.sock\": unix: needs an absolute "
+	    "path");
+	expect_one("[cluster]\nnode = web 1\n",
+	    "t.ini:2: node: \"web 1\" is not a node name (1 to 63 of A-Z a-z "
+	    "0-9 _ . : -)");
+	expect_one("[server]\nproxy_trusted = 10.1.2.3/8\n",
+	    "t.ini:2: proxy_trusted: \"10.1.2.3/8\" is not an address or "
+	    "ADDRESS/PREFIX (with the bits past the prefix zero)");
+	expect_one("[server]\nproxy_trusted = 10.0.0.0/33\n",
+	    "t.ini:2: proxy_trusted: \"10.0.0.0/33\" is not an address or "
+	    "ADDRESS/PREFIX (with the bits past the prefix zero)");
+}
+
 int
 main(void)
 {
@@ -454,6 +506,7 @@ main(void)
 		cmocka_unit_test(test_too_many_errors_counted),
 		cmocka_unit_test(test_shipped_file),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_cluster_and_proxy_keys),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
