@@ -68,6 +68,13 @@ def kill_tree(pid, sig=signal.SIGKILL):
         p = todo.pop()
         found.append(p)
         todo += pids_children(p)
+    # All stopped first: a crashed host's processes go at one instant, and
+    # a hub that outlived its workers by a moment would PART them itself
+    # ("closed") before a node's death could be seen ("lost").
+    if sig == signal.SIGKILL:
+        for p in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, signal.SIGSTOP)
     for p in found:
         with contextlib.suppress(ProcessLookupError):
             os.kill(p, sig)
@@ -374,6 +381,10 @@ class Cluster:
             self.redis = Redis(self.tmp)
             for n in names:
                 self.nodes[n] = Echod(ini=node_ini(self.redis.port, n, ini, proxy))
+            # Chat answers BYE restart until a node's Redis link is up.
+            for d in self.nodes.values():
+                d.wait_log(r"cluster: Redis .* up, node", timeout=20,
+                           what="the node's Redis link up")
             if haproxy:
                 self.haproxy = HAProxy(self.tmp, [(n, self.nodes[n].port) for n in behind])
         except BaseException:
