@@ -781,6 +781,9 @@ hub_died(struct engine *e, int status, int64_t now)
 	e->hub_chan = -1;
 	atomic_store(&e->ctr->chat_members, 0);
 	atomic_store(&e->ctr->rooms, 0);
+	/* A dead hub's Redis link is gone with it: not "up" till the next. */
+	if (atomic_load(&e->ctr->cluster_state) != CLUSTER_OFF)
+		atomic_store(&e->ctr->cluster_state, CLUSTER_CONNECTING);
 	if (e->state != ENGINE_RUNNING || !e->cfg.chat_enabled)
 		return;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == HUB_EXIT_NEW_DOOR &&
