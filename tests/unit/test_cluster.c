@@ -151,6 +151,31 @@ test_entry_garbage_refused(void **state)
 	assert_false(cluster_parse_entry(&strs[0], "r", &e));
 }
 
+/* A hostile Redis announces an array of 300 million elements: the
+ * bounded reader refuses it instead of allocating 2.4 GB for it. */
+static void
+test_reader_refuses_a_huge_array(void **state)
+{
+	redisReader *r = redisReaderCreate();
+	void *reply = NULL;
+	static const char huge[] = "*300000000\r\n:1\r\n";
+	static const char fine[] = "*2\r\n:1\r\n:2\r\n";
+
+	(void)state;
+	assert_non_null(r);
+	cluster_bound_reader(r);
+	assert_int_equal(redisReaderFeed(r, fine, sizeof(fine) - 1), REDIS_OK);
+	assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
+	assert_non_null(reply);
+	assert_int_equal(((redisReply *)reply)->elements, 2);
+	freeReplyObject(reply);
+	reply = NULL;
+	assert_int_equal(redisReaderFeed(r, huge, sizeof(huge) - 1), REDIS_OK);
+	assert_int_equal(redisReaderGetReply(r, &reply), REDIS_ERR);
+	assert_null(reply);
+	redisReaderFree(r);
+}
+
 int
 main(void)
 {
@@ -160,6 +185,7 @@ main(void)
 		cmocka_unit_test(test_entry_msg),
 		cmocka_unit_test(test_entry_part_and_nick),
 		cmocka_unit_test(test_entry_garbage_refused),
+		cmocka_unit_test(test_reader_refuses_a_huge_array),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
